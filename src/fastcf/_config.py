@@ -1,0 +1,37 @@
+"""The one home for Numba flags, thresholds and defaults.
+
+Every Numba kernel takes its options from here, so that changing a flag (for
+example to debug with ``boundscheck``) is one edit, not a hunt.
+"""
+
+import numpy as np
+
+# stumpy's fastmath set: lets LLVM reassociate and contract (vectorise sums)
+# but keeps "nnan" and "ninf" off, so NaN and inf still behave as IEEE says.
+NUMBA_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+#: Options of a serial kernel (``njit`` is always nopython).
+NUMBA_JIT = {"cache": True, "nogil": True, "fastmath": NUMBA_FASTMATH}
+#: Options of a parallel driver (the only kind allowed to use ``prange``).
+NUMBA_PARALLEL_JIT = {**NUMBA_JIT, "parallel": True}
+
+#: Rating dtypes every kernel accepts.
+VALUE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: Index dtypes every kernel accepts (never narrower counters).
+INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+#: Default rating dtype of Interactions.
+DEFAULT_DTYPE = np.dtype(np.float64)
+
+#: Backends in the order "auto" tries them when a kernel has no measured preference.
+AUTO_BACKEND_ORDER = ("numba", "cython", "reference")
+
+#: Surprise's BaselineOnly defaults (bsl_options for method="als").
+BASELINE_REG_USER = 15.0
+BASELINE_REG_ITEM = 10.0
+BASELINE_EPOCHS = 10
+
+#: Users per block when recommending, so memory stays O(block * n_items).
+RECOMMEND_BLOCK_USERS = 1024
+
+#: Where fetch_movielens caches downloads when no data_home is given.
+DATA_HOME_ENV = "FASTCF_DATA"

@@ -1,0 +1,58 @@
+"""Thread-count resolution and the Numba thread-count context manager."""
+
+import os
+from contextlib import contextmanager
+from numbers import Integral
+
+import numba
+
+
+def usable_cores():
+    """Number of cores this process may run on (respects CPU affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_n_threads(n_threads):
+    """Turn a user's ``n_threads`` into a positive thread count.
+
+    scikit-learn's meaning: ``None`` or ``-1`` use every usable core, a
+    positive int is a count; ``0`` and values below ``-1`` are rejected.
+
+    Parameters
+    ----------
+    n_threads : int or None
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    if n_threads is None:
+        return usable_cores()
+    if isinstance(n_threads, bool) or not isinstance(n_threads, Integral):
+        raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}.")
+    n_threads = int(n_threads)
+    if n_threads == -1:
+        return usable_cores()
+    if n_threads < 1:
+        raise ValueError(f"n_threads == {n_threads}, must be >= 1, -1 or None.")
+    return n_threads
+
+
+@contextmanager
+def numba_threads(n_threads):
+    """Run the body with Numba's thread count set to ``n_threads``.
+
+    The count is clipped to Numba's pool size (``NUMBA_NUM_THREADS``) and the
+    previous count is restored even if the body raises.
+    """
+    n = min(resolve_n_threads(n_threads), numba.config.NUMBA_NUM_THREADS)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        numba.set_num_threads(previous)

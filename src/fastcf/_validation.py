@@ -1,0 +1,134 @@
+"""``check_*`` helpers shared by every public entry point.
+
+Messages follow one form: ``"k == 0, must be >= 1."`` — the name, the value
+given, and what is allowed. ValueError for bad values and shapes, TypeError for
+wrong types.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._config import INDEX_DTYPES, VALUE_DTYPES
+
+
+def check_int(name, value, *, min_value=None, max_value=None):
+    """Return ``value`` as a Python int, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}.")
+    value = int(value)
+    if min_value is not None and value < min_value:
+        raise ValueError(f"{name} == {value}, must be >= {min_value}.")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"{name} == {value}, must be <= {max_value}.")
+    return value
+
+
+def check_float(name, value, *, min_value=None, max_value=None, min_inclusive=True,
+                max_inclusive=True):
+    """Return ``value`` as a finite Python float within bounds, or raise."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}.")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} == {value}, must be finite.")
+    if min_value is not None:
+        if value < min_value or (value == min_value and not min_inclusive):
+            op = ">=" if min_inclusive else ">"
+            raise ValueError(f"{name} == {value}, must be {op} {min_value}.")
+    if max_value is not None:
+        if value > max_value or (value == max_value and not max_inclusive):
+            op = "<=" if max_inclusive else "<"
+            raise ValueError(f"{name} == {value}, must be {op} {max_value}.")
+    return value
+
+
+def check_choice(name, value, choices):
+    """Return ``value`` if it is one of ``choices``, else raise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}.")
+    if value not in choices:
+        raise ValueError(f"{name} == {value!r}, must be one of {tuple(choices)}.")
+    return value
+
+
+def check_value_dtype(dtype, name="dtype"):
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else TypeError."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} == {dtype!r} is not a dtype, must be float32 or float64.") from exc
+    if resolved not in VALUE_DTYPES:
+        raise TypeError(f"{name} == {resolved}, must be float32 or float64.")
+    return resolved
+
+
+def check_random_state(seed, name="seed"):
+    """Return a ``numpy.random.Generator`` for an int seed or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, Integral) and not isinstance(seed, bool)):
+        if seed is not None and seed < 0:
+            raise ValueError(f"{name} == {seed}, must be >= 0.")
+        return np.random.default_rng(seed)
+    raise TypeError(f"{name} must be an int, None or a numpy Generator, got {type(seed).__name__}.")
+
+
+def as_contiguous(name, array):
+    """C-contiguous view of ``array``; copies (with a warning) only if it must."""
+    if array.flags.c_contiguous:
+        return array
+    warnings.warn(f"{name} is not C-contiguous; copying it.", stacklevel=3)
+    return np.ascontiguousarray(array)
+
+
+def check_csr_arrays(indptr, indices, data, n_cols=None, *, require_data=True):
+    """Validate the three arrays of a CSR matrix for a kernel.
+
+    Parameters
+    ----------
+    indptr : ndarray of int32 or int64, shape (n_rows + 1,)
+    indices : ndarray of the same dtype as ``indptr``, shape (nnz,)
+    data : ndarray of float32 or float64, shape (nnz,), or None when not required
+    n_cols : int, optional
+        When given, every index must lie in ``[0, n_cols)``.
+
+    Returns
+    -------
+    indptr, indices, data
+        C-contiguous (copied with a warning when they were not).
+    """
+    arrays = {"indptr": indptr, "indices": indices}
+    if require_data or data is not None:
+        arrays["data"] = data
+    for name, arr in arrays.items():
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array, got {type(arr).__name__}.")
+        if arr.ndim != 1:
+            raise ValueError(f"{name}.ndim == {arr.ndim}, must be 1.")
+    for name in ("indptr", "indices"):
+        if arrays[name].dtype not in INDEX_DTYPES:
+            raise TypeError(f"{name}.dtype == {arrays[name].dtype}, must be int32 or int64.")
+    if indptr.dtype != indices.dtype:
+        raise TypeError(
+            f"indptr.dtype == {indptr.dtype} but indices.dtype == {indices.dtype}; they must match."
+        )
+    if "data" in arrays and data.dtype not in VALUE_DTYPES:
+        raise TypeError(f"data.dtype == {data.dtype}, must be float32 or float64.")
+    if len(indptr) == 0 or indptr[0] != 0:
+        raise ValueError("indptr must start with 0.")
+    if indptr[-1] != len(indices):
+        raise ValueError(f"indptr[-1] == {indptr[-1]} but len(indices) == {len(indices)}.")
+    if "data" in arrays and len(data) != len(indices):
+        raise ValueError(f"len(data) == {len(data)} but len(indices) == {len(indices)}.")
+    if np.any(np.diff(indptr) < 0):
+        raise ValueError("indptr must be non-decreasing.")
+    if len(indices) and n_cols is not None:
+        lo, hi = indices.min(), indices.max()
+        if lo < 0 or hi >= n_cols:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"indices contain {bad}, must lie in [0, {n_cols}).")
+    out = [as_contiguous("indptr", indptr), as_contiguous("indices", indices)]
+    out.append(as_contiguous("data", data) if "data" in arrays else None)
+    return tuple(out)

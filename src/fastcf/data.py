@@ -1,0 +1,468 @@
+"""``Interactions``: the user x item data every fastcf model consumes.
+
+It holds the interactions twice, as CSR by user and CSR by item (both with
+sorted indices), maps any hashable external ids to dense internal indices and
+back, and keeps optional timestamps. Ratings are float32 or float64; implicit
+data (no rating column) is first-class and stores ones.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._config import DEFAULT_DTYPE
+from ._validation import check_choice, check_value_dtype
+
+DUPLICATE_POLICIES = ("error", "last", "mean", "sum")
+
+
+class CSR(NamedTuple):
+    """The three arrays of a CSR matrix plus its shape (kernels take these)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple
+
+    def to_scipy(self):
+        """The same matrix as a ``scipy.sparse.csr_matrix`` (shares memory)."""
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape, copy=False)
+
+
+def _readonly(array):
+    array.flags.writeable = False
+    return array
+
+
+def _index_dtype(*sizes):
+    return np.int32 if max(sizes) < np.iinfo(np.int32).max else np.int64
+
+
+def _factorize_ids(values, name):
+    """Dense codes for ``values`` with the unique ids sorted when they sort."""
+    try:
+        codes, uniques = pd.factorize(values, sort=True)
+    except TypeError:  # ids of mixed, unorderable types: keep first-seen order
+        codes, uniques = pd.factorize(values, sort=False)
+    missing = codes < 0
+    if missing.any():
+        raise ValueError(
+            f"{name} contain {int(missing.sum())} missing ids (first at row "
+            f"{int(np.argmax(missing))}); drop or fill them first."
+        )
+    return codes, np.asarray(uniques)
+
+
+def _check_id_array(ids, n, name):
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or len(ids) != n:
+        raise ValueError(f"{name} has shape {ids.shape}, must be ({n},).")
+    index = pd.Index(ids)
+    if index.hasnans:
+        raise ValueError(f"{name} contain missing ids.")
+    if not index.is_unique:
+        raise ValueError(f"{name} contain {int(index.duplicated().sum())} repeated ids.")
+    return ids.copy()
+
+
+def _as_ratings(values, name, what):
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(
+            f"{name} contain {int(bad.sum())} NaN/inf values (first at {what} "
+            f"{int(np.argmax(bad))}); drop or fill them first."
+        )
+    return arr
+
+
+def _as_timestamps(values, name, what):
+    """Timestamps as int64 seconds (datetimes, integers) or float64."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = pd.DatetimeIndex(values)
+        if stamps.tz is not None:
+            stamps = stamps.tz_convert(None)
+        missing = np.asarray(stamps.isna())
+        if missing.any():
+            raise ValueError(
+                f"{name} contain {int(missing.sum())} missing times (first at {what} "
+                f"{int(np.argmax(missing))})."
+            )
+        return stamps.to_numpy().astype("datetime64[s]").astype(np.int64)
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f":
+        _as_ratings(arr, name, what)
+        return arr.astype(np.float64)
+    raise TypeError(f"{name} must be numeric or datetime, got dtype {arr.dtype}.")
+
+
+class Interactions:
+    """User x item interactions with id maps, CSR by user and CSR by item.
+
+    Build one with :meth:`from_frame`, :meth:`from_arrays` or :meth:`from_csr`
+    (or get one from :func:`fastcf.datasets.make_ratings`); the constructor
+    itself trusts its arguments and is for fastcf's own use. An
+    ``Interactions`` is immutable: its arrays are read-only.
+
+    Attributes
+    ----------
+    by_user : CSR
+        Shape (n_users, n_items); ``data`` holds the ratings (ones when implicit).
+    by_item : CSR
+        Shape (n_items, n_users), built on first use.
+    timestamps : ndarray of shape (nnz,) or None
+        Aligned with ``by_user`` entries.
+    user_ids, item_ids : ndarray
+        External ids in internal order (sorted when the ids are sortable).
+    implicit : bool
+        True when there is no rating column.
+    """
+
+    def __init__(self, indptr, indices, values, user_ids, item_ids, timestamps=None,
+                 implicit=False):
+        n_users, n_items = len(user_ids), len(item_ids)
+        self.by_user = CSR(_readonly(indptr), _readonly(indices), _readonly(values),
+                           (n_users, n_items))
+        self.user_ids = _readonly(user_ids)
+        self.item_ids = _readonly(item_ids)
+        self.timestamps = None if timestamps is None else _readonly(timestamps)
+        self.implicit = bool(implicit)
+        self._by_item = None
+        self._item_order = None
+        self._user_lookup = None
+        self._item_lookup = None
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_frame(cls, df, user="user", item="item", rating=None, timestamp=None, *,
+                   dtype=DEFAULT_DTYPE, duplicates="error"):
+        """Build from a DataFrame with one row per interaction.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+        user, item : str
+            Column names of the (hashable) user and item ids.
+        rating : str, optional
+            Column of numeric ratings; without it the data is implicit.
+        timestamp : str, optional
+            Column of numeric or datetime times (stored as int64 seconds).
+        dtype : {float32, float64}
+            Dtype of the stored ratings.
+        duplicates : {"error", "last", "mean", "sum"}
+            What to do with repeated (user, item) pairs; "mean" and "sum"
+            keep the latest timestamp.
+
+        Raises
+        ------
+        TypeError
+            ``df`` is not a DataFrame, or a column has the wrong type.
+        ValueError
+            Missing column, empty frame, missing ids, NaN/inf ratings, duplicates.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}.")
+        columns = {"user": user, "item": item, "rating": rating, "timestamp": timestamp}
+        for role, col in columns.items():
+            if col is not None and col not in df.columns:
+                raise ValueError(f"{role} column {col!r} not in the frame's columns "
+                                 f"{list(df.columns)}.")
+        return cls.from_arrays(
+            df[user],
+            df[item],
+            None if rating is None else df[rating],
+            None if timestamp is None else df[timestamp],
+            dtype=dtype,
+            duplicates=duplicates,
+            _names=(f"column {user!r}", f"column {item!r}", f"column {rating!r}",
+                    f"column {timestamp!r}"),
+        )
+
+    @classmethod
+    def from_arrays(cls, users, items, ratings=None, timestamps=None, *,
+                    dtype=DEFAULT_DTYPE, duplicates="error", _names=None):
+        """Build from parallel 1-d arrays (one entry per interaction).
+
+        Parameters are as in :meth:`from_frame`; ``ratings=None`` means implicit.
+        """
+        names = _names or ("users", "items", "ratings", "timestamps")
+        dtype = check_value_dtype(dtype)
+        check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
+        arrays = [users, items, ratings, timestamps]
+        lengths = []
+        for name, arr in zip(names, arrays):
+            if arr is None:
+                continue
+            if np.ndim(arr) != 1:
+                raise ValueError(f"{name} must be 1-d, got {np.ndim(arr)} dimensions.")
+            lengths.append((name, len(arr)))
+        for name, length in lengths[1:]:
+            if length != lengths[0][1]:
+                raise ValueError(f"{lengths[0][0]} has {lengths[0][1]} entries but {name} has "
+                                 f"{length}; they must match.")
+        if lengths[0][1] == 0:
+            raise ValueError("no interactions: the input is empty.")
+        user_codes, user_ids = _factorize_ids(users, names[0])
+        item_codes, item_ids = _factorize_ids(items, names[1])
+        values = None if ratings is None else _as_ratings(ratings, names[2], "row")
+        stamps = None if timestamps is None else _as_timestamps(timestamps, names[3], "row")
+        return cls._from_codes(user_codes, item_codes, values, stamps, user_ids, item_ids,
+                               dtype=dtype, duplicates=duplicates, what="row")
+
+    @classmethod
+    def from_csr(cls, matrix, user_ids=None, item_ids=None, *, implicit=False,
+                 dtype=DEFAULT_DTYPE, duplicates="error"):
+        """Build from a users x items scipy sparse matrix.
+
+        Every stored entry is an interaction (explicit zeros included); empty
+        rows and columns are kept as users and items without interactions.
+
+        Parameters
+        ----------
+        matrix : scipy.sparse matrix or array, shape (n_users, n_items)
+        user_ids, item_ids : array-like, optional
+            External ids of the rows and columns; default ``arange``.
+        implicit : bool
+            Ignore the stored values and treat the data as implicit.
+        dtype, duplicates
+            As in :meth:`from_frame`.
+        """
+        if not sp.issparse(matrix):
+            raise TypeError(f"matrix must be a scipy sparse matrix, got {type(matrix).__name__}.")
+        dtype = check_value_dtype(dtype)
+        check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
+        if matrix.ndim != 2:
+            raise ValueError(f"matrix must be 2-d, got {matrix.ndim} dimensions.")
+        n_users, n_items = matrix.shape
+        if matrix.nnz == 0:
+            raise ValueError("no interactions: the matrix has no stored entries.")
+        user_ids = np.arange(n_users) if user_ids is None else _check_id_array(
+            user_ids, n_users, "user_ids")
+        item_ids = np.arange(n_items) if item_ids is None else _check_id_array(
+            item_ids, n_items, "item_ids")
+        coo = sp.coo_matrix(matrix)  # a fresh object; its arrays are only read below
+        values = None if implicit else _as_ratings(coo.data, "matrix data", "entry")
+        return cls._from_codes(coo.row, coo.col, values, None, user_ids, item_ids,
+                               dtype=dtype, duplicates=duplicates, what="entry")
+
+    @classmethod
+    def _from_codes(cls, users, items, values, timestamps, user_ids, item_ids, *,
+                    dtype=DEFAULT_DTYPE, duplicates="error", what="row"):
+        """Canonicalise coded entries (sort by user then item, resolve duplicates).
+
+        Never writes into its inputs: every array it keeps is a fresh one.
+        """
+        n_users, n_items = len(user_ids), len(item_ids)
+        key = np.asarray(users, dtype=np.int64) * n_items + np.asarray(items, dtype=np.int64)
+        if len(key) > 1 and not np.all(key[1:] > key[:-1]):
+            order = np.argsort(key, kind="stable")
+            key = key[order]
+        else:
+            order = None
+        repeated = key[1:] == key[:-1]
+        n_repeated = int(np.count_nonzero(repeated))
+        implicit = values is None
+        values = np.ones(len(key), dtype=dtype) if implicit else np.asarray(values)
+        if order is not None:
+            values = values[order]
+            timestamps = None if timestamps is None else timestamps[order]
+        if n_repeated:
+            if duplicates == "error":
+                positions = np.arange(len(key)) if order is None else order
+                first = int(positions[1:][repeated].min())
+                raise ValueError(
+                    f"{n_repeated} duplicate (user, item) pairs (first repeat at {what} {first}); "
+                    "pass duplicates='last', 'mean' or 'sum' to combine them."
+                )
+            starts = np.flatnonzero(np.r_[True, ~repeated])
+            if duplicates == "last":
+                keep = np.r_[starts[1:] - 1, len(key) - 1]
+                values = values[keep]
+                timestamps = None if timestamps is None else timestamps[keep]
+            else:
+                sums = np.add.reduceat(values.astype(np.float64), starts)
+                if duplicates == "mean":
+                    sums /= np.diff(np.r_[starts, len(key)])
+                values = sums
+                if timestamps is not None:
+                    timestamps = np.maximum.reduceat(timestamps, starts)
+            key = key[starts]
+        index_dtype = _index_dtype(n_users, n_items, len(key))
+        row = key // n_items
+        indices = (key - row * n_items).astype(index_dtype)
+        indptr = np.zeros(n_users + 1, dtype=index_dtype)
+        np.cumsum(np.bincount(row, minlength=n_users), out=indptr[1:])
+        values = np.array(values, dtype=dtype)  # always a fresh, owned copy
+        if timestamps is not None:
+            timestamps = np.array(timestamps)
+        return cls(indptr, indices, values, np.asarray(user_ids).copy(),
+                   np.asarray(item_ids).copy(), timestamps, implicit)
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def n_users(self):
+        return self.by_user.shape[0]
+
+    @property
+    def n_items(self):
+        return self.by_user.shape[1]
+
+    @property
+    def nnz(self):
+        """Number of interactions."""
+        return len(self.by_user.indices)
+
+    def __len__(self):
+        return self.nnz
+
+    @property
+    def dtype(self):
+        """Dtype of the stored ratings (float32 or float64)."""
+        return self.by_user.data.dtype
+
+    @property
+    def ratings(self):
+        """Ratings in ``by_user`` order (ones when implicit)."""
+        return self.by_user.data
+
+    @property
+    def global_mean(self):
+        """Mean rating, accumulated in float64."""
+        return float(np.mean(self.by_user.data, dtype=np.float64))
+
+    @property
+    def rating_range(self):
+        """``(min, max)`` of the ratings."""
+        data = self.by_user.data
+        return float(data.min()), float(data.max())
+
+    @property
+    def by_item(self):
+        """CSR by item, shape (n_items, n_users), users sorted within each item."""
+        if self._by_item is None:
+            self._build_by_item()
+        return self._by_item
+
+    @property
+    def item_order(self):
+        """For each ``by_item`` entry, its position in ``by_user`` order."""
+        if self._item_order is None:
+            self._build_by_item()
+        return self._item_order
+
+    def _build_by_item(self):
+        indptr, indices, _, shape = self.by_user
+        positions = np.arange(self.nnz, dtype=np.int64)
+        # scipy's CSR->CSC conversion is a stable counting sort, so the users
+        # in each item come out sorted and ``positions`` maps entries back.
+        csc = sp.csr_matrix((positions, indices, indptr), shape=shape).tocsc()
+        order = csc.data
+        index_dtype = indices.dtype
+        self._item_order = _readonly(order)
+        self._by_item = CSR(_readonly(csc.indptr.astype(index_dtype)),
+                            _readonly(csc.indices.astype(index_dtype)),
+                            _readonly(self.by_user.data[order]), (shape[1], shape[0]))
+
+    def entry_users(self):
+        """Internal user index of every entry, in ``by_user`` order."""
+        indptr = self.by_user.indptr
+        return np.repeat(np.arange(self.n_users, dtype=indptr.dtype), np.diff(indptr))
+
+    def user_counts(self):
+        """Number of interactions of each user."""
+        return np.diff(self.by_user.indptr)
+
+    def item_counts(self):
+        """Number of interactions of each item."""
+        return np.bincount(self.by_user.indices, minlength=self.n_items)
+
+    # ------------------------------------------------------------------- id maps
+    def user_index(self, ids, *, strict=True):
+        """Internal indices of external user ``ids``.
+
+        Parameters
+        ----------
+        ids : array-like of external ids
+        strict : bool
+            If True an unknown id raises ValueError; if False it maps to -1.
+
+        Returns
+        -------
+        ndarray of int64, shape (len(ids),)
+        """
+        if self._user_lookup is None:
+            self._user_lookup = pd.Index(self.user_ids)
+        return _lookup(self._user_lookup, ids, "user", strict)
+
+    def item_index(self, ids, *, strict=True):
+        """Internal indices of external item ``ids`` (see :meth:`user_index`)."""
+        if self._item_lookup is None:
+            self._item_lookup = pd.Index(self.item_ids)
+        return _lookup(self._item_lookup, ids, "item", strict)
+
+    # ------------------------------------------------------------------- subsets
+    def take(self, positions, *, compact=True):
+        """A new ``Interactions`` holding the entries at ``positions``.
+
+        Parameters
+        ----------
+        positions : array of int
+            Entry positions in ``by_user`` order (each at most once).
+        compact : bool
+            Drop users and items left without interactions (their relative
+            order is kept); if False, keep the full id maps.
+        """
+        positions = np.sort(np.asarray(positions, dtype=np.int64))
+        if len(positions) == 0:
+            raise ValueError("no interactions: the subset is empty.")
+        if positions[0] < 0 or positions[-1] >= self.nnz or np.any(np.diff(positions) == 0):
+            raise ValueError(f"positions must be distinct and lie in [0, {self.nnz}).")
+        users = self.entry_users()[positions]
+        items = self.by_user.indices[positions]
+        user_ids, item_ids = self.user_ids, self.item_ids
+        if compact:
+            kept_users, users = np.unique(users, return_inverse=True)
+            kept_items, items = np.unique(items, return_inverse=True)
+            user_ids, item_ids = user_ids[kept_users], item_ids[kept_items]
+        stamps = None if self.timestamps is None else self.timestamps[positions]
+        values = None if self.implicit else self.by_user.data[positions]
+        return type(self)._from_codes(users, items, values, stamps, user_ids, item_ids,
+                                      dtype=self.dtype)
+
+    def to_frame(self):
+        """One row per interaction: ``user``, ``item``, ``rating`` (explicit data
+        only) and ``timestamp`` (when present), with external ids."""
+        frame = {"user": self.user_ids[self.entry_users()],
+                 "item": self.item_ids[self.by_user.indices]}
+        if not self.implicit:
+            frame["rating"] = self.by_user.data
+        if self.timestamps is not None:
+            frame["timestamp"] = self.timestamps
+        return pd.DataFrame(frame)
+
+    def __repr__(self):
+        kind = "implicit" if self.implicit else f"ratings {self.dtype}"
+        stamps = ", timestamps" if self.timestamps is not None else ""
+        return (f"Interactions({self.n_users} users x {self.n_items} items, "
+                f"{self.nnz} interactions, {kind}{stamps})")
+
+
+def _lookup(index, ids, kind, strict):
+    ids = np.asarray(ids)
+    if ids.ndim == 0:
+        ids = ids.reshape(1)
+    if ids.ndim != 1:
+        raise ValueError(f"{kind} ids must be 1-d, got {ids.ndim} dimensions.")
+    found = index.get_indexer(ids).astype(np.int64)
+    if strict:
+        unknown = found < 0
+        if unknown.any():
+            raise ValueError(f"{int(unknown.sum())} unknown {kind} ids (first: "
+                             f"{ids[np.argmax(unknown)]!r}).")
+    return found

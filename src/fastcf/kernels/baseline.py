@@ -1,0 +1,69 @@
+"""Checked public kernel of the bias model (global mean + user and item biases)."""
+
+import numpy as np
+
+from .. import _backends
+from .._parallel import numba_threads, resolve_n_threads
+from .._validation import check_csr_arrays, check_float
+
+FAMILY = "bias_sweep"
+
+
+def bias_sweep(indptr, indices, data, mu, other_bias, reg, out=None, *, backend="auto",
+               n_threads=None):
+    r"""One ALS half-sweep of the biased baseline, for every row of a CSR matrix.
+
+    For each row :math:`r` with entries :math:`(c, x_{rc})`:
+
+    .. math::
+
+        b_r = \frac{\sum_{c \in R(r)} (x_{rc} - \mu - b'_c)}{\lambda + |R(r)|}
+
+    which is Surprise's ``baseline_als`` update (items then users).
+
+    Parameters
+    ----------
+    indptr : ndarray of int32 or int64, shape (n_rows + 1,)
+    indices : ndarray, same dtype as ``indptr``, shape (nnz,)
+        Column of each entry, in ``[0, len(other_bias))``.
+    data : ndarray of float32 or float64, shape (nnz,)
+    mu : float
+        Global mean.
+    other_bias : ndarray of float64, shape (n_cols,)
+        Current biases of the columns (items when rows are users).
+    reg : float
+        Regularisation :math:`\lambda >= 0`.
+    out : ndarray of float64, shape (n_rows,), optional
+        Written in place and returned.
+    backend : {"auto", "numba", "cython", "reference"}
+    n_threads : int or None
+        scikit-learn's meaning; the result does not depend on it.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_rows,)
+    """
+    other_bias = np.asarray(other_bias)
+    if other_bias.dtype != np.float64 or other_bias.ndim != 1:
+        raise TypeError(f"other_bias must be a 1-d float64 array, got {other_bias.dtype} "
+                        f"with ndim {other_bias.ndim}.")
+    indptr, indices, data = check_csr_arrays(indptr, indices, data, n_cols=len(other_bias))
+    mu = check_float("mu", mu)
+    reg = check_float("reg", reg, min_value=0.0)
+    n_rows = len(indptr) - 1
+    if out is None:
+        out = np.empty(n_rows, dtype=np.float64)
+    elif not isinstance(out, np.ndarray) or out.dtype != np.float64 or out.shape != (n_rows,):
+        raise ValueError(f"out must be a float64 array of shape ({n_rows},).")
+    if reg == 0.0 and np.any(np.diff(indptr) == 0):
+        raise ValueError("reg == 0.0 with empty rows would divide by zero, must be > 0.")
+    kernel, name = _backends.get_kernel(FAMILY, backend)
+    n = resolve_n_threads(n_threads)
+    if name == "numba":
+        with numba_threads(n):
+            kernel(indptr, indices, data, mu, other_bias, reg, out)
+    elif name == "cython":
+        kernel(indptr, indices, data, mu, other_bias, reg, out, n)
+    else:
+        kernel(indptr, indices, data, mu, other_bias, reg, out)
+    return out
