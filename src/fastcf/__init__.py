@@ -7,6 +7,20 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
+from ._show_config import config_info, show_config
+from .base import NotFittedError, Recommender, Unknown
+from .baseline import BaselineOnly
 from .data import Interactions
+from .persist import load
 
-__all__ = ["Interactions", "__version__"]
+__all__ = [
+    "BaselineOnly",
+    "Interactions",
+    "NotFittedError",
+    "Recommender",
+    "Unknown",
+    "__version__",
+    "config_info",
+    "load",
+    "show_config",
+]

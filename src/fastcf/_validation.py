@@ -75,6 +75,14 @@ def check_random_state(seed, name="seed"):
     raise TypeError(f"{name} must be an int, None or a numpy Generator, got {type(seed).__name__}.")
 
 
+def describe_unknown(ids, mask, kind):
+    """``"3 unknown user ids (first: 'bob')"`` for the ids where ``mask`` is True."""
+    first = ids[np.argmax(mask)]
+    if isinstance(first, np.generic):
+        first = first.item()
+    return f"{int(np.count_nonzero(mask))} unknown {kind} ids (first: {first!r})"
+
+
 def as_contiguous(name, array):
     """C-contiguous view of ``array``; copies (with a warning) only if it must."""
     if array.flags.c_contiguous:

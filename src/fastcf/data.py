@@ -13,7 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._config import DEFAULT_DTYPE
-from ._validation import check_choice, check_value_dtype
+from ._validation import check_choice, check_value_dtype, describe_unknown
 
 DUPLICATE_POLICIES = ("error", "last", "mean", "sum")
 
@@ -41,18 +41,24 @@ def _index_dtype(*sizes):
 
 
 def _factorize_ids(values, name):
-    """Dense codes for ``values`` with the unique ids sorted when they sort."""
-    try:
-        codes, uniques = pd.factorize(values, sort=True)
-    except TypeError:  # ids of mixed, unorderable types: keep first-seen order
-        codes, uniques = pd.factorize(values, sort=False)
+    """Dense codes for ``values``; the unique ids are sorted when they sort."""
+    if not isinstance(values, (np.ndarray, pd.Series, pd.Index, pd.api.extensions.ExtensionArray)):
+        values = pd.Series(values)  # lists etc.: infer a dtype without stringifying ints
+    codes, uniques = pd.factorize(values, sort=False)
     missing = codes < 0
     if missing.any():
         raise ValueError(
             f"{name} contain {int(missing.sum())} missing ids (first at row "
             f"{int(np.argmax(missing))}); drop or fill them first."
         )
-    return codes, np.asarray(uniques)
+    uniques = np.asarray(uniques)
+    try:
+        order = np.argsort(uniques, kind="stable")
+    except TypeError:  # ids of mixed, unorderable types: keep first-seen order
+        return codes, uniques
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniques[order]
 
 
 def _check_id_array(ids, n, name):
@@ -463,6 +469,5 @@ def _lookup(index, ids, kind, strict):
     if strict:
         unknown = found < 0
         if unknown.any():
-            raise ValueError(f"{int(unknown.sum())} unknown {kind} ids (first: "
-                             f"{ids[np.argmax(unknown)]!r}).")
+            raise ValueError(describe_unknown(ids, unknown, kind) + ".")
     return found

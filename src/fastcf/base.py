@@ -1,0 +1,291 @@
+"""The estimator protocol every fastcf model follows.
+
+``fit(interactions)`` learns from an :class:`~fastcf.Interactions`;
+``predict(users, items)`` and ``recommend(users, n)`` speak external ids;
+``get_params`` / ``set_params`` follow scikit-learn; ``save`` writes a model
+file that :func:`fastcf.load` reads back without pickle.
+"""
+
+import inspect
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ._config import RECOMMEND_BLOCK_USERS
+from ._validation import check_choice, check_int, describe_unknown
+from .data import Interactions
+
+#: Estimator classes that ``fastcf.load`` may construct, by class name.
+MODEL_CLASSES = {}
+
+
+class Unknown(NamedTuple):
+    """Which queried ids were not seen at fit time (boolean masks)."""
+
+    users: np.ndarray
+    items: np.ndarray
+
+
+class NotFittedError(ValueError):
+    """The model was used before ``fit``."""
+
+
+def _as_id_array(ids, name):
+    arr = np.asarray(ids)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got {arr.ndim} dimensions.")
+    return arr
+
+
+class Recommender:
+    """Base class: parameters, id maps, predict / recommend plumbing, save.
+
+    Subclasses implement ``_fit(data)``, ``_predict_internal(users, items)``
+    (internal indices, -1 for unknown) and ``_score_block(users)`` (dense
+    scores of a block of users over all items), and list their fitted arrays
+    in ``_state_names``.
+    """
+
+    #: Names of the fitted array attributes that ``save`` stores.
+    _state_names = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        MODEL_CLASSES[cls.__name__] = cls
+
+    # ---------------------------------------------------------------- params
+    @classmethod
+    def _param_names(cls):
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values()
+                if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
+
+    def get_params(self, deep=True):
+        """Constructor parameters as a dict (scikit-learn protocol)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters; returns ``self``. Takes effect at the next fit."""
+        valid = self._param_names()
+        for name in params:
+            if name not in valid:
+                raise ValueError(f"{name!r} is not a parameter of {type(self).__name__}; "
+                                 f"valid ones: {valid}.")
+        for name, value in params.items():
+            setattr(self, name, value)
+        self._check_params()
+        return self
+
+    def _check_params(self):
+        """Validate the constructor parameters (subclasses extend)."""
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, data):
+        """Learn from ``data`` (an :class:`~fastcf.Interactions`); returns ``self``."""
+        if not isinstance(data, Interactions):
+            raise TypeError(f"fit expects an Interactions, got {type(data).__name__}; build one "
+                            "with Interactions.from_frame / from_arrays / from_csr.")
+        self._check_params()
+        self.user_ids_ = np.asarray(data.user_ids)
+        self.item_ids_ = np.asarray(data.item_ids)
+        self.seen_indptr_ = np.asarray(data.by_user.indptr)
+        self.seen_indices_ = np.asarray(data.by_user.indices)
+        self._reset_lookups()
+        self._fit(data)
+        return self
+
+    def _reset_lookups(self):
+        self._user_lookup = pd.Index(self.user_ids_)
+        self._item_lookup = pd.Index(self.item_ids_)
+
+    def _check_is_fitted(self):
+        if not hasattr(self, "user_ids_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first.")
+
+    @property
+    def n_users_(self):
+        return len(self.user_ids_)
+
+    @property
+    def n_items_(self):
+        return len(self.item_ids_)
+
+    def user_index(self, ids):
+        """Internal indices of external user ids, -1 for users unknown at fit time."""
+        self._check_is_fitted()
+        return self._user_lookup.get_indexer(_as_id_array(ids, "users")).astype(np.int64)
+
+    def item_index(self, ids):
+        """Internal indices of external item ids, -1 for items unknown at fit time."""
+        self._check_is_fitted()
+        return self._item_lookup.get_indexer(_as_id_array(ids, "items")).astype(np.int64)
+
+    # --------------------------------------------------------------- predict
+    def predict(self, users, items, *, unknown="fallback", return_unknown=False):
+        """Predicted scores for pairs of external ids.
+
+        Parameters
+        ----------
+        users, items : array-like, shape (n,)
+            External ids, paired element-wise.
+        unknown : {"fallback", "raise"}
+            Ids not seen at fit time get the model's documented fallback, or
+            raise ValueError.
+        return_unknown : bool
+            Also return an :class:`Unknown` of boolean masks.
+
+        Returns
+        -------
+        scores : ndarray of float64, shape (n,)
+        unknown : Unknown, only if ``return_unknown``
+        """
+        self._check_is_fitted()
+        check_choice("unknown", unknown, ("fallback", "raise"))
+        users, items = _as_id_array(users, "users"), _as_id_array(items, "items")
+        if len(users) != len(items):
+            raise ValueError(f"users has {len(users)} entries but items has {len(items)}; "
+                             "they must match.")
+        u, i = self.user_index(users), self.item_index(items)
+        masks = Unknown(u < 0, i < 0)
+        if unknown == "raise":
+            _raise_unknown(users, masks.users, "user")
+            _raise_unknown(items, masks.items, "item")
+        scores = self._predict_internal(u, i)
+        return (scores, masks) if return_unknown else scores
+
+    # ------------------------------------------------------------- recommend
+    def recommend(self, users, n=10, *, exclude_seen=True, candidates=None,
+                  return_unknown=False):
+        """Top-``n`` items for each user, best first.
+
+        Parameters
+        ----------
+        users : array-like, shape (n_users,)
+            External user ids; unknown users get the model's fallback ranking.
+        n : int
+            Number of items per user (>= 1).
+        exclude_seen : bool
+            Skip the items each user interacted with at fit time.
+        candidates : array-like of external item ids, optional
+            Rank only these items (all must be known to the model).
+        return_unknown : bool
+            Also return a boolean mask of the users unknown at fit time.
+
+        Returns
+        -------
+        items : ndarray, shape (n_users, m)
+            External item ids, ``m = min(n, number of candidates)``.
+        scores : ndarray of float64, shape (n_users, m)
+            Scores, descending; ties keep the lower internal item index first.
+            Where a user has fewer than ``m`` items left to recommend, the
+            trailing slots are padding: their score is NaN (and their item
+            id meaningless).
+        unknown_users : ndarray of bool, only if ``return_unknown``
+        """
+        self._check_is_fitted()
+        n = check_int("n", n, min_value=1)
+        users = _as_id_array(users, "users")
+        u = self.user_index(users)
+        if candidates is None:
+            columns = None
+            n_candidates = self.n_items_
+        else:
+            candidates = _as_id_array(candidates, "candidates")
+            columns = self.item_index(candidates)
+            _raise_unknown(candidates, columns < 0, "candidate item",
+                           hint="candidates must be items of the training data")
+            if len(np.unique(columns)) != len(columns):
+                raise ValueError("candidates contain repeated items.")
+            n_candidates = len(columns)
+        width = min(n, n_candidates)
+        top_items = np.zeros((len(u), width), dtype=np.int64)
+        top_scores = np.full((len(u), width), np.nan)
+        for start in range(0, len(u), RECOMMEND_BLOCK_USERS):
+            block = u[start:start + RECOMMEND_BLOCK_USERS]
+            scores = np.asarray(self._score_block(block), dtype=np.float64)
+            if exclude_seen:
+                self._mask_seen(block, scores)
+            if columns is not None:
+                scores = scores[:, columns]
+            idx, val = _top_n(scores, width)
+            if columns is not None:
+                idx = columns[idx]
+            top_items[start:start + len(block)] = idx
+            top_scores[start:start + len(block)] = val
+        items = self.item_ids_[top_items]
+        return (items, top_scores, u < 0) if return_unknown else (items, top_scores)
+
+    def recommend_frame(self, users, n=10, **kwargs):
+        """:meth:`recommend` as a long DataFrame (user, rank, item, score), padding dropped."""
+        users = _as_id_array(users, "users")
+        items, scores = self.recommend(users, n, **kwargs)
+        width = items.shape[1]
+        frame = pd.DataFrame({
+            "user": np.repeat(users, width),
+            "rank": np.tile(np.arange(1, width + 1), len(users)),
+            "item": items.ravel(),
+            "score": scores.ravel(),
+        })
+        return frame[~np.isnan(frame["score"].to_numpy())].reset_index(drop=True)
+
+    def _mask_seen(self, block, scores):
+        """Set the seen items of each known user of ``block`` to -inf (in place)."""
+        indptr, indices = self.seen_indptr_, self.seen_indices_
+        for row, user in enumerate(block):
+            if user >= 0:
+                scores[row, indices[indptr[user]:indptr[user + 1]]] = -np.inf
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path):
+        """Write the fitted model to ``path`` (npz arrays + JSON header, no pickle)."""
+        from .persist import save
+
+        save(self, path)
+
+    def _get_state(self):
+        self._check_is_fitted()
+        state = {name: getattr(self, name) for name in self._state_names}
+        state["seen_indptr_"] = self.seen_indptr_
+        state["seen_indices_"] = self.seen_indices_
+        return state
+
+    def _set_state(self, arrays, user_ids, item_ids):
+        for name in (*self._state_names, "seen_indptr_", "seen_indices_"):
+            setattr(self, name, arrays[name])
+        self.user_ids_, self.item_ids_ = user_ids, item_ids
+        self._reset_lookups()
+
+    # ------------------------------------------------------------- subclass
+    def _fit(self, data):
+        raise NotImplementedError
+
+    def _predict_internal(self, users, items):
+        raise NotImplementedError
+
+    def _score_block(self, users):
+        raise NotImplementedError
+
+
+def _raise_unknown(ids, mask, kind, hint=None):
+    if mask.any():
+        extra = f"; {hint}" if hint else ""
+        raise ValueError(describe_unknown(ids, mask, kind) + extra + ".")
+
+
+def _top_n(scores, n):
+    """Row-wise top-``n`` of a dense block: indices and scores, best first.
+
+    A stable sort of the negated scores puts ties in ascending index order.
+    Entries at -inf (excluded) come back as NaN padding.
+    """
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+    values = np.take_along_axis(scores, order, axis=1)
+    values[np.isneginf(values)] = np.nan
+    return order, values

@@ -1,0 +1,166 @@
+"""BaselineOnly and the estimator protocol it proves."""
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from conftest import BACKENDS
+
+from fastcf import BaselineOnly, Interactions, NotFittedError
+
+
+def reference_biases(frame, reg_u=15.0, reg_i=10.0, epochs=10):
+    """Surprise's ALS straight from the formula, on dicts of the raw frame."""
+    ur, ir = defaultdict(list), defaultdict(list)
+    for u, i, r in zip(frame["user"], frame["item"], frame["rating"]):
+        ur[u].append((i, r))
+        ir[i].append((u, r))
+    mu = float(np.mean(frame["rating"]))
+    bu, bi = defaultdict(float), defaultdict(float)
+    for _ in range(epochs):
+        for i, rated in ir.items():
+            bi[i] = sum(r - mu - bu[u] for u, r in rated) / (reg_i + len(rated))
+        for u, rated in ur.items():
+            bu[u] = sum(r - mu - bi[i] for i, r in rated) / (reg_u + len(rated))
+    return mu, bu, bi
+
+
+@pytest.fixture(scope="module")
+def model(interactions):
+    return BaselineOnly().fit(interactions)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_reference_formula(frame, backend, dtype):
+    data = Interactions.from_frame(frame, rating="rating", dtype=dtype)
+    m = BaselineOnly(reg_user=5.0, reg_item=3.0, epochs=4, clip=False, backend=backend).fit(data)
+    mu, bu, bi = reference_biases(frame, 5.0, 3.0, 4)
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    assert m.global_mean_ == pytest.approx(mu, rel=tol)
+    np.testing.assert_allclose(m.user_bias_, [bu[u] for u in m.user_ids_], rtol=tol, atol=tol)
+    np.testing.assert_allclose(m.item_bias_, [bi[i] for i in m.item_ids_], rtol=tol, atol=tol)
+    users, items = frame["user"].to_numpy(), frame["item"].to_numpy()
+    want = [mu + bu[u] + bi[i] for u, i in zip(users, items)]
+    np.testing.assert_allclose(m.predict(users, items), want, rtol=tol)
+
+
+def test_threads_do_not_change_the_fit(interactions):
+    one = BaselineOnly(n_threads=1).fit(interactions)
+    two = BaselineOnly(n_threads=2).fit(interactions)
+    assert np.array_equal(one.user_bias_, two.user_bias_)
+    assert np.array_equal(one.item_bias_, two.item_bias_)
+
+
+def test_predictions_are_clipped_to_the_rating_range():
+    data = Interactions.from_arrays([1, 1, 2, 2], [1, 2, 1, 2], [5.0, 5.0, 5.0, 1.0])
+    pred = BaselineOnly(reg_user=0.01, reg_item=0.01).fit(data).predict([1, 2], [1, 2])
+    assert np.all((pred >= 1.0) & (pred <= 5.0))
+
+
+def test_unknown_ids_fall_back_and_are_reported(model):
+    u0, i0 = model.user_ids_[0], model.item_ids_[0]
+    scores, unknown = model.predict([u0, "ghost", u0, "ghost"], [i0, i0, -7, -7],
+                                    return_unknown=True)
+    assert list(unknown.users) == [False, True, False, True]
+    assert list(unknown.items) == [False, False, True, True]
+    mu, bu, bi = model.global_mean_, model.user_bias_[0], model.item_bias_[0]
+    np.testing.assert_allclose(scores, np.clip([mu + bu + bi, mu + bi, mu + bu, mu], 1, 5))
+    with pytest.raises(ValueError, match=r"1 unknown user ids \(first: 'ghost'\)"):
+        model.predict(["ghost"], [i0], unknown="raise")
+    with pytest.raises(ValueError, match=r"1 unknown item ids \(first: -7\)"):
+        model.predict([u0], [-7], unknown="raise")
+
+
+def test_recommend_excludes_seen_sorted_and_deterministic(model, interactions):
+    users = model.user_ids_[:6]
+    items, scores = model.recommend(users, n=5)
+    assert items.shape == scores.shape == (6, 5)
+    seen = interactions.to_frame().groupby("user")["item"].apply(set)
+    for u, row_items, row_scores in zip(users, items, scores):
+        valid = ~np.isnan(row_scores)
+        assert not set(row_items[valid]) & seen[u]
+        assert np.all(np.diff(row_scores[valid]) <= 0)
+    again = model.recommend(users, n=5)
+    assert np.array_equal(items, again[0]) and np.array_equal(scores, again[1])
+    # brute force: the best unseen items by mu + b_u + b_i, ties by lower index
+    u = 2
+    full = model.global_mean_ + model.user_bias_[u] + model.item_bias_
+    ranked = [i for i in np.argsort(-full, kind="stable")
+              if model.item_ids_[i] not in seen[model.user_ids_[u]]][:5]
+    assert list(items[u]) == list(model.item_ids_[ranked])
+
+
+def test_recommend_pads_with_nan_when_too_few_items(model, interactions):
+    counts = interactions.user_counts()
+    heavy = int(np.argmax(counts))
+    n = model.n_items_
+    items, scores = model.recommend([model.user_ids_[heavy]], n=n + 5)
+    assert items.shape == (1, n)
+    assert np.isnan(scores[0, n - counts[heavy]:]).all()
+    assert not np.isnan(scores[0, :n - counts[heavy]]).any()
+    frame = model.recommend_frame([model.user_ids_[heavy]], n=n)
+    assert len(frame) == n - counts[heavy]
+    assert list(frame.columns) == ["user", "rank", "item", "score"]
+
+
+def test_recommend_candidates_and_unknown_users(model):
+    cands = model.item_ids_[[3, 1, 7]]
+    items, scores = model.recommend(["ghost", model.user_ids_[0]], n=2, candidates=cands,
+                                    exclude_seen=False, return_unknown=(True))[:2]
+    assert set(items.ravel()) <= set(cands)
+    _, _, unknown = model.recommend(["ghost"], n=2, return_unknown=True)
+    assert unknown.tolist() == [True]
+    # an unknown user ranks by item bias alone
+    best = model.item_ids_[np.argsort(-model.item_bias_, kind="stable")[:3]]
+    assert list(model.recommend(["ghost"], n=3)[0][0]) == list(best)
+
+
+def test_recommend_bad_input(model):
+    with pytest.raises(ValueError, match="n == 0, must be >= 1"):
+        model.recommend(model.user_ids_[:1], n=0)
+    with pytest.raises(TypeError, match="n must be an int"):
+        model.recommend(model.user_ids_[:1], n=2.5)
+    with pytest.raises(ValueError, match="1 unknown candidate item ids.*catalogue|training"):
+        model.recommend(model.user_ids_[:1], candidates=[99999])
+    with pytest.raises(ValueError, match="candidates contain repeated items"):
+        model.recommend(model.user_ids_[:1], candidates=model.item_ids_[[1, 1]])
+
+
+def test_get_set_params_scikit_learn_style():
+    m = BaselineOnly()
+    assert m.get_params() == {"reg_user": 15.0, "reg_item": 10.0, "epochs": 10, "clip": True,
+                              "backend": "auto", "n_threads": None}
+    assert m.set_params(epochs=3) is m and m.epochs == 3
+    assert "epochs=3" in repr(m)
+    with pytest.raises(ValueError, match="'alpha' is not a parameter of BaselineOnly"):
+        m.set_params(alpha=1)
+    with pytest.raises(ValueError, match="epochs == 0, must be >= 1"):
+        m.set_params(epochs=0)
+
+
+@pytest.mark.parametrize("params, exc, match", [
+    ({"reg_user": 0}, ValueError, "reg_user == 0.0, must be > 0.0"),
+    ({"reg_item": -1}, ValueError, "reg_item == -1.0, must be > 0.0"),
+    ({"epochs": 1.5}, TypeError, "epochs must be an int"),
+    ({"clip": "yes"}, TypeError, "clip must be a bool"),
+    ({"backend": "gpu"}, ValueError, "backend == 'gpu'"),
+    ({"n_threads": 0}, ValueError, "n_threads == 0"),
+])
+def test_bad_params_fail_at_fit(interactions, params, exc, match):
+    with pytest.raises(exc, match=match):
+        BaselineOnly(**params).fit(interactions)
+
+
+def test_protocol_errors(interactions):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        BaselineOnly().predict([1], [1])
+    with pytest.raises(TypeError, match="fit expects an Interactions"):
+        BaselineOnly().fit(interactions.to_frame())
+    with pytest.raises(ValueError, match="needs explicit ratings"):
+        BaselineOnly().fit(Interactions.from_arrays([1, 2], [1, 1]))
+    m = BaselineOnly().fit(interactions)
+    with pytest.raises(ValueError, match="users has 2 entries but items has 1"):
+        m.predict(m.user_ids_[:2], m.item_ids_[:1])
+    with pytest.raises(ValueError, match="unknown == 'skip', must be one of"):
+        m.predict(m.user_ids_[:1], m.item_ids_[:1], unknown="skip")
