@@ -11,6 +11,7 @@ from ._show_config import config_info, show_config
 from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
 from .data import Interactions
+from .datasets import fetch_movielens, load_movielens, make_ratings
 from .persist import load
 
 __all__ = [
@@ -21,6 +22,9 @@ __all__ = [
     "Unknown",
     "__version__",
     "config_info",
+    "fetch_movielens",
+    "load_movielens",
+    "make_ratings",
     "load",
     "show_config",
 ]

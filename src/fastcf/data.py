@@ -36,7 +36,7 @@ def _readonly(array):
     return array
 
 
-def _index_dtype(*sizes):
+def index_dtype_for(*sizes):
     return np.int32 if max(sizes) < np.iinfo(np.int32).max else np.int64
 
 
@@ -299,7 +299,7 @@ class Interactions:
                 if timestamps is not None:
                     timestamps = np.maximum.reduceat(timestamps, starts)
             key = key[starts]
-        index_dtype = _index_dtype(n_users, n_items, len(key))
+        index_dtype = index_dtype_for(n_users, n_items, len(key))
         row = key // n_items
         indices = (key - row * n_items).astype(index_dtype)
         indptr = np.zeros(n_users + 1, dtype=index_dtype)
@@ -424,18 +424,21 @@ class Interactions:
             Drop users and items left without interactions (their relative
             order is kept); if False, keep the full id maps.
         """
-        positions = np.sort(np.asarray(positions, dtype=np.int64))
+        positions = np.asarray(positions, dtype=np.int64)
         if len(positions) == 0:
             raise ValueError("no interactions: the subset is empty.")
-        if positions[0] < 0 or positions[-1] >= self.nnz or np.any(np.diff(positions) == 0):
+        steps = np.diff(positions)
+        if np.any(steps <= 0):
+            positions = np.sort(positions)
+            steps = np.diff(positions)
+        if positions[0] < 0 or positions[-1] >= self.nnz or np.any(steps == 0):
             raise ValueError(f"positions must be distinct and lie in [0, {self.nnz}).")
         users = self.entry_users()[positions]
         items = self.by_user.indices[positions]
         user_ids, item_ids = self.user_ids, self.item_ids
         if compact:
-            kept_users, users = np.unique(users, return_inverse=True)
-            kept_items, items = np.unique(items, return_inverse=True)
-            user_ids, item_ids = user_ids[kept_users], item_ids[kept_items]
+            users, user_ids = _compact(users, user_ids)
+            items, item_ids = _compact(items, item_ids)
         stamps = None if self.timestamps is None else self.timestamps[positions]
         values = None if self.implicit else self.by_user.data[positions]
         return type(self)._from_codes(users, items, values, stamps, user_ids, item_ids,
@@ -457,6 +460,13 @@ class Interactions:
         stamps = ", timestamps" if self.timestamps is not None else ""
         return (f"Interactions({self.n_users} users x {self.n_items} items, "
                 f"{self.nnz} interactions, {kind}{stamps})")
+
+
+def _compact(codes, ids):
+    """Drop ids without codes, renumbering the rest in order: O(n), no sort."""
+    present = np.bincount(codes, minlength=len(ids)) > 0
+    new_code = np.cumsum(present) - 1
+    return new_code[codes], ids[present]
 
 
 def _lookup(index, ids, kind, strict):
