@@ -51,3 +51,11 @@ def test_python_dash_m_entry_point():
     out = subprocess.run([sys.executable, "-m", "fastcf", "info"], capture_output=True,
                          text=True, check=True).stdout
     assert "backends" in out
+
+
+def test_benchmark_refuses_a_peer_that_is_not_installed(capsys, monkeypatch):
+    import fastcf.benchmark as bench
+
+    monkeypatch.setattr(bench, "installed_peers", lambda: [])
+    assert main(["benchmark", "--peers", "surprise"]) == 2
+    assert "peers ['surprise'] are not installed" in capsys.readouterr().err

@@ -182,6 +182,11 @@ def test_wrong_types(frame):
         Interactions.from_frame(frame, duplicates="first")
 
 
+def test_one_dimensional_sparse_array_is_refused():
+    with pytest.raises(ValueError, match="matrix must be 2-d, got 1 dimensions"):
+        Interactions.from_csr(sp.coo_array(np.array([1.0, 0.0, 2.0])))
+
+
 def test_bad_shapes_and_ids():
     with pytest.raises(ValueError, match="must be 1-d"):
         Interactions.from_arrays(np.ones((2, 2)), [1, 2])

@@ -112,3 +112,10 @@ def test_unfitted_model_cannot_be_saved(tmp_path):
     with pytest.raises(fastcf.NotFittedError):
         BaselineOnly().save(tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_params_that_are_not_json_are_refused(tmp_path):
+    model = BaselineOnly().fit(Interactions.from_arrays([1, 2], [1, 1], [1.0, 2.0]))
+    model.n_threads = object()
+    with pytest.raises(ValueError, match="parameter n_threads=.* cannot be saved"):
+        model.save(tmp_path / "m.npz")

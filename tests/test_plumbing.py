@@ -57,6 +57,16 @@ def test_backend_registry():
         _backends.register("x", "fortran", print)
 
 
+def test_family_without_that_backend(monkeypatch):
+    monkeypatch.setitem(_backends._REGISTRY, "only_ref", {"reference": print})
+    with pytest.raises(ValueError, match="backend 'numba' has no 'only_ref' kernel"):
+        _backends.get_kernel("only_ref", "numba")
+    monkeypatch.setitem(_backends._REGISTRY, "only_cy", {"cython": print})
+    monkeypatch.setattr(_backends, "cython_status", lambda: (False, "not built (test)"))
+    with pytest.raises(ValueError, match="no available backend implements 'only_cy'"):
+        _backends.get_kernel("only_cy")
+
+
 def test_auto_preference_is_honoured():
     try:
         _backends.set_auto_preference("bias_sweep", ("reference",))
