@@ -104,6 +104,35 @@ def test_recommend_pads_with_nan_when_too_few_items(model, interactions):
     assert list(frame.columns) == ["user", "rank", "item", "score"]
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_top_n_matches_a_stable_sort_with_many_ties(seed):
+    from fastcf.base import _top_n
+
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 4, size=(7, 30)).astype(float)
+    scores[rng.random(scores.shape) < 0.3] = -np.inf
+    scores[0] = -np.inf  # a row with nothing left
+    for n in (1, 5, 30):
+        idx, val = _top_n(scores.copy(), n)
+        want = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+        want_val = np.take_along_axis(scores, want, axis=1)
+        valid = np.isfinite(want_val)
+        assert np.array_equal(idx[valid], want[valid])
+        assert np.array_equal(val[valid], want_val[valid])
+        assert np.isnan(val[~valid]).all()
+
+
+def test_recommend_in_blocks_equals_one_block(model, monkeypatch):
+    import fastcf.base
+
+    users = model.user_ids_
+    whole = model.recommend(users, n=4)
+    monkeypatch.setattr(fastcf.base, "RECOMMEND_BLOCK_CELLS", model.n_items_ * 3)
+    blocked = model.recommend(users, n=4)
+    assert np.array_equal(whole[0], blocked[0])
+    assert np.array_equal(whole[1], blocked[1], equal_nan=True)
+
+
 def test_recommend_candidates_and_unknown_users(model):
     cands = model.item_ids_[[3, 1, 7]]
     items, scores = model.recommend(["ghost", model.user_ids_[0]], n=2, candidates=cands,

@@ -30,8 +30,9 @@ BASELINE_REG_USER = 15.0
 BASELINE_REG_ITEM = 10.0
 BASELINE_EPOCHS = 10
 
-#: Users per block when recommending, so memory stays O(block * n_items).
-RECOMMEND_BLOCK_USERS = 1024
+#: Score cells (users x items) per block when recommending: bounds the memory
+#: of dense scoring to about 8 bytes x this, whatever the catalogue size.
+RECOMMEND_BLOCK_CELLS = 1 << 22
 
 #: Where fetch_movielens caches downloads when no data_home is given.
 DATA_HOME_ENV = "FASTCF_DATA"

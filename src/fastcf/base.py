@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._config import RECOMMEND_BLOCK_USERS
+from ._config import RECOMMEND_BLOCK_CELLS
 from ._validation import check_choice, check_int, describe_unknown
 from .data import Interactions
 
@@ -207,8 +207,9 @@ class Recommender:
         width = min(n, n_candidates)
         top_items = np.zeros((len(u), width), dtype=np.int64)
         top_scores = np.full((len(u), width), np.nan)
-        for start in range(0, len(u), RECOMMEND_BLOCK_USERS):
-            block = u[start:start + RECOMMEND_BLOCK_USERS]
+        block_users = max(1, RECOMMEND_BLOCK_CELLS // self.n_items_)
+        for start in range(0, len(u), block_users):
+            block = u[start:start + block_users]
             scores = np.asarray(self._score_block(block), dtype=np.float64)
             if exclude_seen:
                 self._mask_seen(block, scores)
@@ -282,10 +283,18 @@ def _raise_unknown(ids, mask, kind, hint=None):
 def _top_n(scores, n):
     """Row-wise top-``n`` of a dense block: indices and scores, best first.
 
-    A stable sort of the negated scores puts ties in ascending index order.
-    Entries at -inf (excluded) come back as NaN padding.
+    Ties keep the lower index first. Entries at -inf (excluded) come back as
+    NaN padding. Cost is O(m) per row plus a sort of the entries that reach
+    the row's n-th best score (usually about n of them).
     """
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-    values = np.take_along_axis(scores, order, axis=1)
-    values[np.isneginf(values)] = np.nan
-    return order, values
+    n_rows, n_cols = scores.shape
+    nth_best = -np.partition(-scores, n - 1, axis=1)[:, n - 1]
+    rows, cols = np.nonzero(scores >= nth_best[:, None])  # cols ascend within a row
+    values = scores[rows, cols]
+    order = np.lexsort((cols, -values, rows))  # by row, then score down, then index up
+    starts = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=starts[1:])
+    take = order[starts[:-1, None] + np.arange(n)]
+    top_cols, top_values = cols[take], values[take]
+    top_values[np.isneginf(top_values)] = np.nan
+    return top_cols, top_values
