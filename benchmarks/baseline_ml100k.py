@@ -10,23 +10,14 @@ ML-100k folder (``--data``, default ``../shared/data/ml-100k``).
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 
 from fastcf import BaselineOnly, Interactions
+from fastcf.benchmark import median_time
 from fastcf.datasets import read_movielens_frame
 from fastcf.metrics import rmse
-
-
-def median_time(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
 
 
 def run_fold(folder, fold, repeats):

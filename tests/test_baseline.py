@@ -165,7 +165,8 @@ def test_get_set_params_scikit_learn_style():
     with pytest.raises(ValueError, match="'alpha' is not a parameter of BaselineOnly"):
         m.set_params(alpha=1)
     with pytest.raises(ValueError, match="epochs == 0, must be >= 1"):
-        m.set_params(epochs=0)
+        m.set_params(epochs=0, clip=False)
+    assert m.epochs == 3 and m.clip is True  # the refused change left no trace
 
 
 @pytest.mark.parametrize("params, exc, match", [

@@ -139,6 +139,15 @@ def test_nan_ratings_name_count_and_row():
         Interactions.from_arrays([1, 2, 3], [1, 1, 1], [1.0, np.nan, np.inf])
 
 
+def test_nullable_ratings_with_missing_values():
+    frame = pd.DataFrame({"user": [1, 2, 3], "item": [1, 1, 1],
+                          "rating": pd.array([4, None, 5], dtype="Int64")})
+    with pytest.raises(ValueError, match=r"1 NaN/inf values \(first at row 1\)"):
+        Interactions.from_frame(frame, rating="rating")
+    ok = Interactions.from_frame(frame.dropna(), rating="rating")
+    assert ok.by_user.data.tolist() == [4.0, 5.0]
+
+
 def test_duplicates_error_names_count_and_option():
     with pytest.raises(ValueError, match=r"2 duplicate \(user, item\) pairs.*row 2.*"
                                          r"duplicates='last', 'mean' or 'sum'"):

@@ -74,9 +74,15 @@ class Recommender:
             if name not in valid:
                 raise ValueError(f"{name!r} is not a parameter of {type(self).__name__}; "
                                  f"valid ones: {valid}.")
+        previous = self.get_params()
         for name, value in params.items():
             setattr(self, name, value)
-        self._check_params()
+        try:
+            self._check_params()
+        except (TypeError, ValueError):
+            for name, value in previous.items():  # a refused change leaves no trace
+                setattr(self, name, value)
+            raise
         return self
 
     def _check_params(self):

@@ -90,7 +90,8 @@ def load_data(spec, seed=0):
                   f"{data.n_items:,} items, {how}")
 
 
-def _median_time(fn, repeats):
+def median_time(fn, repeats):
+    """``(median seconds over repeats calls of fn, the last result)``."""
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -115,10 +116,10 @@ def _run_fastcf(name, train, test, n_threads, repeats):
     start = time.perf_counter()
     FASTCF_ALGORITHMS[name](n_threads).fit(make_ratings(50, 40, 400, seed=1))
     jit_s = time.perf_counter() - start
-    fit_s, model = _median_time(lambda: FASTCF_ALGORITHMS[name](n_threads).fit(train), repeats)
+    fit_s, model = median_time(lambda: FASTCF_ALGORITHMS[name](n_threads).fit(train), repeats)
     test_frame = test.to_frame()
     users, items = test_frame["user"].to_numpy(), test_frame["item"].to_numpy()
-    predict_s, pred = _median_time(lambda: model.predict(users, items), repeats)
+    predict_s, pred = median_time(lambda: model.predict(users, items), repeats)
     truth = test_frame["rating"].to_numpy()
     return Row(name, "fastcf", rmse(truth, pred), mae(truth, pred), fit_s, predict_s, jit_s,
                len(truth))
@@ -139,10 +140,10 @@ def _surprise_baseline(train, test, repeats):
         algo.fit(trainset)
         return algo
 
-    fit_s, algo = _median_time(fit, repeats)
+    fit_s, algo = median_time(fit, repeats)
     test_frame = test.to_frame()
     pairs = list(zip(test_frame["user"], test_frame["item"], test_frame["rating"]))
-    predict_s, predictions = _median_time(lambda: algo.test(pairs), repeats)
+    predict_s, predictions = median_time(lambda: algo.test(pairs), repeats)
     truth = test_frame["rating"].to_numpy()
     pred = np.array([p.est for p in predictions])
     return Row("baseline", "surprise", rmse(truth, pred), mae(truth, pred), fit_s, predict_s,

@@ -74,6 +74,10 @@ def _check_id_array(ids, n, name):
 
 
 def _as_ratings(values, name, what):
+    if isinstance(values, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray)) and (
+            pd.api.types.is_numeric_dtype(values.dtype)
+            and not pd.api.types.is_bool_dtype(values.dtype)):
+        values = values.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable Int64, Float64
     arr = np.asarray(values)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}.")
