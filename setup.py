@@ -13,7 +13,8 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-KERNELS = ["_openmp", "_baseline"]
+# Every kernels/_*.pyx is an extension module fastcf.kernels._*.
+KERNELS = sorted(p.stem for p in Path("src/fastcf/kernels").glob("_*.pyx"))
 
 
 def _openmp_flags():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fastcf.datasets import make_ratings
-from fastcf.kernels import bias_sweep
+from fastcf.kernels import bias_sweep, topk
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +27,20 @@ def test_bias_sweep(benchmark, data, backend, n_threads):
     args = (csr.indptr, csr.indices, csr.data, data.global_mean, other, 10.0)
     bias_sweep(*args, out=out, backend=backend, n_threads=n_threads)  # compile outside timing
     benchmark(bias_sweep, *args, out=out, backend=backend, n_threads=n_threads)
+
+
+@pytest.fixture(scope="module")
+def score_block():
+    """A (1024, 20_000) float32 score block and its users' seen items (about 150
+    each, log-normal activity, Zipf popularity) as the exclusion CSR."""
+    seen = make_ratings(1024, 20_000, 150_000, seed=1).by_user
+    scores = np.random.default_rng(0).standard_normal((1024, 20_000), dtype=np.float32)
+    return scores, (seen.indptr, seen.indices)
+
+
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_topk(benchmark, score_block, backend, n_threads):
+    scores, exclude = score_block
+    topk(scores, 10, exclude, backend=backend, n_threads=n_threads)  # compile outside timing
+    benchmark(topk, scores, 10, exclude, backend=backend, n_threads=n_threads)

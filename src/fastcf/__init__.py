@@ -12,7 +12,9 @@ from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
 from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings
+from .kernels import topk
 from .persist import load
+from .similarity import similarity, similarity_to
 
 __all__ = [
     "BaselineOnly",
@@ -27,4 +29,7 @@ __all__ = [
     "make_ratings",
     "load",
     "show_config",
+    "similarity",
+    "similarity_to",
+    "topk",
 ]

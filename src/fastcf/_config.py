@@ -25,6 +25,14 @@ DEFAULT_DTYPE = np.dtype(np.float64)
 #: Backends in the order "auto" tries them when a kernel has no measured preference.
 AUTO_BACKEND_ORDER = ("numba", "cython", "reference")
 
+#: Largest dense similarity matrix ``similarity(k=None)`` builds before it
+#: refuses and suggests ``k=`` (bytes). Change it here, or per call with
+#: ``max_dense_bytes=``.
+DENSE_SIMILARITY_BUDGET = 2 * 1024**3
+
+#: Shrinkage of ``pearson_baseline`` when none is given (Surprise's default).
+PEARSON_BASELINE_SHRINKAGE = 100.0
+
 #: Surprise's BaselineOnly defaults (bsl_options for method="als").
 BASELINE_REG_USER = 15.0
 BASELINE_REG_ITEM = 10.0

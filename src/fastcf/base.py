@@ -15,6 +15,7 @@ import pandas as pd
 from ._config import RECOMMEND_BLOCK_CELLS
 from ._validation import check_choice, check_int, describe_unknown
 from .data import Interactions
+from .kernels import topk
 
 #: Estimator classes that ``fastcf.load`` may construct, by class name.
 MODEL_CLASSES = {}
@@ -194,6 +195,13 @@ class Recommender:
             trailing slots are padding: their score is NaN (and their item
             id meaningless).
         unknown_users : ndarray of bool, only if ``return_unknown``
+
+        Notes
+        -----
+        Users are scored in blocks of about ``RECOMMEND_BLOCK_CELLS`` cells;
+        each block is ranked by :func:`fastcf.topk` with the block's seen items
+        as its exclusion list, on the model's ``backend`` and ``n_threads``
+        when it has them. Items scored -inf are never recommended.
         """
         self._check_is_fitted()
         n = check_int("n", n, min_value=1)
@@ -209,21 +217,24 @@ class Recommender:
                            hint="candidates must be items of the training data")
             if len(np.unique(columns)) != len(columns):
                 raise ValueError("candidates contain repeated items.")
+            # in internal order, a tie among candidates keeps the lower item index first
+            columns = np.sort(columns)
             n_candidates = len(columns)
         width = min(n, n_candidates)
-        top_items = np.zeros((len(u), width), dtype=np.int64)
-        top_scores = np.full((len(u), width), np.nan)
+        backend = getattr(self, "backend", "auto")
+        n_threads = getattr(self, "n_threads", None)
+        top_items = np.empty((len(u), width), dtype=np.int64)
+        top_scores = np.empty((len(u), width), dtype=np.float64)
         block_users = max(1, RECOMMEND_BLOCK_CELLS // self.n_items_)
         for start in range(0, len(u), block_users):
             block = u[start:start + block_users]
-            scores = np.asarray(self._score_block(block), dtype=np.float64)
-            if exclude_seen:
-                self._mask_seen(block, scores)
+            scores = np.ascontiguousarray(self._score_block(block), dtype=np.float64)
             if columns is not None:
-                scores = scores[:, columns]
-            idx, val = _top_n(scores, width)
+                scores = np.ascontiguousarray(scores[:, columns])
+            exclude = self._seen_block(block, columns) if exclude_seen else None
+            idx, val = topk(scores, width, exclude, backend=backend, n_threads=n_threads)
             if columns is not None:
-                idx = columns[idx]
+                idx = columns[idx]  # padding (-1) lands on some candidate: meaningless
             top_items[start:start + len(block)] = idx
             top_scores[start:start + len(block)] = val
         items = self.item_ids_[top_items]
@@ -242,12 +253,34 @@ class Recommender:
         })
         return frame[~np.isnan(frame["score"].to_numpy())].reset_index(drop=True)
 
-    def _mask_seen(self, block, scores):
-        """Set the seen items of each known user of ``block`` to -inf (in place)."""
-        indptr, indices = self.seen_indptr_, self.seen_indices_
-        for row, user in enumerate(block):
-            if user >= 0:
-                scores[row, indices[indptr[user]:indptr[user + 1]]] = -np.inf
+    def _seen_block(self, block, columns=None):
+        """Seen items of the users of ``block`` as an exclusion CSR for :func:`topk`.
+
+        Unknown users (-1) get an empty row. With ``columns`` (sorted internal
+        item indices) the items become positions in ``columns`` and items
+        outside it are dropped. Rows stay ascending, as ``topk`` prefers.
+
+        Returns
+        -------
+        indptr : ndarray of int64, shape (len(block) + 1,)
+        indices : ndarray of int64, shape (nnz,)
+        """
+        seen_ptr = self.seen_indptr_.astype(np.int64, copy=False)
+        user = np.maximum(block, 0)
+        starts = seen_ptr[user]
+        counts = np.where(block >= 0, seen_ptr[user + 1] - starts, 0)
+        indptr = np.zeros(len(block) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        positions = np.repeat(starts - indptr[:-1], counts) + np.arange(indptr[-1])
+        indices = self.seen_indices_[positions].astype(np.int64, copy=False)
+        if columns is not None:
+            at = np.searchsorted(columns, indices)
+            hit = at < len(columns)
+            hit[hit] = columns[at[hit]] == indices[hit]
+            kept = np.zeros(len(hit) + 1, dtype=np.int64)
+            np.cumsum(hit, out=kept[1:])
+            indptr, indices = kept[indptr], at[hit]
+        return indptr, indices
 
     # ----------------------------------------------------------- persistence
     def save(self, path):
@@ -285,22 +318,3 @@ def _raise_unknown(ids, mask, kind, hint=None):
         extra = f"; {hint}" if hint else ""
         raise ValueError(describe_unknown(ids, mask, kind) + extra + ".")
 
-
-def _top_n(scores, n):
-    """Row-wise top-``n`` of a dense block: indices and scores, best first.
-
-    Ties keep the lower index first. Entries at -inf (excluded) come back as
-    NaN padding. Cost is O(m) per row plus a sort of the entries that reach
-    the row's n-th best score (usually about n of them).
-    """
-    n_rows, n_cols = scores.shape
-    nth_best = -np.partition(-scores, n - 1, axis=1)[:, n - 1]
-    rows, cols = np.nonzero(scores >= nth_best[:, None])  # cols ascend within a row
-    values = scores[rows, cols]
-    order = np.lexsort((cols, -values, rows))  # by row, then score down, then index up
-    starts = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=starts[1:])
-    take = order[starts[:-1, None] + np.arange(n)]
-    top_cols, top_values = cols[take], values[take]
-    top_values[np.isneginf(top_values)] = np.nan
-    return top_cols, top_values

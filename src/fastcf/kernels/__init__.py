@@ -5,19 +5,45 @@ The functions here are checked wrappers; the compiled kernels behind them
 Importing this package registers every implementation with ``_backends``.
 """
 
+import importlib
+
 from .. import _backends
 from ..reference import baseline as _baseline_reference
-from . import baseline_nb as _baseline_nb
+from ..reference import similarity as _similarity_reference
+from ..reference import topk as _topk_reference
+from . import baseline_nb, similarity_nb, topk_nb
 from .baseline import FAMILY as _BIAS_SWEEP
 from .baseline import bias_sweep
+from .pairwise import DENSE as _SIM_DENSE
+from .pairwise import TOPK as _SIM_TOPK
+from .pairwise import similarity, similarity_to
+from .topk import FAMILY as _TOPK
+from .topk import topk
 
-_backends.register(_BIAS_SWEEP, "numba", _baseline_nb.bias_sweep)
-_backends.register(_BIAS_SWEEP, "reference", _baseline_reference.bias_sweep)
-try:
-    from . import _baseline as _baseline_cy
-except ImportError:  # built without the Cython extensions: "cython" is unavailable
-    pass
-else:
-    _backends.register(_BIAS_SWEEP, "cython", _baseline_cy.bias_sweep)
 
-__all__ = ["bias_sweep"]
+def _cython(module, name):
+    """A function of a Cython extension, or None when it was not built."""
+    try:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    except ImportError:
+        return None
+
+
+# family: (numba, cython, reference). The similarity reference works on raw
+# rows (dict loops), so kernels.pairwise calls it with its own convention.
+_IMPLEMENTATIONS = {
+    _BIAS_SWEEP: (baseline_nb.bias_sweep, _cython("_baseline", "bias_sweep"),
+                  _baseline_reference.bias_sweep),
+    _TOPK: (topk_nb.topk, _cython("_topk", "topk"), _topk_reference.topk),
+    _SIM_DENSE: (similarity_nb.similarity_dense, _cython("_similarity", "similarity_dense"),
+                 _similarity_reference.similarity),
+    _SIM_TOPK: (similarity_nb.similarity_topk, _cython("_similarity", "similarity_topk"),
+                _similarity_reference.similarity),
+}
+for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
+    _backends.register(_family, "numba", _numba)
+    _backends.register(_family, "reference", _ref)
+    if _cy is not None:
+        _backends.register(_family, "cython", _cy)
+
+__all__ = ["bias_sweep", "similarity", "similarity_to", "topk"]
