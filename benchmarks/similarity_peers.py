@@ -21,9 +21,10 @@ Measurements
     4. The first ``fastcf.similarity(tiny, k=5, backend="numba")`` call in a
        fresh process (import and data untimed): compile, or cache load.
 
-Run with the peers' virtualenv and the working tree on the path::
+Run where fastcf and its ``[bench]`` extra (the peers) are installed::
 
-    PYTHONPATH=src /work/benchvenv/bin/python benchmarks/similarity_peers.py \\
+    pip install ".[bench]"
+    python benchmarks/similarity_peers.py \\
         [--data synthetic|PATH-to-ml-100k-dir] [--scale 0.1] [--threads 2] [--repeats 3] \\
         [--backends numba,cython] [--skip-user-user] [--out DIR]
 """

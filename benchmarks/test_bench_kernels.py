@@ -1,6 +1,6 @@
 """pytest-benchmark micro-benchmarks of the kernels, one per backend.
 
-    pytest benchmarks/test_bench_kernels.py --benchmark-enable
+    pytest benchmarks/test_bench_kernels.py --benchmark-only
 
 Compare the backends' medians within one run; absolute times on shared
 machines are noise.
@@ -44,3 +44,19 @@ def test_topk(benchmark, score_block, backend, n_threads):
     scores, exclude = score_block
     topk(scores, 10, exclude, backend=backend, n_threads=n_threads)  # compile outside timing
     benchmark(topk, scores, 10, exclude, backend=backend, n_threads=n_threads)
+
+
+@pytest.fixture(scope="module")
+def item_rows():
+    return make_ratings(60_000, 8_000, 1_740_000, seed=0).by_item
+
+
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+@pytest.mark.parametrize("kind", ["pearson", "cosine_all"])
+def test_similarity_topk(benchmark, item_rows, backend, kind):
+    from fastcf.kernels import similarity
+
+    args = (item_rows.indptr, item_rows.indices, item_rows.data, item_rows.shape[1], kind)
+    similarity(*args, k=40, backend=backend, n_threads=2)  # compile outside timing
+    benchmark.pedantic(similarity, args, {"k": 40, "backend": backend, "n_threads": 2},
+                       rounds=3, iterations=1)

@@ -39,6 +39,20 @@ def _rows(data, axis):
     return data.by_item, data.n_users, BASELINE_REG_ITEM, BASELINE_REG_USER
 
 
+def _transpose_of(data, axis):
+    """``csr_nb.transpose`` of the axis' rows, read off the other orientation.
+
+    ``item_order[p]`` is the by-user position of by-item entry ``p``, so no
+    counting sort is needed (it cost ~15% of an item-item top-k).
+    """
+    other = data.by_item if axis == "user" else data.by_user
+    item_order = data.item_order
+    inverse = np.empty_like(item_order)
+    inverse[item_order] = np.arange(len(item_order))
+    order, where = (item_order, inverse) if axis == "user" else (inverse, item_order)
+    return other.indptr, other.indices, order, where
+
+
 def _baselines(data, axis, backend, n_threads):
     from .baseline import fit_biases
 
@@ -104,7 +118,8 @@ def similarity(x, kind="pearson", axis="user", k=None, min_support=1, shrinkage=
     return pairwise.similarity(
         rows.indptr, rows.indices, rows.data, n_cols, kind, k=k, min_support=min_support,
         shrinkage=shrinkage, min_sim=min_sim, dtype=dtype, baselines=baselines,
-        backend=backend, n_threads=n_threads, max_dense_bytes=max_dense_bytes)
+        backend=backend, n_threads=n_threads, max_dense_bytes=max_dense_bytes,
+        _transposed=_transpose_of(data, axis))
 
 
 def _queries_csr(data, queries, axis):

@@ -89,15 +89,6 @@ def prepare_rows(indptr, indices, data, kind, row_bias=None, col_bias=None, mu=0
     return values, stat
 
 
-def _transpose(indptr, indices, values, n_cols):
-    """CSR of the transpose (column -> rows, rows sorted), values carried along.
-
-    Also returns, for each entry of the input, its position in the transpose.
-    """
-    t_indptr, t_indices, order, where = csr_nb.transpose(indptr, indices, n_cols)
-    return t_indptr, t_indices, values[order], where
-
-
 def _common_index_dtype(*arrays):
     dtype = np.int64 if any(a.dtype == np.int64 for a in arrays) else np.int32
     return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
@@ -167,9 +158,9 @@ def _reference(kind, q, t, q_self, k, min_support, shrinkage, min_sim, dtype, ba
         ref_baselines = {"mu": baselines["mu"], "query_bias": list(baselines["query_bias"]),
                          "target_bias": list(baselines["row_bias"]),
                          "column_bias": list(baselines["col_bias"])}
-    user_min_support = min_support  # the reference applies max(2, .) itself
+    # min_support is already max(2, .) for pearson_baseline; the reference applies it too.
     result = reference.similarity(
-        dict_rows(*q), dict_rows(*t), kind, min_support=user_min_support, shrinkage=shrinkage,
+        dict_rows(*q), dict_rows(*t), kind, min_support=min_support, shrinkage=shrinkage,
         min_sim=None if min_sim == -np.inf else min_sim, k=k, self_index=list(q_self),
         baselines=ref_baselines)
     n_t = len(t[0]) - 1
@@ -184,8 +175,12 @@ def _reference(kind, q, t, q_self, k, min_support, shrinkage, min_sim, dtype, ba
 
 
 def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, baselines,
-         backend, n_threads, max_dense_bytes):
-    """Validated inputs -> the chosen backend -> dense array or top-k CSR."""
+         backend, n_threads, max_dense_bytes, transposed=None):
+    """Validated inputs -> the chosen backend -> dense array or top-k CSR.
+
+    ``transposed`` is ``csr_nb.transpose``'s output for ``t`` when the caller
+    already holds it (an ``Interactions`` keeps both orientations).
+    """
     n_q, n_t = len(q[0]) - 1, len(t[0]) - 1
     if k is None:
         _check_dense_budget(n_q, n_t, dtype, max_dense_bytes)
@@ -195,11 +190,14 @@ def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, 
         return _reference(kind, q, t, q_self, k, min_support, shrinkage, min_sim, dtype,
                           baselines)
     bias = baselines or {}
-    q_vals, q_stat = prepare_rows(*q, kind, bias.get("query_bias"), bias.get("col_bias"),
-                                  bias.get("mu", 0.0))
     t_vals, t_stat = prepare_rows(*t, kind, bias.get("row_bias"), bias.get("col_bias"),
                                   bias.get("mu", 0.0))
-    t_indptr, t_indices, t_data, where = _transpose(t[0], t[1], t_vals, n_cols)
+    q_vals, q_stat = (t_vals, t_stat) if q is t else prepare_rows(
+        *q, kind, bias.get("query_bias"), bias.get("col_bias"), bias.get("mu", 0.0))
+    if transposed is None:
+        transposed = csr_nb.transpose(t[0], t[1], n_cols)
+    t_indptr, t_indices, order, where = transposed
+    t_data = t_vals[order]
     # Self-similarity visits each unordered pair once, from its lower row.
     t_after = where if q is t else np.empty(0, dtype=np.int64)
     q_indptr, q_indices, t_indptr, t_indices = _common_index_dtype(q[0], q[1], t_indptr,
@@ -229,7 +227,7 @@ def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, 
 
 def similarity(indptr, indices, data, n_cols, kind="pearson", *, k=None, min_support=1,
                shrinkage=None, min_sim=None, dtype=np.float64, baselines=None, backend="auto",
-               n_threads=None, max_dense_bytes=None):
+               n_threads=None, max_dense_bytes=None, _transposed=None):
     """Similarities between all rows of a CSR matrix (see the module docstring).
 
     Parameters
@@ -276,7 +274,7 @@ def similarity(indptr, indices, data, n_cols, kind="pearson", *, k=None, min_sup
         bias["query_bias"] = bias["row_bias"]
     rows = (indptr, indices, data)
     return _run(kind, rows, rows, n_cols, np.arange(n_rows), k, min_support, shrinkage, min_sim,
-                dtype, bias, backend, n_threads, max_dense_bytes)
+                dtype, bias, backend, n_threads, max_dense_bytes, _transposed)
 
 
 def similarity_to(q_indptr, q_indices, q_data, indptr, indices, data, n_cols, kind="pearson", *,
