@@ -432,8 +432,10 @@ def format_markdown(results):
     if results.get("user_user_skipped"):
         lines.append(f"| user-user pearson, k={K} | - | - | - | - | skipped (--skip-user-user) |")
     n_users = results["n_users"]
-    lines.append(f"| user-user pearson | surprise | - | - | - | cannot: dense {n_users:,}^2 "
-                 f"float64 = {n_users ** 2 * 8 / 1e9:.1f} GB |")
+    dense_gb = n_users ** 2 * 8 / 1e9
+    if dense_gb > 8:  # Surprise builds several dense n x n float64 arrays
+        lines.append(f"| user-user pearson | surprise | - | - | - | cannot: dense {n_users:,}^2 "
+                     f"float64 = {dense_gb:.1f} GB |")
     lines += ["", "Neighbour agreement (top-k of "
               f"{N_CHECK} random items; ties may swap, values within tol):", ""]
     for c in results["checks"]:
