@@ -305,3 +305,19 @@ def test_kernel_level_api_checks_its_arrays(data):
                                      csr.indices, csr.data, csr.shape[1])
     with pytest.raises(ValueError, match="n_cols == 0, must be >= 1"):
         fastcf.kernels.similarity(csr.indptr, csr.indices, csr.data, 0)
+
+
+@pytest.mark.parametrize("backend", COMPILED + ["reference"])
+def test_pearson_is_zero_for_decimal_rows_constant_over_the_co_rated_columns(backend):
+    # 0.3 - 0.7 is not exact in binary: the sums of such a row leave rounding
+    # noise where the variance is 0; it must still count as 0 (and match the reference).
+    rng = np.random.default_rng(0)
+    for first, constant in [(0.7, 0.3), (0.35, 0.7), (0.3, 2.3), (3.7, 0.1)]:
+        n = 7
+        x = np.r_[first, np.full(n, constant)]
+        y = np.r_[0.0, rng.random(n) * 4 + 1]
+        m = sp.csr_matrix(np.vstack([x, y]))
+        m.eliminate_zeros()
+        assert fastcf.similarity(m, "pearson", backend=backend)[0, 1] == 0.0
+        top = fastcf.similarity(m, "pearson", k=1, backend=backend)
+        assert top.data.tolist() == [0.0, 0.0]

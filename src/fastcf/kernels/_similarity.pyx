@@ -92,6 +92,19 @@ cdef enum:
 cdef double SCREEN_MIN_THRESHOLD = 1e-100
 cdef double SCREEN_TINY = 1e-140
 cdef double SCREEN_MARGIN = 1.0 - 1.0 / 1073741824.0   # 1 - 2^-30
+# A Pearson variance n Sxx - Sx^2 at or below this fraction of n Sxx is
+# rounding noise of a row constant over the co-rated columns (decimal ratings
+# are not exact in binary): it counts as 0, as the two-pass reference finds.
+cdef double VARIANCE_FLOOR = 1e-12
+
+
+cdef inline double _pearson_den(double dn, const double* a) noexcept nogil:
+    """(n Sxx - Sx^2)(n Syy - Sy^2), each factor 0 when it is rounding noise."""
+    cdef double vx = dn * a[2] - a[0] * a[0]
+    cdef double vy = dn * a[3] - a[1] * a[1]
+    vx = vx if vx > VARIANCE_FLOOR * dn * a[2] else 0.0
+    vy = vy if vy > VARIANCE_FLOOR * dn * a[3] else 0.0
+    return vx * vy
 
 
 cdef int _family(int kind) except -1:
@@ -315,7 +328,7 @@ cdef inline double _pair_sim(int kind, int64_t n, const double* a, double q_stat
         sx = a[0]
         sy = a[1]
         num = dn * a[4] - sx * sy
-        den = (dn * a[2] - sx * sx) * (dn * a[3] - sy * sy)
+        den = _pearson_den(dn, a)
         sim = num / sqrt(den) if den > 0.0 else 0.0
     elif kind == PEARSON_BASELINE or kind == COSINE:
         den = a[0] * a[1]
@@ -479,7 +492,7 @@ cdef inline Py_ssize_t _topk_row(int kind, Py_ssize_t width, Py_ssize_t nt,
                 if kind == PEARSON:
                     dn = <double>n
                     num = dn * a[4] - a[0] * a[1]
-                    den = (dn * a[2] - a[0] * a[0]) * (dn * a[3] - a[1] * a[1])
+                    den = _pearson_den(dn, a)
                 else:
                     num = a[2]
                     den = a[0] * a[1]
@@ -579,7 +592,7 @@ cdef inline void _topk_sym_row(int kind, Py_ssize_t width, Py_ssize_t nt,
                 if kind == PEARSON:
                     dn = <double>n
                     num = dn * a[4] - a[0] * a[1]
-                    den = (dn * a[2] - a[0] * a[0]) * (dn * a[3] - a[1] * a[1])
+                    den = _pearson_den(dn, a)
                 else:
                     num = a[2]
                     den = a[0] * a[1]

@@ -14,6 +14,7 @@ from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
 
 PEARSON, PEARSON_BASELINE, COSINE, COSINE_ALL, ADJUSTED_COSINE, MSD, JACCARD = range(7)
 N_ACC = 5  # Sx, Sy, Sxx, Syy, Sxy (msd keeps its squared differences in slot 0)
+VARIANCE_FLOOR = 1e-12  # relative; the same constant as in _similarity.pyx
 CHUNKS_PER_THREAD = 4
 
 
@@ -97,7 +98,12 @@ def _finalize(kind, n, acc, j, q_stat, t_stat, min_support, shrinkage, min_sim):
         return 0.0, False
     if kind == PEARSON:
         sx, sy, sxx, syy, sxy = acc[j, 0], acc[j, 1], acc[j, 2], acc[j, 3], acc[j, 4]
-        den = (n * sxx - sx * sx) * (n * syy - sy * sy)
+        var_x, var_y = n * sxx - sx * sx, n * syy - sy * sy
+        # Rounding noise of a row constant over C (decimal ratings are not
+        # exact in binary) counts as zero variance, as in the reference.
+        var_x = var_x if var_x > VARIANCE_FLOOR * n * sxx else 0.0
+        var_y = var_y if var_y > VARIANCE_FLOOR * n * syy else 0.0
+        den = var_x * var_y
         sim = (n * sxy - sx * sy) / np.sqrt(den) if den > 0.0 else 0.0
     elif kind == PEARSON_BASELINE or kind == COSINE:
         den = acc[j, 2] * acc[j, 3]
