@@ -492,7 +492,9 @@ cdef inline Py_ssize_t _topk_row(int kind, Py_ssize_t width, Py_ssize_t nt,
                 if kind == PEARSON:
                     dn = <double>n
                     num = dn * a[4] - a[0] * a[1]
-                    den = _pearson_den(dn, a)
+                    # Unfloored: the screen only rejects pairs whose exact
+                    # (floored) similarity is provably below thr either way.
+                    den = (dn * a[2] - a[0] * a[0]) * (dn * a[3] - a[1] * a[1])
                 else:
                     num = a[2]
                     den = a[0] * a[1]
@@ -592,7 +594,9 @@ cdef inline void _topk_sym_row(int kind, Py_ssize_t width, Py_ssize_t nt,
                 if kind == PEARSON:
                     dn = <double>n
                     num = dn * a[4] - a[0] * a[1]
-                    den = _pearson_den(dn, a)
+                    # Unfloored: the screen only rejects pairs whose exact
+                    # (floored) similarity is provably below thr either way.
+                    den = (dn * a[2] - a[0] * a[0]) * (dn * a[3] - a[1] * a[1])
                 else:
                     num = a[2]
                     den = a[0] * a[1]
