@@ -8,6 +8,7 @@ family's measured preference, or else the first available backend in
 """
 
 from ._config import AUTO_BACKEND_ORDER
+from ._parallel import numba_threads
 
 BACKENDS = ("numba", "cython", "reference")
 
@@ -74,3 +75,18 @@ def get_kernel(family, backend="auto"):
     if backend not in kernels:
         raise ValueError(f"backend {backend!r} has no {family!r} kernel.")
     return kernels[backend], backend
+
+
+def run(kernel, name, args, n_threads, *, numba_takes_threads=False):
+    """Call ``kernel`` (backend ``name``) on ``args`` with ``n_threads`` threads.
+
+    Numba kernels run inside :func:`numba_threads` (and get the clipped count
+    as a last argument when ``numba_takes_threads``); Cython kernels always
+    take the count last; reference kernels run as they are.
+    """
+    if name == "numba":
+        with numba_threads(n_threads) as n:
+            return kernel(*args, n) if numba_takes_threads else kernel(*args)
+    if name == "cython":
+        return kernel(*args, n_threads)
+    return kernel(*args)

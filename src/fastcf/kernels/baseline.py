@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import _backends
-from .._parallel import numba_threads, resolve_n_threads
+from .._parallel import resolve_n_threads
 from .._validation import check_csr_arrays, check_float
 
 FAMILY = "bias_sweep"
@@ -58,12 +58,6 @@ def bias_sweep(indptr, indices, data, mu, other_bias, reg, out=None, *, backend=
     if reg == 0.0 and np.any(np.diff(indptr) == 0):
         raise ValueError("reg == 0.0 with empty rows would divide by zero, must be > 0.")
     kernel, name = _backends.get_kernel(FAMILY, backend)
-    n = resolve_n_threads(n_threads)
-    if name == "numba":
-        with numba_threads(n):
-            kernel(indptr, indices, data, mu, other_bias, reg, out)
-    elif name == "cython":
-        kernel(indptr, indices, data, mu, other_bias, reg, out, n)
-    else:
-        kernel(indptr, indices, data, mu, other_bias, reg, out)
+    _backends.run(kernel, name, (indptr, indices, data, mu, other_bias, reg, out),
+                  resolve_n_threads(n_threads))
     return out

@@ -38,8 +38,14 @@ import numpy as np
 
 from .. import _backends
 from .._config import DENSE_SIMILARITY_BUDGET, PEARSON_BASELINE_SHRINKAGE
-from .._parallel import numba_threads, resolve_n_threads
-from .._validation import check_choice, check_csr_arrays, check_float, check_int
+from .._parallel import resolve_n_threads
+from .._validation import (
+    check_choice,
+    check_csr_arrays,
+    check_float,
+    check_int,
+    check_value_dtype,
+)
 from ..data import CSR
 from . import csr_nb, similarity_nb
 
@@ -96,8 +102,6 @@ def _common_index_dtype(*arrays):
 
 def check_options(kind, k, n_targets, min_support, shrinkage, min_sim, dtype, self_similarity):
     """Validate the options shared by every entry point; return them resolved."""
-    from .._validation import check_value_dtype
-
     check_choice("kind", kind, tuple(KINDS))
     if k is not None:
         limit = n_targets - 1 if self_similarity else n_targets
@@ -212,11 +216,7 @@ def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, 
         top_val = np.full((n_q, k), np.nan, dtype=dtype)
         top_cnt = np.zeros(n_q, dtype=np.int64)
         outputs = (top_idx, top_val, top_cnt)
-    if name == "numba":
-        with numba_threads(n_threads) as n_threads:
-            kernel(*args, *outputs, n_threads)
-    else:
-        kernel(*args, *outputs, n_threads)
+    _backends.run(kernel, name, (*args, *outputs), n_threads, numba_takes_threads=True)
     if k is None:
         return out
     keep = np.arange(k)[None, :] < top_cnt[:, None]

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import _backends
 from .._config import VALUE_DTYPES
-from .._parallel import numba_threads, resolve_n_threads
+from .._parallel import resolve_n_threads
 from .._validation import as_contiguous, check_csr_arrays, check_int
 
 FAMILY = "topk"
@@ -77,13 +77,7 @@ def topk(scores, k, exclude=None, *, backend="auto", n_threads=None):
     out_val = np.empty((n_rows, k), dtype=scores.dtype)
     nan_count = np.zeros(n_rows, dtype=np.int64)
     args = (scores, k, ex_indptr, ex_indices, out_idx, out_val, nan_count)
-    if name == "numba":
-        with numba_threads(n):
-            kernel(*args)
-    elif name == "cython":
-        kernel(*args, n)
-    else:
-        kernel(*args)
+    _backends.run(kernel, name, args, n)
     # The kernels count every NaN of each row at no cost on their hot path,
     # which spares a full isnan pass over the block here.
     if nan_count.any():
