@@ -272,33 +272,6 @@ def _offer(bv, bi, bs, floor, row, v, j, hv, hi):
     bs[row] = fill
 
 
-@numba.njit(**NUMBA_JIT)
-def _deliver(pend_row, pend_nbr, pend_val, n_pend, group, sort_nbr, sort_val, bv, bi, bs, floor,
-             hv, hi):
-    """Offer the pending (row, neighbour, value) triples, grouped by row.
-
-    A counting sort by row first, so each row's buffer is visited once per
-    delivery instead of once per triple (random rows miss the cache).
-    """
-    n = group.shape[0] - 1
-    group[:] = 0
-    for e in range(n_pend):
-        group[pend_row[e] + 1] += 1
-    for r in range(n):
-        group[r + 1] += group[r]
-    for e in range(n_pend):
-        pos = group[pend_row[e]]
-        group[pend_row[e]] = pos + 1
-        sort_nbr[pos], sort_val[pos] = pend_nbr[e], pend_val[e]
-    start = 0
-    for r in range(n):
-        stop = group[r]  # after the scatter, group[r] is the end of row r's run
-        for pos in range(start, stop):
-            if sort_val[pos] >= floor[r]:
-                _offer(bv, bi, bs, floor, r, sort_val[pos], sort_nbr[pos], hv, hi)
-        start = stop
-
-
 @numba.njit(**NUMBA_PARALLEL_JIT)
 def _topk_symmetric(kind, indptr, indices, data, stat, t_indptr, t_indices, t_data, t_stat,
                     t_after, min_support, shrinkage, min_sim, top_idx, top_val, top_cnt,
@@ -309,10 +282,7 @@ def _topk_symmetric(kind, indptr, indices, data, stat, t_indptr, t_indices, t_da
     buffer per row (up to 2k entries at or above the row's floor, its k-th
     best so far; cut back to the best k when full). A pair (q, j), j > q, is
     offered to row q through a small hot k-heap, emptied into q's buffer when
-    q is done, and to row j through a pending list that is delivered in
-    batches grouped by row: appending to a list is one store, where an
-    offer straight into a cold buffer costs cache misses (measured: top-k
-    overhead 0.45 s -> see the benchmarks). At the end the chunks' buffers
+    q is done, and straight to row j's buffer. At the end the chunks' buffers
     are merged row by row. The top-k of a row under the strict order
     (similarity desc, index asc) is the top-k of the union of all offers, so
     the result does not depend on the number of chunks (threads).
@@ -323,7 +293,6 @@ def _topk_symmetric(kind, indptr, indices, data, stat, t_indptr, t_indices, t_da
     buf_val = np.empty((n_chunks, n, 2 * k))
     buf_idx = np.empty((n_chunks, n, 2 * k), dtype=np.int64)
     buf_size = np.zeros((n_chunks, n), dtype=np.int64)
-    capacity = max(n * k // 4, 4096)
     for chunk in numba.prange(n_chunks):
         count = np.zeros(n, dtype=np.int64)
         touched = np.empty(n, dtype=np.int64)
@@ -334,13 +303,6 @@ def _topk_symmetric(kind, indptr, indices, data, stat, t_indptr, t_indices, t_da
         hi = np.empty((1, k), dtype=np.int64)
         hv2 = np.empty((1, k))  # scratch of buffer cuts
         hi2 = np.empty((1, k), dtype=np.int64)
-        pend_row = np.empty(capacity, dtype=np.int64)
-        pend_nbr = np.empty(capacity, dtype=np.int64)
-        pend_val = np.empty(capacity)
-        sort_nbr = np.empty(capacity, dtype=np.int64)
-        sort_val = np.empty(capacity)
-        group = np.empty(n + 1, dtype=np.int64)
-        n_pend = 0
         for q in range(chunk, n, n_chunks):
             n_touched = _accumulate(kind, q, indptr, indices, data, t_indptr, t_indices, t_data,
                                     t_after, count, touched, acc)
@@ -356,17 +318,10 @@ def _topk_symmetric(kind, indptr, indices, data, stat, t_indptr, t_indices, t_da
                 if size < k or _worse(hv[0, 0], hi[0, 0], sim, j):
                     size = heap_push(hv, hi, 0, size, sim, j)
                 if sim >= floor[j]:
-                    pend_row[n_pend], pend_nbr[n_pend], pend_val[n_pend] = j, q, sim
-                    n_pend += 1
-                    if n_pend == capacity:
-                        _deliver(pend_row, pend_nbr, pend_val, n_pend, group, sort_nbr, sort_val,
-                                 bv, bi, bs, floor, hv2, hi2)
-                        n_pend = 0
+                    _offer(bv, bi, bs, floor, j, sim, q, hv2, hi2)
             for e in range(size):
                 if hv[0, e] >= floor[q]:
                     _offer(bv, bi, bs, floor, q, hv[0, e], hi[0, e], hv2, hi2)
-        _deliver(pend_row, pend_nbr, pend_val, n_pend, group, sort_nbr, sort_val, bv, bi, bs,
-                 floor, hv2, hi2)
     for row in numba.prange(n):
         hv = np.empty((1, k))
         hi = np.empty((1, k), dtype=np.int64)
