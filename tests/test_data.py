@@ -30,6 +30,8 @@ def test_from_frame_maps_ids_and_builds_both_csr(frame, interactions):
             row = csr.indices[csr.indptr[r]:csr.indptr[r + 1]]
             assert np.all(np.diff(row) > 0)
     assert np.array_equal(x.by_user.data[x.item_order], x.by_item.data)
+    assert np.array_equal(x.by_item.data[x.user_order], x.by_user.data)
+    assert np.array_equal(x.user_order[x.item_order], np.arange(x.nnz))
 
 
 def test_arrays_are_read_only(interactions):

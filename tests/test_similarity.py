@@ -321,3 +321,29 @@ def test_pearson_is_zero_for_decimal_rows_constant_over_the_co_rated_columns(bac
         assert fastcf.similarity(m, "pearson", backend=backend)[0, 1] == 0.0
         top = fastcf.similarity(m, "pearson", k=1, backend=backend)
         assert top.data.tolist() == [0.0, 0.0]
+
+
+def test_narrowed_values_are_float32_only_when_exact():
+    exact = np.array([1.0, -4.0, 2.5, 0.0, 1e6])
+    assert pairwise._narrowed(exact).dtype == np.float32
+    inexact = np.array([1.0, 0.1])
+    narrowed = pairwise._narrowed(inexact)
+    assert narrowed.dtype == np.float64 and narrowed is inexact
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_transposed_values_give_bit_identical_results(data, kind, backend, monkeypatch):
+    # The ratings are integers, so every kind but the residual/centred ones
+    # streams float32 values; forcing float64 must not change a single bit.
+    for k in (None, 3):
+        narrow = fastcf.similarity(data, kind, "item", k=k, backend=backend, n_threads=2)
+        with monkeypatch.context() as patch:
+            patch.setattr(pairwise, "_narrowed", lambda values: values)
+            wide = fastcf.similarity(data, kind, "item", k=k, backend=backend, n_threads=2)
+        if k is None:
+            assert np.array_equal(narrow, wide)
+        else:
+            assert np.array_equal(narrow.indptr, wide.indptr)
+            assert np.array_equal(narrow.indices, wide.indices)
+            assert np.array_equal(narrow.data, wide.data)

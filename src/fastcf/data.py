@@ -145,6 +145,7 @@ class Interactions:
         self.implicit = bool(implicit)
         self._by_item = None
         self._item_order = None
+        self._user_order = None
         self._user_lookup = None
         self._item_lookup = None
 
@@ -365,6 +366,15 @@ class Interactions:
         if self._item_order is None:
             self._build_by_item()
         return self._item_order
+
+    @property
+    def user_order(self):
+        """Position in ``by_item`` order of each ``by_user`` entry (``item_order`` inverted)."""
+        if self._user_order is None:
+            inverse = np.empty(self.nnz, dtype=np.int64)
+            inverse[self.item_order] = np.arange(self.nnz, dtype=np.int64)
+            self._user_order = _readonly(inverse)
+        return self._user_order
 
     def _build_by_item(self):
         indptr, indices, _, shape = self.by_user

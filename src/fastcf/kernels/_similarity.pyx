@@ -59,6 +59,15 @@ ctypedef fused index_t:
     int32_t
     int64_t
 
+# The transposed values: float32 when every value is exactly a float32 (e.g.
+# ratings on a 0.5 grid and their pearson shifts), which the caller checks.
+# Each is widened to double before any arithmetic, so the results are
+# bit-identical; the accumulation streams these values once per pair update
+# and was ~25% faster with them half the size.
+ctypedef fused tvalue_t:
+    float
+    double
+
 # Kind codes (the wrapper passes these ints).
 cdef enum:
     PEARSON = 0
@@ -157,7 +166,7 @@ cdef inline Py_ssize_t _row_work(Py_ssize_t q, const index_t* q_indptr,
 cdef inline Py_ssize_t _accumulate_row(
         int family, bint track, Py_ssize_t q,
         const index_t* q_indptr, const index_t* q_indices, const double* q_data,
-        const index_t* t_indptr, const index_t* t_indices, const double* t_data,
+        const index_t* t_indptr, const index_t* t_indices, const tvalue_t* t_data,
         const int64_t* after, int64_t* count, int64_t* touched, double* acc) noexcept nogil:
     """Add row q's pair sums into count/acc.
 
@@ -278,7 +287,7 @@ cdef inline Py_ssize_t _scan_touched(const int64_t* count, int64_t* touched,
 cdef inline Py_ssize_t _visit_row(
         int family, Py_ssize_t q, Py_ssize_t n_t,
         const index_t* q_indptr, const index_t* q_indices, const double* q_data,
-        const index_t* t_indptr, const index_t* t_indices, const double* t_data,
+        const index_t* t_indptr, const index_t* t_indices, const tvalue_t* t_data,
         const int64_t* after, int64_t* count, int64_t* touched, double* acc) noexcept nogil:
     """Accumulate row q; returns the number of touched targets listed in ``touched``."""
     if _row_work(q, q_indptr, q_indices, t_indptr, after) < n_t:
@@ -658,7 +667,7 @@ cdef int _check_shapes(Py_ssize_t n_q, Py_ssize_t n_q_indices, Py_ssize_t n_q_da
 cdef int _topk_symmetric(int kind, int family, Py_ssize_t width, Py_ssize_t n, Py_ssize_t k,
                          const index_t* qip, const index_t* qix, const double* qd,
                          const double* qs, const index_t* tip, const index_t* tix,
-                         const double* td, const double* ts, const int64_t* after,
+                         const tvalue_t* td, const double* ts, const int64_t* after,
                          int64_t min_support, double shrinkage, double min_sim,
                          int64_t[:, ::1] top_idx, floating[:, ::1] top_val,
                          int64_t[::1] top_cnt, int n_threads) except -1:
@@ -760,7 +769,7 @@ def similarity_dense(int kind,
                      const double[::1] q_data, const double[::1] q_stat,
                      const int64_t[::1] q_self,
                      const index_t[::1] t_indptr, const index_t[::1] t_indices,
-                     const double[::1] t_data, const double[::1] t_stat,
+                     const tvalue_t[::1] t_data, const double[::1] t_stat,
                      const int64_t[::1] t_after, int64_t min_support, double shrinkage,
                      double min_sim,
                      floating[:, ::1] out, int n_threads):
@@ -788,7 +797,7 @@ def similarity_dense(int kind,
     cdef const double* qd = &q_data[0]
     cdef const index_t* tip = &t_indptr[0]
     cdef const index_t* tix = &t_indices[0]
-    cdef const double* td = &t_data[0]
+    cdef const tvalue_t* td = &t_data[0]
     cdef const double* ts = &t_stat[0]
     cdef const int64_t* after = &t_after[0] if t_after.shape[0] > 0 else NULL
     cdef int failed = 0
@@ -827,7 +836,7 @@ def similarity_topk(int kind,
                     const double[::1] q_data, const double[::1] q_stat,
                     const int64_t[::1] q_self,
                     const index_t[::1] t_indptr, const index_t[::1] t_indices,
-                    const double[::1] t_data, const double[::1] t_stat,
+                    const tvalue_t[::1] t_data, const double[::1] t_stat,
                     const int64_t[::1] t_after, int64_t min_support, double shrinkage,
                     double min_sim,
                     int64_t[:, ::1] top_idx, floating[:, ::1] top_val,
@@ -860,7 +869,7 @@ def similarity_topk(int kind,
     cdef const double* qd = &q_data[0]
     cdef const index_t* tip = &t_indptr[0]
     cdef const index_t* tix = &t_indices[0]
-    cdef const double* td = &t_data[0]
+    cdef const tvalue_t* td = &t_data[0]
     cdef const double* ts = &t_stat[0]
     cdef const int64_t* after = &t_after[0] if t_after.shape[0] > 0 else NULL
     cdef int failed = 0

@@ -26,7 +26,8 @@ def _accumulate(kind, q, q_indptr, q_indices, q_data, t_indptr, t_indices, t_dat
     With ``t_after`` (the position of each query entry in the transposed
     matrix, self-similarity only) only targets after ``q`` are visited: each
     unordered pair is computed once, by its lower row. Otherwise (an empty
-    ``t_after``) every target is.
+    ``t_after``) every target is. ``t_data`` may be float32 (when exact, see
+    ``pairwise._run``); each value is widened before any arithmetic.
     """
     n_touched = 0
     upper = t_after.shape[0] > 0
@@ -42,7 +43,7 @@ def _accumulate(kind, q, q_indptr, q_indices, q_data, t_indptr, t_indices, t_dat
             xx = x * x
             for b in range(start, stop):
                 j = np.uint64(t_indices[b])
-                y = t_data[b]
+                y = np.float64(t_data[b])
                 if count[j] == 0:
                     touched[n_touched] = j
                     n_touched += 1
@@ -56,7 +57,7 @@ def _accumulate(kind, q, q_indptr, q_indices, q_data, t_indptr, t_indices, t_dat
             xx = x * x
             for b in range(start, stop):
                 j = np.uint64(t_indices[b])
-                y = t_data[b]
+                y = np.float64(t_data[b])
                 if count[j] == 0:
                     touched[n_touched] = j
                     n_touched += 1
@@ -71,7 +72,7 @@ def _accumulate(kind, q, q_indptr, q_indices, q_data, t_indptr, t_indices, t_dat
                     touched[n_touched] = j
                     n_touched += 1
                 count[j] += 1
-                d = x - t_data[b]
+                d = x - np.float64(t_data[b])
                 acc[j, 0] += d * d
         elif kind == COSINE_ALL or kind == ADJUSTED_COSINE:
             for b in range(start, stop):
@@ -80,7 +81,7 @@ def _accumulate(kind, q, q_indptr, q_indices, q_data, t_indptr, t_indices, t_dat
                     touched[n_touched] = j
                     n_touched += 1
                 count[j] += 1
-                acc[j, 4] += x * t_data[b]
+                acc[j, 4] += x * np.float64(t_data[b])
         else:  # JACCARD: only the co-rating count
             for b in range(start, stop):
                 j = np.uint64(t_indices[b])
