@@ -13,15 +13,18 @@ from .baseline import BaselineOnly
 from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings
 from .kernels import topk
+from .knn import ItemKNN, UserKNN
 from .persist import load
 from .similarity import similarity, similarity_to
 
 __all__ = [
     "BaselineOnly",
     "Interactions",
+    "ItemKNN",
     "NotFittedError",
     "Recommender",
     "Unknown",
+    "UserKNN",
     "__version__",
     "config_info",
     "fetch_movielens",

@@ -42,5 +42,9 @@ BASELINE_EPOCHS = 10
 #: of dense scoring to about 8 bytes x this, whatever the catalogue size.
 RECOMMEND_BLOCK_CELLS = 1 << 22
 
+#: Dense similarity rows (targets x all) per block when a kNN model predicts:
+#: bounds the memory of neighbourhood lookups to about this many bytes.
+KNN_BLOCK_BYTES = 64 * 1024**2
+
 #: Where fetch_movielens caches downloads when no data_home is given.
 DATA_HOME_ENV = "FASTCF_DATA"

@@ -9,11 +9,14 @@ import importlib
 
 from .. import _backends
 from ..reference import baseline as _baseline_reference
+from ..reference import neighbors as _neighbors_reference
 from ..reference import similarity as _similarity_reference
 from ..reference import topk as _topk_reference
-from . import baseline_nb, similarity_nb, topk_nb
+from . import baseline_nb, neighbors_nb, similarity_nb, topk_nb
 from .baseline import FAMILY as _BIAS_SWEEP
 from .baseline import bias_sweep
+from .neighbors import FAMILY as _NEIGHBORHOOD_SUMS
+from .neighbors import neighborhood_sums
 from .pairwise import DENSE as _SIM_DENSE
 from .pairwise import TOPK as _SIM_TOPK
 from .pairwise import similarity, similarity_to
@@ -39,6 +42,9 @@ _IMPLEMENTATIONS = {
                  _similarity_reference.similarity),
     _SIM_TOPK: (similarity_nb.similarity_topk, _cython("_similarity", "similarity_topk"),
                 _similarity_reference.similarity),
+    _NEIGHBORHOOD_SUMS: (neighbors_nb.neighborhood_sums,
+                         _cython("_neighbors", "neighborhood_sums"),
+                         _neighbors_reference.neighborhood_sums),
 }
 for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
     _backends.register(_family, "numba", _numba)
@@ -56,4 +62,4 @@ for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
 for _family in (_TOPK, _SIM_DENSE, _SIM_TOPK):
     _backends.set_auto_preference(_family, ("cython", "numba", "reference"))
 
-__all__ = ["bias_sweep", "similarity", "similarity_to", "topk"]
+__all__ = ["bias_sweep", "neighborhood_sums", "similarity", "similarity_to", "topk"]

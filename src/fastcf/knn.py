@@ -1,0 +1,643 @@
+r"""Neighbourhood models: ``UserKNN`` and ``ItemKNN`` (Surprise's ``KNN*`` family).
+
+A prediction for the pair (user :math:`u`, item :math:`i`) looks at a *target*
+:math:`x` and a *column* :math:`y` -- :math:`(u, i)` for ``UserKNN``,
+:math:`(i, u)` for ``ItemKNN`` -- and at the raters :math:`x'` of :math:`y`.
+Among those with a positive similarity :math:`s(x, x')`, the ``k`` most
+similar form :math:`N_k` (ties: lower index first). With the sums of
+:func:`fastcf.kernels.neighborhood_sums`, the four modes are Surprise's:
+
+- ``"basic"`` (``KNNBasic``): :math:`\sum s\, r / \sum s`;
+- ``"means"`` (``KNNWithMeans``): :math:`\mu_x + \sum s (r - \mu_{x'}) / \sum s`;
+- ``"zscore"`` (``KNNWithZScore``): :math:`\mu_x + \sigma_x \sum s (r - \mu_{x'})
+  / \sigma_{x'} / \sum s` (:math:`\sigma` the population standard deviation,
+  replaced by that of all ratings where it is 0);
+- ``"baseline"`` (``KNNBaseline``): :math:`b_{ui} + \sum s (r - b_{x'y}) / \sum s`
+  with Surprise's ALS baselines :math:`b_{ui} = \mu + b_u + b_i`.
+
+When :math:`|N_k| <` ``min_k`` the sum term is dropped: ``"basic"`` cannot
+predict (the global mean is returned and the pair flagged impossible), the
+others return :math:`\mu_x` or :math:`b_{ui}`. Unknown users or items: the
+global mean, flagged impossible (``"baseline"``: :math:`\mu` plus whichever
+bias is known, not flagged), exactly as Surprise. A pair seen at fit time has
+its target among the candidates with similarity 1, as in Surprise.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _backends
+from ._config import BASELINE_REG_USER, DENSE_SIMILARITY_BUDGET, KNN_BLOCK_BYTES
+from ._parallel import resolve_n_threads
+from ._validation import check_choice, check_int, check_value_dtype
+from .base import Recommender, _as_id_array, _raise_unknown
+from .baseline import fit_biases
+from .kernels import bias_sweep, neighborhood_sums, pairwise, topk
+
+MODES = ("basic", "means", "zscore", "baseline")
+STORAGE = ("dense", "neighbors", "on_the_fly")
+
+
+def _row_stats(indptr, data, fill_mean, fill_sigma):
+    """Mean and population standard deviation of every CSR row (empty rows: the fills)."""
+    counts = np.diff(indptr)
+    rows = np.repeat(np.arange(len(counts)), counts)
+    sums = np.bincount(rows, weights=data, minlength=len(counts))
+    nonempty = counts > 0
+    means = np.full(len(counts), fill_mean)
+    means[nonempty] = sums[nonempty] / counts[nonempty]
+    squares = np.bincount(rows, weights=(data - means[rows]) ** 2, minlength=len(counts))
+    sigmas = np.full(len(counts), fill_sigma)
+    sigmas[nonempty] = np.sqrt(squares[nonempty] / counts[nonempty])
+    sigmas[sigmas == 0.0] = fill_sigma  # Surprise: a constant row takes the overall sigma
+    return means, sigmas
+
+
+class _Neighborhood(Recommender):
+    """Shared implementation; ``_axis`` is the target's axis ("user" or "item")."""
+
+    _axis = None
+    _state_names = (
+        "global_mean_", "rating_range_", "overall_sigma_", "means_", "sigmas_",
+        "user_bias_", "item_bias_", "x_indptr_", "x_indices_", "x_data_", "y_indptr_",
+        "y_indices_", "y_data_", "neighbor_values_", "storage_", "sim_", "nbr_indptr_",
+        "nbr_indices_", "nbr_data_",
+    )
+
+    def __init__(self, k=40, min_k=1, similarity="msd", mode="basic", min_support=1,
+                 shrinkage=None, min_sim=None, max_neighbors=None, dtype=np.float64,
+                 clip=True, backend="auto", n_threads=None):
+        self.k = k
+        self.min_k = min_k
+        self.similarity = similarity
+        self.mode = mode
+        self.min_support = min_support
+        self.shrinkage = shrinkage
+        self.min_sim = min_sim
+        self.max_neighbors = max_neighbors
+        self.dtype = dtype
+        self.clip = clip
+        self.backend = backend
+        self.n_threads = n_threads
+
+    # ---------------------------------------------------------------- params
+    def _check_params(self):
+        k = check_int("k", self.k, min_value=1)
+        check_int("min_k", self.min_k, min_value=1, max_value=k)
+        check_choice("similarity", self.similarity, tuple(pairwise.KINDS))
+        check_choice("mode", self.mode, MODES)
+        pairwise.check_options(self.similarity, None, 2, self.min_support, self.shrinkage,
+                               self.min_sim, self.dtype, self_similarity=True)
+        if self.max_neighbors is not None:
+            check_int("max_neighbors", self.max_neighbors, min_value=1)
+        check_value_dtype(self.dtype)
+        if not isinstance(self.clip, (bool, np.bool_)):
+            raise TypeError(f"clip must be a bool, got {type(self.clip).__name__}.")
+        _backends.check_backend(self.backend)
+        resolve_n_threads(self.n_threads)
+
+    def _sim_options(self):
+        return {"min_support": self.min_support, "shrinkage": self.shrinkage,
+                "min_sim": self.min_sim, "dtype": self.dtype, "backend": self.backend,
+                "n_threads": self.n_threads}
+
+    # ------------------------------------------------------------------- fit
+    def _fit(self, data):
+        if data.implicit and self.mode != "basic":
+            raise ValueError(f"mode == {self.mode!r} needs explicit ratings; this data is "
+                             "implicit (use mode='basic').")
+        user_axis = self._axis == "user"
+        x_csr = data.by_user if user_axis else data.by_item
+        y_csr = data.by_item if user_axis else data.by_user
+        self.global_mean_ = np.float64(data.global_mean)
+        self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
+        self.overall_sigma_ = np.float64(np.std(data.by_user.data))
+        self.means_, self.sigmas_ = _row_stats(x_csr.indptr, x_csr.data, self.global_mean_,
+                                               self.overall_sigma_)
+        _, self.user_bias_, self.item_bias_ = fit_biases(
+            data, backend=self.backend, n_threads=self.n_threads)
+        self.x_indptr_, self.x_indices_, self.x_data_ = x_csr.indptr, x_csr.indices, x_csr.data
+        self.y_indptr_, self.y_indices_, self.y_data_ = y_csr.indptr, y_csr.indices, y_csr.data
+        self.neighbor_values_ = self._neighbor_values(
+            self.y_indptr_, self.y_indices_, self.y_data_, self._col_bias())
+        self._fit_similarity(data)
+
+    def _row_bias(self):
+        """Baseline bias of the targets (users for UserKNN)."""
+        return self.user_bias_ if self._axis == "user" else self.item_bias_
+
+    def _col_bias(self):
+        return self.item_bias_ if self._axis == "user" else self.user_bias_
+
+    def _neighbor_values(self, indptr, indices, ratings, col_bias):
+        """What each candidate entry contributes, per mode (one column per CSR row)."""
+        ratings = np.asarray(ratings, dtype=np.float64)
+        if self.mode == "basic":
+            return ratings.copy()
+        if self.mode == "means":
+            return ratings - self.means_[indices]
+        if self.mode == "zscore":
+            return (ratings - self.means_[indices]) / self.sigmas_[indices]
+        column = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        baseline = (self.global_mean_ + self._row_bias()[indices]) + col_bias[column]
+        return ratings - baseline
+
+    def _fit_similarity(self, data):
+        n = len(self.x_indptr_) - 1
+        self.sim_ = np.zeros((0, 0), dtype=self.dtype)
+        self.nbr_indptr_ = np.zeros(1, dtype=np.int64)
+        self.nbr_indices_ = np.zeros(0, dtype=np.int64)
+        self.nbr_data_ = np.zeros(0, dtype=self.dtype)
+        if self.max_neighbors is not None and n > 1:
+            m = min(self.max_neighbors, n - 1)
+            top = _similarity(data, self.similarity, self._axis, k=m, **self._sim_options())
+            self.nbr_indptr_, self.nbr_indices_, self.nbr_data_ = top.indptr, top.indices, \
+                top.data
+            self.storage_ = np.array("neighbors")
+        elif n * n * np.dtype(self.dtype).itemsize <= DENSE_SIMILARITY_BUDGET:
+            self.sim_ = _similarity(data, self.similarity, self._axis, **self._sim_options())
+            self.storage_ = np.array("dense")
+        else:
+            self.storage_ = np.array("on_the_fly")
+
+    # ----------------------------------------------------------- similarity
+    def _baselines(self, query_bias=None):
+        if self.similarity != "pearson_baseline":
+            return None
+        bias = {"mu": float(self.global_mean_), "row_bias": self._row_bias(),
+                "col_bias": self._col_bias()}
+        bias["query_bias"] = bias["row_bias"] if query_bias is None else query_bias
+        return bias
+
+    def _similarity_rows(self, targets, queries=None, query_bias=None):
+        """Dense similarity rows (len(targets), n) of targets (or of query CSR rows).
+
+        A target's similarity with itself is 1 (Surprise's diagonal); query
+        rows (fold-in) are new rows, with no self.
+        """
+        n = len(self.x_indptr_) - 1
+        storage = str(self.storage_)
+        if queries is None and storage == "dense":
+            return self.sim_[targets]
+        if queries is None and storage == "neighbors":
+            rows = np.zeros((len(targets), n), dtype=self.sim_.dtype)
+            starts, stops = self.nbr_indptr_[targets], self.nbr_indptr_[targets + 1]
+            counts = stops - starts
+            which = np.repeat(np.arange(len(targets)), counts)
+            pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            rows[which, self.nbr_indices_[pos]] = self.nbr_data_[pos]
+            rows[np.arange(len(targets)), targets] = 1
+            return rows
+        if queries is None:
+            starts, stops = self.x_indptr_[targets], self.x_indptr_[targets + 1]
+            q_indptr = np.zeros(len(targets) + 1, dtype=np.int64)
+            np.cumsum(stops - starts, out=q_indptr[1:])
+            pos = np.repeat(starts - q_indptr[:-1], stops - starts) + np.arange(q_indptr[-1])
+            queries = (q_indptr, self.x_indices_[pos].astype(np.int64), self.x_data_[pos])
+            query_bias = self._row_bias()[targets]
+        opts = self._sim_options()
+        rows = pairwise.similarity_to(
+            *queries, self.x_indptr_, self.x_indices_, self.x_data_, self._n_cols(),
+            self.similarity, min_support=opts["min_support"], shrinkage=opts["shrinkage"],
+            min_sim=opts["min_sim"], dtype=opts["dtype"], baselines=self._baselines(query_bias),
+            backend=self.backend, n_threads=self.n_threads, max_dense_bytes=2**62)
+        if targets is not None:
+            rows[np.arange(len(targets)), targets] = 1
+        return rows
+
+    def _n_cols(self):
+        return len(self.y_indptr_) - 1
+
+    # --------------------------------------------------------------- predict
+    def _sums(self, x, y, queries=None, col_csr=None, query_bias=None):
+        """Neighbourhood sums of pairs (x, y), block by block of distinct targets.
+
+        ``queries`` (fold-in): x indexes its rows instead of the training
+        targets. ``col_csr``: (indptr, indices, values) to use as the columns.
+        """
+        n = len(self.x_indptr_) - 1
+        col_indptr, col_indices, col_values = col_csr if col_csr is not None else (
+            self.y_indptr_, self.y_indices_, self.neighbor_values_)
+        sum_sim, sum_num = np.zeros(len(x)), np.zeros(len(x))
+        count = np.zeros(len(x), dtype=np.int64)
+        order = np.argsort(x, kind="stable")
+        targets, first = np.unique(x[order], return_index=True)
+        per_block = max(1, KNN_BLOCK_BYTES // max(1, n * np.dtype(self.dtype).itemsize))
+        bounds = np.r_[first, len(order)]
+        for b in range(0, len(targets), per_block):
+            block = targets[b:b + per_block]
+            pairs = order[bounds[b]:bounds[min(b + per_block, len(targets))]]
+            if queries is None:
+                rows = self._similarity_rows(block)
+            else:
+                rows = self._similarity_rows(None, _take_rows(queries, block),
+                                             None if query_bias is None else query_bias[block])
+            row_of = np.searchsorted(block, x[pairs])
+            s, t, c = neighborhood_sums(rows, row_of, y[pairs], col_indptr, col_indices,
+                                        col_values, self.k, backend=self.backend,
+                                        n_threads=self.n_threads)
+            sum_sim[pairs], sum_num[pairs], count[pairs] = s, t, c
+        return sum_sim, sum_num, count
+
+    def _combine(self, sums, target_mean, target_sigma, base):
+        """(est, impossible) of pairs from their sums and per-pair target terms."""
+        sum_sim, sum_num, count = sums
+        enough = count >= self.min_k
+        term = np.divide(sum_num, sum_sim, out=np.zeros(len(count)), where=enough)
+        impossible = np.zeros(len(count), dtype=bool)
+        if self.mode == "basic":
+            est = np.where(enough, term, float(self.global_mean_))
+            impossible = ~enough
+        elif self.mode == "means":
+            est = target_mean + term
+        elif self.mode == "zscore":
+            est = target_mean + term * target_sigma
+        else:
+            est = base + term
+        return est, impossible
+
+    def _estimate(self, users, items):
+        """(est unclipped, actual_k (-1 where not computed), impossible) of pairs."""
+        x, y = (users, items) if self._axis == "user" else (items, users)
+        n = len(users)
+        est = np.full(n, float(self.global_mean_))
+        actual_k = np.full(n, -1, dtype=np.int64)
+        impossible = np.ones(n, dtype=bool)
+        if self.mode == "baseline":  # Surprise: mu, then b_u, then b_i where known
+            known_user, known_item = users >= 0, items >= 0
+            est[known_user] += self.user_bias_[users[known_user]]
+            est[known_item] += self.item_bias_[items[known_item]]
+            impossible[:] = False
+        known = np.flatnonzero((x >= 0) & (y >= 0))
+        xs = x[known]
+        sums = self._sums(xs, y[known])
+        est[known], impossible[known] = self._combine(sums, self.means_[xs], self.sigmas_[xs],
+                                                      est[known])
+        actual_k[known] = sums[2]
+        actual_k[impossible] = -1  # as Surprise, whose details then carry no actual_k
+        return est, actual_k, impossible
+
+    def _clipped(self, est):
+        if self.clip:
+            return np.clip(est, self.rating_range_[0], self.rating_range_[1])
+        return est
+
+    def _predict_internal(self, users, items):
+        return self._clipped(self._estimate(users, items)[0])
+
+    def predict_details(self, users, items):
+        """Predictions with Surprise's ``details``: a DataFrame per pair.
+
+        Columns: ``user``, ``item``, ``est`` (clipped as ``predict``),
+        ``actual_k`` (neighbours used; -1 for unknown ids and impossible
+        predictions, where Surprise's details have none), ``was_impossible``
+        (the fallback was used, as Surprise flags it), ``unknown_user``,
+        ``unknown_item``.
+        """
+        import pandas as pd
+
+        self._check_is_fitted()
+        users, items = _as_id_array(users, "users"), _as_id_array(items, "items")
+        if len(users) != len(items):
+            raise ValueError(f"users has {len(users)} entries but items has {len(items)}; "
+                             "they must match.")
+        u, i = self.user_index(users), self.item_index(items)
+        est, actual_k, impossible = self._estimate(u, i)
+        return pd.DataFrame({"user": users, "item": items, "est": self._clipped(est),
+                             "actual_k": actual_k, "was_impossible": impossible,
+                             "unknown_user": u < 0, "unknown_item": i < 0})
+
+    # ------------------------------------------------------------- fold-in
+    def _fold_in_csr(self, ratings):
+        """New users' ratings ({item id: rating} each) as a CSR over internal items."""
+        if isinstance(ratings, dict):
+            ratings = [ratings]
+        if not isinstance(ratings, (list, tuple)) or not ratings or not all(
+                isinstance(r, dict) for r in ratings):
+            raise TypeError("ratings must be a dict {item id: rating} or a non-empty list "
+                            "of them.")
+        indptr = np.zeros(len(ratings) + 1, dtype=np.int64)
+        cols, vals = [], []
+        for r, row in enumerate(ratings):
+            if not row:
+                raise ValueError(f"ratings[{r}] is empty; a new user needs at least one "
+                                 "rating.")
+            ids = _as_id_array(np.asarray(list(row.keys()), dtype=object), "items")
+            items = self.item_index(ids)
+            _raise_unknown(ids, items < 0, "item",
+                           hint="fold-in ratings must be of items known to the model")
+            values = np.asarray(list(row.values()), dtype=np.float64)
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"ratings[{r}] contains NaN or inf values.")
+            order = np.argsort(items)
+            cols.append(items[order])
+            vals.append(values[order])
+            indptr[r + 1] = indptr[r] + len(items)
+        return indptr, np.concatenate(cols), np.concatenate(vals)
+
+    def _new_user_bias(self, indptr, indices, data):
+        """Each new user's bias: one ALS step against the fitted item biases."""
+        return bias_sweep(indptr, indices, data, float(self.global_mean_), self.item_bias_,
+                          BASELINE_REG_USER, backend=self.backend, n_threads=self.n_threads)
+
+    def predict_new(self, ratings, items):
+        """Predict items for new users given only their ratings (fold-in, no refit).
+
+        Parameters
+        ----------
+        ratings : dict or list of dict
+            Each new user's ``{item id: rating}`` (items known to the model).
+        items : array-like, or list of array-like
+            Items to predict for the (single) user, or one array per user.
+
+        Returns
+        -------
+        ndarray of float64, or a list of them (one per user)
+
+        Notes
+        -----
+        A new user is a new row. ``UserKNN`` computes its similarity to every
+        training user; the training users' similarities, means and biases do
+        not change, so for ``basic`` / ``means`` / ``zscore`` this equals a
+        refit with the user added, for the items the user did not rate.
+        ``ItemKNN`` takes the user's ratings as the candidates of the fitted
+        item similarities. A new user's bias (``baseline`` mode,
+        ``pearson_baseline``) is one ALS step against the fitted item biases.
+        """
+        self._check_is_fitted()
+        single = isinstance(ratings, dict)
+        queries = self._fold_in_csr(ratings)
+        n_new = len(queries[0]) - 1
+        item_lists = [items] if single else list(items)
+        if len(item_lists) != n_new:
+            raise ValueError(f"{n_new} users have ratings but items has {len(item_lists)} "
+                             "lists; they must match.")
+        wanted = []
+        for lst in item_lists:
+            ids = _as_id_array(lst, "items")
+            idx = self.item_index(ids)
+            _raise_unknown(ids, idx < 0, "item")
+            wanted.append(idx)
+        user = np.repeat(np.arange(n_new), [len(w) for w in wanted])
+        item = np.concatenate(wanted)
+        est = self._clipped(self._fold_in_estimate(user, item, queries))
+        out = np.split(est, np.cumsum([len(w) for w in wanted])[:-1])
+        return out[0] if single else out
+
+    def _fold_in_estimate(self, user, item, queries):
+        """Unclipped estimates of (new user, known item) pairs."""
+        q_indptr, q_indices, q_data = queries
+        new_bias = self._new_user_bias(*queries)
+        base = (self.global_mean_ + new_bias[user]) + self.item_bias_[item]
+        if self._axis == "user":
+            means, sigmas = _row_stats(q_indptr, q_data, self.global_mean_,
+                                       self.overall_sigma_)
+            sums = self._sums(user, item, queries=queries, query_bias=new_bias)
+            return self._combine(sums, means[user], sigmas[user], base)[0]
+        col_values = self._neighbor_values(q_indptr, q_indices, q_data, new_bias)
+        sums = self._sums(item, user, col_csr=(q_indptr, q_indices, col_values))
+        return self._combine(sums, self.means_[item], self.sigmas_[item], base)[0]
+
+
+def _take_rows(csr, rows):
+    """Rows of a CSR triple as a new CSR triple (int64 indptr)."""
+    indptr, indices, data = csr
+    starts, stops = indptr[rows], indptr[rows + 1]
+    out_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(stops - starts, out=out_ptr[1:])
+    pos = np.repeat(starts - out_ptr[:-1], stops - starts) + np.arange(out_ptr[-1])
+    return out_ptr, np.asarray(indices)[pos], np.asarray(data)[pos]
+
+
+def _similarity(data, kind, axis, k=None, **options):
+    from .similarity import similarity
+
+    return similarity(data, kind, axis, k=k, max_dense_bytes=2**62, **options)
+
+
+class _Ranking:
+    """Top-N scoring shared by both models: sums over each target's top-k lists."""
+
+    def _rank_lists(self):
+        """scipy CSR (n, n): each target's k most similar others, positive similarities only.
+
+        Built on first use and kept (not saved: a loaded model rebuilds it).
+        """
+        if self._rank_cache is not None:
+            return self._rank_cache
+        n = len(self.x_indptr_) - 1
+        storage = str(self.storage_)
+        k = min(self.k, max(n - 1, 1))
+        if n < 2:
+            indptr, indices, values = np.zeros(n + 1, np.int64), np.zeros(0, np.int64), \
+                np.zeros(0)
+        elif storage == "dense":
+            diag = (np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64))
+            idx, val = topk(np.ascontiguousarray(self.sim_), k, diag, backend=self.backend,
+                            n_threads=self.n_threads)
+            keep = val > 0  # NaN padding compares False
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(keep.sum(axis=1), out=indptr[1:])
+            indices, values = idx[keep], val[keep]
+        else:
+            if storage == "neighbors":
+                indptr, indices, values = self.nbr_indptr_, self.nbr_indices_, self.nbr_data_
+            else:
+                opts = self._sim_options()
+                top = pairwise.similarity(
+                    self.x_indptr_, self.x_indices_, self.x_data_, self._n_cols(),
+                    self.similarity, k=k, min_support=opts["min_support"],
+                    shrinkage=opts["shrinkage"], min_sim=opts["min_sim"], dtype=opts["dtype"],
+                    baselines=self._baselines(), backend=self.backend,
+                    n_threads=self.n_threads)
+                indptr, indices, values = top.indptr, top.indices, top.data
+            rank = np.arange(len(indices)) - np.repeat(indptr[:-1], np.diff(indptr))
+            keep = (rank < k) & (values > 0)
+            kept = np.zeros(len(keep) + 1, dtype=np.int64)
+            np.cumsum(keep, out=kept[1:])
+            indptr, indices, values = kept[indptr], indices[keep], values[keep]
+        self._rank_cache = sp.csr_matrix((np.asarray(values, dtype=np.float64), indices, indptr),
+                                         shape=(n, n))
+        return self._rank_cache
+
+    def _ratings_matrix(self):
+        """Training ratings, users x items, as scipy CSR."""
+        if self._axis == "user":
+            indptr, indices, data = self.x_indptr_, self.x_indices_, self.x_data_
+        else:
+            indptr, indices, data = self.y_indptr_, self.y_indices_, self.y_data_
+        n_users = len(indptr) - 1
+        n_items = self._n_cols() if self._axis == "user" else len(self.x_indptr_) - 1
+        return sp.csr_matrix((np.asarray(data, dtype=np.float64), indices, indptr),
+                             shape=(n_users, n_items))
+
+    def _popularity(self):
+        indptr = self.y_indptr_ if self._axis == "user" else self.x_indptr_
+        return np.diff(indptr).astype(np.float64)
+
+    def _score_rows(self, user_rows=None, similarity_rows=None):
+        """Dense scores of users given as rating rows (ItemKNN) or as similarity rows (UserKNN)."""
+        if self._axis == "user":
+            return np.asarray((similarity_rows @ self._ratings_matrix()).todense())
+        return np.asarray((user_rows @ self._rank_lists()).todense())
+
+    def _score_block(self, users):
+        known = users >= 0
+        scores = np.empty((len(users), self.n_items_))
+        scores[~known] = self._popularity()
+        if known.any():
+            rows = users[known]
+            if self._axis == "user":
+                scores[known] = self._score_rows(similarity_rows=self._rank_lists()[rows])
+            else:
+                scores[known] = self._score_rows(user_rows=self._ratings_matrix()[rows])
+        return scores
+
+    def recommend_new(self, ratings, n=10, *, exclude_seen=True, candidates=None):
+        """Top-``n`` items for new users given only their ratings (fold-in, no refit).
+
+        ``ratings`` is one ``{item id: rating}`` dict or a list of them; the
+        result is that of :meth:`recommend` (items, scores), one row per user,
+        with each user's rated items excluded when ``exclude_seen``.
+        """
+        self._check_is_fitted()
+        n = check_int("n", n, min_value=1)
+        q_indptr, q_indices, q_data = self._fold_in_csr(ratings)
+        n_new = len(q_indptr) - 1
+        if self._axis == "user":
+            bias = self._new_user_bias(q_indptr, q_indices, q_data) \
+                if self.similarity == "pearson_baseline" else None
+            opts = self._sim_options()
+            top = pairwise.similarity_to(
+                q_indptr, q_indices, q_data, self.x_indptr_, self.x_indices_, self.x_data_,
+                self._n_cols(), self.similarity, k=min(self.k, len(self.x_indptr_) - 1),
+                min_support=opts["min_support"], shrinkage=opts["shrinkage"],
+                min_sim=opts["min_sim"], dtype=opts["dtype"], baselines=self._baselines(bias),
+                backend=self.backend, n_threads=self.n_threads)
+            values = np.where(top.data > 0, top.data, 0.0).astype(np.float64)
+            sims = sp.csr_matrix((values, top.indices, top.indptr),
+                                 shape=(n_new, len(self.x_indptr_) - 1))
+            scores = self._score_rows(similarity_rows=sims)
+        else:
+            rows = sp.csr_matrix((q_data, q_indices, q_indptr), shape=(n_new, self.n_items_))
+            scores = self._score_rows(user_rows=rows)
+        columns = None
+        if candidates is not None:
+            cand = _as_id_array(candidates, "candidates")
+            columns = self.item_index(cand)
+            _raise_unknown(cand, columns < 0, "candidate item",
+                           hint="candidates must be items of the training data")
+            columns = np.sort(columns)
+            scores = np.ascontiguousarray(scores[:, columns])
+        exclude = None
+        if exclude_seen:
+            seen_ptr, seen = q_indptr, q_indices
+            if columns is not None:
+                at = np.searchsorted(columns, seen)
+                hit = at < len(columns)
+                hit[hit] = columns[at[hit]] == seen[hit]
+                kept = np.zeros(len(hit) + 1, dtype=np.int64)
+                np.cumsum(hit, out=kept[1:])
+                seen_ptr, seen = kept[seen_ptr], at[hit]
+            exclude = (seen_ptr, seen.astype(np.int64))
+        width = min(n, scores.shape[1])
+        idx, val = topk(np.ascontiguousarray(scores), width, exclude, backend=self.backend,
+                        n_threads=self.n_threads)
+        if columns is not None:
+            idx = columns[idx]
+        return self.item_ids_[idx], val.astype(np.float64)
+
+    def _similar(self, ids, n, lookup, id_array):
+        """Top-``n`` most similar targets of each id (self excluded), best first."""
+        self._check_is_fitted()
+        n_targets = len(self.x_indptr_) - 1
+        n = check_int("n", n, min_value=1, max_value=max(n_targets - 1, 1))
+        ids = _as_id_array(ids, "ids")
+        targets = lookup(ids)
+        _raise_unknown(ids, targets < 0, self._axis)
+        rows = np.ascontiguousarray(self._similarity_rows(targets))
+        diag = (np.arange(len(targets) + 1, dtype=np.int64), targets.astype(np.int64))
+        idx, val = topk(rows, n, diag, backend=self.backend, n_threads=self.n_threads)
+        return id_array[np.maximum(idx, 0)], val.astype(np.float64)
+
+
+class UserKNN(_Ranking, _Neighborhood):
+    r"""User-based k-nearest neighbours (Surprise's ``KNNBasic`` & co. with ``user_based=True``).
+
+    Parameters
+    ----------
+    k : int
+        Neighbours per prediction at most (Surprise: 40).
+    min_k : int
+        Fewer neighbours than this: the mode's fallback (Surprise: 1).
+    similarity : str
+        Any kind of :func:`fastcf.similarity` (Surprise's default: ``"msd"``).
+    mode : {"basic", "means", "zscore", "baseline"}
+        ``KNNBasic``, ``KNNWithMeans``, ``KNNWithZScore``, ``KNNBaseline``.
+    min_support, shrinkage, min_sim : similarity options (see :func:`fastcf.similarity`)
+    max_neighbors : int, optional
+        Keep only each user's ``max_neighbors`` most similar users at fit time
+        (LensKit's ``save_nbrs``): memory O(n max_neighbors), predictions then
+        choose among those. None keeps every similarity: a dense matrix when
+        it fits ``_config.DENSE_SIMILARITY_BUDGET``, else computed on the fly
+        per block of users at predict time (same predictions, no n x n matrix).
+    dtype : {numpy.float32, numpy.float64}
+        Similarity storage.
+    clip : bool
+        Clip predictions to the training ratings' range, as Surprise does.
+    backend : {"auto", "numba", "cython", "reference"}
+    n_threads : int or None
+        Results do not depend on it.
+
+    Notes
+    -----
+    See :mod:`fastcf.knn` for the exact formulas and fallbacks; use
+    :meth:`predict_details` for Surprise's ``actual_k`` / ``was_impossible``.
+    ``recommend`` ranks items by the classic user-based top-N score
+    :math:`\sum_{v \in N_k(u)} s(u, v)\, r_{vi}` over each user's ``k`` most
+    similar users (positive similarities); an unknown user gets the items by
+    popularity. ``predict_new`` / ``recommend_new`` fold in new users.
+    """
+
+    _axis = "user"
+
+    def _fit(self, data):
+        self._rank_cache = None
+        super()._fit(data)
+
+    def _set_state(self, arrays, user_ids, item_ids):
+        super()._set_state(arrays, user_ids, item_ids)
+        self._rank_cache = None
+
+    def similar_users(self, users, n=10):
+        """The ``n`` users most similar to each of ``users``, self excluded: (ids, sims)."""
+        return self._similar(users, n, self.user_index, self.user_ids_)
+
+
+class ItemKNN(_Ranking, _Neighborhood):
+    r"""Item-based k-nearest neighbours (Surprise's ``KNNBasic`` & co. with ``user_based=False``).
+
+    Parameters are those of :class:`UserKNN`, with items as the targets
+    (``max_neighbors``: each item's most similar items).
+
+    Notes
+    -----
+    ``recommend`` ranks items the way implicit's ``ItemItemRecommender``
+    does: :math:`\sum_{j \in I(u)} r_{uj}\, s(j, i)` over the ``k`` most
+    similar items of each item the user rated (positive similarities); an
+    unknown user gets the items by popularity.
+    """
+
+    _axis = "item"
+
+    def _fit(self, data):
+        self._rank_cache = None
+        super()._fit(data)
+
+    def _set_state(self, arrays, user_ids, item_ids):
+        super()._set_state(arrays, user_ids, item_ids)
+        self._rank_cache = None
+
+    def similar_items(self, items, n=10):
+        """The ``n`` items most similar to each of ``items``, self excluded: (ids, sims)."""
+        return self._similar(items, n, self.item_index, self.item_ids_)
