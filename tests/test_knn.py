@@ -1,0 +1,412 @@
+"""UserKNN / ItemKNN and the neighbourhood-sums kernel: backends against the
+reference, storage modes, recommend, fold-in, persistence and bad input.
+(Parity with Surprise itself is in test_knn_parity.py.)"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from conftest import DTYPES, THREADS, make_frame
+
+import fastcf
+from fastcf import Interactions, ItemKNN, UserKNN
+from fastcf import knn as knn_module
+from fastcf.kernels import neighborhood_sums
+
+COMPILED = ["numba", "cython"]
+MODELS = [UserKNN, ItemKNN]
+MODES = ["basic", "means", "zscore", "baseline"]
+
+
+# ------------------------------------------------------------------ kernel
+@pytest.fixture(scope="module")
+def kernel_case():
+    """Similarity rows with ties, zeros and negatives, and a column CSR."""
+    rng = np.random.default_rng(4)
+    n = 25
+    sims = np.round(rng.uniform(-0.5, 1.0, size=(6, n)), 1)  # many exact ties
+    cols = sp.random(30, n, density=0.4, format="csr", random_state=5)
+    cols.data = rng.integers(1, 6, cols.nnz).astype(float)
+    pair_row = rng.integers(0, 6, 300)
+    pair_col = rng.integers(0, 30, 300)
+    return sims, pair_row, pair_col, cols
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_threads", THREADS)
+@pytest.mark.parametrize("k", [1, 3, 40])
+def test_kernel_matches_reference(kernel_case, backend, dtype, n_threads, k):
+    sims, pair_row, pair_col, cols = kernel_case
+    sims = sims.astype(dtype)
+    args = (sims, pair_row, pair_col, cols.indptr, cols.indices, cols.data, k)
+    want = neighborhood_sums(*args, backend="reference")
+    got = neighborhood_sums(*args, backend=backend, n_threads=n_threads)
+    np.testing.assert_array_equal(got[2], want[2])
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_kernel_thread_count_is_bit_identical(kernel_case, backend):
+    sims, pair_row, pair_col, cols = kernel_case
+    args = (sims, pair_row, pair_col, cols.indptr, cols.indices, cols.data, 3)
+    one = neighborhood_sums(*args, backend=backend, n_threads=1)
+    two = neighborhood_sums(*args, backend=backend, n_threads=2)
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", ["numba", "cython", "reference"])
+def test_kernel_selection_rule(backend):
+    # column 0 holds candidates 0..4; equal similarities: the earlier entry wins
+    sims = np.array([[0.5, 0.9, 0.5, -0.2, 0.0]])
+    indptr, indices = np.array([0, 5]), np.array([0, 1, 2, 3, 4])
+    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    pair = np.array([0])
+    s, t, c = neighborhood_sums(sims, pair, pair, indptr, indices, values, 2, backend=backend)
+    assert (c[0], s[0], t[0]) == (2, 0.9 + 0.5, 0.9 * 2.0 + 0.5 * 1.0)
+    s, t, c = neighborhood_sums(sims, pair, pair, indptr, indices, values, 10, backend=backend)
+    assert c[0] == 3  # only the positive similarities count
+    s, t, c = neighborhood_sums(-np.abs(sims), pair, pair, indptr, indices, values, 10,
+                                backend=backend)
+    assert (c[0], s[0], t[0]) == (0, 0.0, 0.0)
+
+
+def test_kernel_bad_input(kernel_case):
+    sims, pair_row, pair_col, cols = kernel_case
+    good = (sims, pair_row, pair_col, cols.indptr, cols.indices, cols.data, 3)
+
+    def call(**changes):
+        names = ["sim_rows", "pair_row", "pair_col", "col_indptr", "col_indices",
+                 "col_values", "k"]
+        args = dict(zip(names, good))
+        args.update(changes)
+        return neighborhood_sums(*args.values())
+
+    with pytest.raises(TypeError, match="sim_rows.dtype"):
+        call(sim_rows=sims.astype(np.int64))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        bad = sims.copy()
+        bad[0, 0] = np.nan
+        call(sim_rows=bad)
+    with pytest.raises(ValueError, match="pair_row contains 6"):
+        call(pair_row=np.r_[pair_row[:-1], 6])
+    with pytest.raises(ValueError, match="pair_col contains -1"):
+        call(pair_col=np.r_[-1, pair_col[1:]])
+    with pytest.raises(ValueError, match="they must match"):
+        call(pair_col=pair_col[:-1])
+    with pytest.raises(ValueError, match="k == 0"):
+        call(k=0)
+    with pytest.raises(TypeError, match="col_values.dtype"):
+        call(col_values=cols.data.astype(np.float32))
+    with pytest.raises(ValueError, match="indices contain 25"):
+        call(col_indices=np.where(cols.indices == cols.indices.max(), 25, cols.indices))
+
+
+# -------------------------------------------------------------- estimators
+@pytest.fixture(scope="module")
+def data():
+    return Interactions.from_frame(make_frame(n_users=40, n_items=25, density=0.35, seed=8),
+                                   rating="rating")
+
+
+@pytest.fixture(scope="module")
+def pairs(data):
+    rng = np.random.default_rng(9)
+    users = data.user_ids[rng.integers(0, data.n_users, 200)]
+    items = data.item_ids[rng.integers(0, data.n_items, 200)]
+    return users, items
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backends_match_reference(data, pairs, cls, mode, backend, dtype):
+    options = {"k": 5, "min_k": 2, "similarity": "pearson", "mode": mode, "dtype": dtype}
+    want = cls(backend="reference", **options).fit(data).predict(*pairs)
+    got = cls(backend=backend, **options).fit(data).predict(*pairs)
+    np.testing.assert_allclose(got, want, rtol=1e-9 if dtype == np.float64 else 1e-4,
+                               atol=0 if dtype == np.float64 else 1e-4)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("backend", COMPILED)
+def test_thread_count_is_bit_identical(data, pairs, cls, backend):
+    one = cls(similarity="cosine", backend=backend, n_threads=1).fit(data).predict(*pairs)
+    two = cls(similarity="cosine", backend=backend, n_threads=2).fit(data).predict(*pairs)
+    assert np.array_equal(one, two)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("similarity", ["pearson", "pearson_baseline", "msd"])
+def test_on_the_fly_similarity_equals_the_dense_matrix(data, pairs, cls, similarity,
+                                                       monkeypatch):
+    dense = cls(similarity=similarity, mode="means").fit(data)
+    monkeypatch.setattr(knn_module, "DENSE_SIMILARITY_BUDGET", 0)
+    monkeypatch.setattr(knn_module, "KNN_BLOCK_BYTES", 64)  # many small blocks
+    fly = cls(similarity=similarity, mode="means").fit(data)
+    assert str(dense.storage_) == "dense" and str(fly.storage_) == "on_the_fly"
+    np.testing.assert_allclose(fly.predict(*pairs), dense.predict(*pairs), rtol=1e-12)
+    users = data.user_ids[:8]
+    np.testing.assert_array_equal(fly.recommend(users, 5)[0], dense.recommend(users, 5)[0])
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_max_neighbors_keeps_the_top_m_per_row(data, pairs, cls):
+    n = data.n_users if cls is UserKNN else data.n_items
+    full = cls(similarity="pearson", k=10).fit(data)
+    every = cls(similarity="pearson", k=10, max_neighbors=n - 1).fit(data)
+    np.testing.assert_allclose(every.predict(*pairs), full.predict(*pairs), rtol=1e-12)
+    few = cls(similarity="pearson", k=10, max_neighbors=3).fit(data)
+    assert np.all(np.diff(few.nbr_indptr_) <= 3)
+    details = few.predict_details(*pairs)
+    assert details["actual_k"].max() <= 3 + 1  # its 3 neighbours, and itself on a seen pair
+
+
+def _brute_force_knn(model, data, user, item, k, min_k):
+    """Surprise's KNNWithMeans for one pair, from the model's own similarities."""
+    x, y = (user, item) if model._axis == "user" else (item, user)
+    x_csr = data.by_user if model._axis == "user" else data.by_item
+    y_csr = data.by_item if model._axis == "user" else data.by_user
+    means = [x_csr.data[x_csr.indptr[r]:x_csr.indptr[r + 1]].mean()
+             for r in range(x_csr.shape[0])]
+    cands = []
+    for e in range(y_csr.indptr[y], y_csr.indptr[y + 1]):
+        x2, r = y_csr.indices[e], y_csr.data[e]
+        cands.append((model.sim_[x, x2], x2, r))
+    cands.sort(key=lambda t: (-t[0], t[1]))
+    top = [c for c in cands[:k] if c[0] > 0]
+    if len(top) < min_k:
+        return means[x]
+    return means[x] + sum(s * (r - means[x2]) for s, x2, r in top) / sum(s for s, _, _ in top)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_means_mode_matches_a_brute_force_computation(data, cls):
+    model = cls(similarity="cosine", mode="means", k=4, min_k=2, clip=False).fit(data)
+    for u in range(0, data.n_users, 7):
+        for i in range(0, data.n_items, 5):
+            want = _brute_force_knn(model, data, u, i, 4, 2)
+            got = model.predict(data.user_ids[u], data.item_ids[i])[0]
+            assert got == pytest.approx(want, rel=1e-12)
+
+
+# --------------------------------------------------------------- recommend
+@pytest.mark.parametrize("cls", MODELS)
+def test_recommend_excludes_seen_sorted_deterministic(data, cls):
+    model = cls(similarity="cosine", k=6).fit(data)
+    users = data.user_ids
+    items, scores = model.recommend(users, 8)
+    again, _ = model.recommend(users, 8)
+    np.testing.assert_array_equal(items, again)
+    for r in range(len(users)):
+        seen = set(data.item_ids[data.by_user.indices[data.by_user.indptr[r]:
+                                                      data.by_user.indptr[r + 1]]])
+        valid = ~np.isnan(scores[r])
+        assert not seen & set(items[r][valid])
+        assert np.all(np.diff(scores[r][valid]) <= 0)
+        assert len(set(items[r][valid])) == valid.sum()
+    included, _ = model.recommend(users[:3], 8, exclude_seen=False)
+    assert included.shape == (3, 8)
+
+
+def _sum_scores(model, data):
+    """The ranking score by definition, from the model's similarities (dense)."""
+    n = model.sim_.shape[0]
+    lists = np.zeros((n, n))
+    for x in range(n):
+        row = model.sim_[x].copy()
+        row[x] = -np.inf
+        order = sorted(range(n), key=lambda j: (-row[j], j))[:model.k]
+        for j in order:
+            if row[j] > 0:
+                lists[x, j] = row[j]
+    ratings = data.by_user.to_scipy().toarray()
+    return lists @ ratings if model._axis == "user" else ratings @ lists
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_recommend_scores_are_the_neighbourhood_sums(data, cls):
+    model = cls(similarity="pearson", k=5).fit(data)
+    want = _sum_scores(model, data)
+    items, scores = model.recommend(data.user_ids, data.n_items, exclude_seen=False)
+    for r in range(data.n_users):
+        np.testing.assert_allclose(scores[r], np.sort(want[r])[::-1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(want[r][model.item_index(items[r])], scores[r],
+                                   rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_recommend_unknown_users_get_popular_items_and_are_reported(data, cls):
+    model = cls().fit(data)
+    items, scores, unknown = model.recommend(["nobody", data.user_ids[0]], 3,
+                                             return_unknown=True)
+    assert unknown.tolist() == [True, False]
+    popularity = np.diff(data.by_item.indptr)
+    best = sorted(range(data.n_items), key=lambda i: (-popularity[i], i))[:3]
+    np.testing.assert_array_equal(items[0], data.item_ids[best])
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_recommend_candidates(data, cls):
+    model = cls().fit(data)
+    candidates = data.item_ids[[2, 5, 9, 11]]
+    items, scores = model.recommend(data.user_ids[:5], 10, candidates=candidates,
+                                    exclude_seen=False)
+    assert items.shape == (5, 4) and set(items.ravel()) <= set(candidates)
+    with pytest.raises(ValueError, match="unknown candidate item"):
+        model.recommend(data.user_ids[:2], 3, candidates=[-999])
+    with pytest.raises(ValueError, match="n == 0"):
+        model.recommend(data.user_ids[:2], 0)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_similar_rows(data, cls):
+    model = cls(similarity="pearson").fit(data)
+    ids = data.user_ids[:4] if cls is UserKNN else data.item_ids[:4]
+    similar = model.similar_users if cls is UserKNN else model.similar_items
+    found, sims = similar(ids, 3)
+    index = model.user_index if cls is UserKNN else model.item_index
+    for row, x in enumerate(index(ids)):
+        dense = model.sim_[x].copy()
+        dense[x] = -np.inf
+        best = sorted(range(len(dense)), key=lambda j: (-dense[j], j))[:3]
+        np.testing.assert_array_equal(index(found[row]), best)
+        np.testing.assert_allclose(sims[row], dense[best])
+    with pytest.raises(ValueError, match="unknown"):
+        similar(["nope"] if cls is UserKNN else [-1], 3)
+
+
+# ----------------------------------------------------------------- fold-in
+def _without_user(frame, user):
+    return frame[frame["user"] != user], frame[frame["user"] == user]
+
+
+@pytest.mark.parametrize("mode", ["basic", "means", "zscore"])
+@pytest.mark.parametrize("similarity", ["pearson", "cosine", "msd"])
+def test_user_fold_in_equals_a_refit(mode, similarity):
+    frame = make_frame(n_users=40, n_items=25, density=0.35, seed=8)
+    frame = frame[frame["user"] != "u000"]  # a constant user would move the overall sigma
+    target = "u007"
+    rest, own = _without_user(frame, target)
+    base = UserKNN(similarity=similarity, mode=mode, k=6, clip=False).fit(
+        Interactions.from_frame(rest, rating="rating"))
+    full = UserKNN(similarity=similarity, mode=mode, k=6, clip=False).fit(
+        Interactions.from_frame(frame, rating="rating"))
+    unrated = sorted(set(frame["item"]) - set(own["item"]))
+    ratings = dict(zip(own["item"], own["rating"]))
+    np.testing.assert_allclose(base.predict_new(ratings, unrated),
+                               full.predict([target] * len(unrated), unrated), rtol=1e-9)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("similarity", ["pearson", "pearson_baseline"])
+def test_item_fold_in_of_a_training_user_equals_predict(data, mode, similarity):
+    model = ItemKNN(similarity=similarity, mode=mode, k=5).fit(data)
+    u = 5
+    row = slice(data.by_user.indptr[u], data.by_user.indptr[u + 1])
+    ratings = dict(zip(data.item_ids[data.by_user.indices[row]], data.by_user.data[row]))
+    items = data.item_ids
+    np.testing.assert_allclose(model.predict_new(ratings, items),
+                               model.predict([data.user_ids[u]] * len(items), items),
+                               rtol=1e-9)
+    top, _ = model.recommend_new(ratings, 5)
+    np.testing.assert_array_equal(top[0], model.recommend([data.user_ids[u]], 5)[0][0])
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_fold_in_many_users_and_bad_input(data, cls):
+    model = cls(mode="means").fit(data)
+    ratings = [{data.item_ids[0]: 4.0, data.item_ids[3]: 2.0}, {data.item_ids[1]: 5.0}]
+    out = model.predict_new(ratings, [data.item_ids[:3], data.item_ids[5:6]])
+    assert [len(o) for o in out] == [3, 1]
+    items, scores = model.recommend_new(ratings, 4)
+    assert items.shape == (2, 4)
+    assert data.item_ids[0] not in items[0] and data.item_ids[1] not in items[1]
+    with pytest.raises(ValueError, match="at least one rating"):
+        model.predict_new({}, data.item_ids[:2])
+    with pytest.raises(ValueError, match="unknown item"):
+        model.predict_new({-5: 3.0}, data.item_ids[:2])
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict_new({data.item_ids[0]: np.nan}, data.item_ids[:2])
+    with pytest.raises(TypeError, match="ratings must be"):
+        model.predict_new([(data.item_ids[0], 3.0)], data.item_ids[:2])
+    with pytest.raises(ValueError, match="must match"):
+        model.predict_new(ratings, [data.item_ids[:3]])
+    with pytest.raises(ValueError, match="n == 0"):
+        model.recommend_new(ratings, 0)
+
+
+# ------------------------------------------------------ protocol & errors
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("storage", ["dense", "neighbors", "on_the_fly"])
+def test_save_load_round_trip(data, pairs, cls, storage, tmp_path, monkeypatch):
+    if storage == "on_the_fly":
+        monkeypatch.setattr(knn_module, "DENSE_SIMILARITY_BUDGET", 0)
+    model = cls(similarity="pearson_baseline", mode="baseline",
+                max_neighbors=5 if storage == "neighbors" else None).fit(data)
+    assert str(model.storage_) == storage
+    model.save(tmp_path / "m.npz")
+    loaded = fastcf.load(tmp_path / "m.npz")
+    assert type(loaded) is cls
+    params, saved = model.get_params(), loaded.get_params()
+    assert np.dtype(saved.pop("dtype")) == np.dtype(params.pop("dtype")) and saved == params
+    np.testing.assert_array_equal(loaded.predict(*pairs), model.predict(*pairs))
+    np.testing.assert_array_equal(loaded.recommend(data.user_ids[:5], 4)[0],
+                                  model.recommend(data.user_ids[:5], 4)[0])
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_unknown_ids_fall_back_and_are_reported(data, cls):
+    model = cls(mode="means").fit(data)
+    users = np.array([data.user_ids[0], "ghost", data.user_ids[1]])
+    items = np.array([data.item_ids[0], data.item_ids[1], 10**6])
+    scores, unknown = model.predict(users, items, return_unknown=True)
+    assert unknown.users.tolist() == [False, True, False]
+    assert unknown.items.tolist() == [False, False, True]
+    assert scores[1] == scores[2] == pytest.approx(data.global_mean)
+    details = model.predict_details(users, items)
+    assert details["was_impossible"].tolist() == [False, True, True]
+    with pytest.raises(ValueError, match="unknown user"):
+        model.predict(users, items, unknown="raise")
+
+
+@pytest.mark.parametrize("params, exc, match", [
+    ({"k": 0}, ValueError, "k == 0"),
+    ({"k": 3, "min_k": 4}, ValueError, "min_k == 4, must be <= 3"),
+    ({"mode": "median"}, ValueError, "mode == 'median'"),
+    ({"similarity": "euclid"}, ValueError, "similarity == 'euclid'"),
+    ({"max_neighbors": 0}, ValueError, "max_neighbors == 0"),
+    ({"dtype": np.int32}, TypeError, "dtype"),
+    ({"shrinkage": -1.0}, ValueError, "shrinkage"),
+    ({"clip": "yes"}, TypeError, "clip must be a bool"),
+    ({"backend": "fortran"}, ValueError, "backend == 'fortran'"),
+    ({"n_threads": 0}, ValueError, "n_threads"),
+])
+def test_bad_params(data, params, exc, match):
+    with pytest.raises(exc, match=match):
+        UserKNN(**params).fit(data)
+    with pytest.raises(exc, match=match):
+        ItemKNN().set_params(**params)
+
+
+def test_implicit_data_needs_basic_mode():
+    frame = make_frame(seed=2)
+    data = Interactions.from_frame(frame[["user", "item"]])
+    with pytest.raises(ValueError, match="needs explicit ratings"):
+        ItemKNN(mode="means").fit(data)
+    model = ItemKNN(similarity="cosine_all").fit(data)
+    items, _ = model.recommend(data.user_ids[:3], 2)
+    assert items.shape == (3, 2)
+
+
+def test_predict_details_frame(data, pairs):
+    details = UserKNN(mode="basic", min_k=3).fit(data).predict_details(*pairs)
+    assert isinstance(details, pd.DataFrame)
+    assert list(details.columns) == ["user", "item", "est", "actual_k", "was_impossible",
+                                     "unknown_user", "unknown_item"]
+    impossible = details["was_impossible"].to_numpy()
+    assert np.all(details["actual_k"].to_numpy()[impossible] == -1)
+    assert np.all(details["actual_k"].to_numpy()[~impossible] >= 3)
