@@ -105,7 +105,25 @@ def _fastcf_baseline(n_threads):
     return BaselineOnly(n_threads=n_threads)
 
 
-FASTCF_ALGORITHMS = {"baseline": _fastcf_baseline}
+#: The kNN configurations benchmarked (Surprise's default KNNBasic, and the
+#: item-based KNNWithMeans / pearson that DESIGN.md quotes on ML-100k).
+KNN_CONFIGS = {
+    "userknn": {"axis": "user", "similarity": "msd", "mode": "basic"},
+    "itemknn": {"axis": "item", "similarity": "pearson", "mode": "means"},
+}
+
+
+def _fastcf_knn(name):
+    from .knn import ItemKNN, UserKNN
+
+    config = KNN_CONFIGS[name]
+    cls = UserKNN if config["axis"] == "user" else ItemKNN
+    return lambda n_threads: cls(k=40, similarity=config["similarity"], mode=config["mode"],
+                                 n_threads=n_threads)
+
+
+FASTCF_ALGORITHMS = {"baseline": _fastcf_baseline, "userknn": _fastcf_knn("userknn"),
+                     "itemknn": _fastcf_knn("itemknn")}
 
 
 def _run_fastcf(name, train, test, n_threads, repeats):
@@ -126,17 +144,22 @@ def _run_fastcf(name, train, test, n_threads, repeats):
 
 
 # ------------------------------------------------------------------ peers
-def _surprise_baseline(train, test, repeats):
+#: Surprise's KNN fit builds a dense n x n float64 similarity matrix: past this
+#: many bytes it is skipped (and the table says so) rather than run out of memory.
+SURPRISE_DENSE_LIMIT = 4 * 1024**3
+
+
+def _surprise_run(name, make_algo, train, test, repeats):
+    """Time a Surprise algorithm's fit and test on our split; a Row."""
     import surprise
 
     frame = train.to_frame()
     reader = surprise.Reader(rating_scale=train.rating_range)
     trainset = surprise.Dataset.load_from_df(frame[["user", "item", "rating"]],
                                              reader).build_full_trainset()
-    options = {"method": "als", "reg_u": 15, "reg_i": 10, "n_epochs": 10}
 
     def fit():
-        algo = surprise.BaselineOnly(bsl_options=options, verbose=False)
+        algo = make_algo(surprise)
         algo.fit(trainset)
         return algo
 
@@ -146,12 +169,41 @@ def _surprise_baseline(train, test, repeats):
     predict_s, predictions = median_time(lambda: algo.test(pairs), repeats)
     truth = test_frame["rating"].to_numpy()
     pred = np.array([p.est for p in predictions])
-    return Row("baseline", "surprise", rmse(truth, pred), mae(truth, pred), fit_s, predict_s,
+    return Row(name, "surprise", rmse(truth, pred), mae(truth, pred), fit_s, predict_s,
                n_test=len(truth))
 
 
-#: algorithm -> {peer library: runner(train, test, repeats) -> Row}
-PEERS = {"baseline": {"surprise": _surprise_baseline}}
+def _surprise_baseline(train, test, repeats):
+    options = {"method": "als", "reg_u": 15, "reg_i": 10, "n_epochs": 10}
+    return _surprise_run("baseline", lambda s: s.BaselineOnly(bsl_options=options,
+                                                              verbose=False),
+                         train, test, repeats)
+
+
+def _surprise_knn(name):
+    config = KNN_CONFIGS[name]
+    classes = {"basic": "KNNBasic", "means": "KNNWithMeans", "zscore": "KNNWithZScore",
+               "baseline": "KNNBaseline"}
+
+    def run(train, test, repeats):
+        n = train.n_users if config["axis"] == "user" else train.n_items
+        if n * n * 8 > SURPRISE_DENSE_LIMIT:
+            logger.warning("surprise %s skipped: its dense %d x %d similarity matrix would "
+                           "need %.1f GB", name, n, n, n * n * 8 / 1e9)
+            return None
+        options = {"name": config["similarity"], "user_based": config["axis"] == "user"}
+        return _surprise_run(
+            name, lambda s: getattr(s, classes[config["mode"]])(k=40, sim_options=options,
+                                                                verbose=False),
+            train, test, repeats)
+
+    return run
+
+
+#: algorithm -> {peer library: runner(train, test, repeats) -> Row or None (cannot run)}
+PEERS = {"baseline": {"surprise": _surprise_baseline},
+         "userknn": {"surprise": _surprise_knn("userknn")},
+         "itemknn": {"surprise": _surprise_knn("itemknn")}}
 PEER_MODULES = {"surprise": "surprise"}
 
 
@@ -202,7 +254,9 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
         if library == "fastcf":
             rows.append(_run_fastcf(algorithm, train, test, n_threads, repeats))
         else:
-            rows.append(PEERS[algorithm][library](train, test, repeats))
+            row = PEERS[algorithm][library](train, test, repeats)
+            if row is not None:
+                rows.append(row)
     for row in rows:
         if row.library != "fastcf":
             continue

@@ -32,7 +32,8 @@ from ._parallel import resolve_n_threads
 from ._validation import check_choice, check_int, check_value_dtype
 from .base import Recommender, _as_id_array, _raise_unknown
 from .baseline import fit_biases
-from .kernels import bias_sweep, neighborhood_sums, pairwise, topk
+from .kernels import bias_sweep, pairwise, topk
+from .kernels.neighbors import run_neighborhood_sums
 
 MODES = ("basic", "means", "zscore", "baseline")
 STORAGE = ("dense", "neighbors", "on_the_fly")
@@ -218,6 +219,11 @@ class _Neighborhood(Recommender):
         n = len(self.x_indptr_) - 1
         col_indptr, col_indices, col_values = col_csr if col_csr is not None else (
             self.y_indptr_, self.y_indices_, self.neighbor_values_)
+        options = {"backend": self.backend, "n_threads": self.n_threads}
+        if queries is None and str(self.storage_) == "dense":
+            # The stored matrix's rows, read in place.
+            return run_neighborhood_sums(self.sim_, x.astype(np.int64), y.astype(np.int64),
+                                         col_indptr, col_indices, col_values, self.k, **options)
         sum_sim, sum_num = np.zeros(len(x)), np.zeros(len(x))
         count = np.zeros(len(x), dtype=np.int64)
         order = np.argsort(x, kind="stable")
@@ -233,9 +239,9 @@ class _Neighborhood(Recommender):
                 rows = self._similarity_rows(None, _take_rows(queries, block),
                                              None if query_bias is None else query_bias[block])
             row_of = np.searchsorted(block, x[pairs])
-            s, t, c = neighborhood_sums(rows, row_of, y[pairs], col_indptr, col_indices,
-                                        col_values, self.k, backend=self.backend,
-                                        n_threads=self.n_threads)
+            s, t, c = run_neighborhood_sums(np.ascontiguousarray(rows), row_of.astype(np.int64),
+                                            y[pairs].astype(np.int64), col_indptr, col_indices,
+                                            col_values, self.k, **options)
             sum_sim[pairs], sum_num[pairs], count[pairs] = s, t, c
         return sum_sim, sum_num, count
 

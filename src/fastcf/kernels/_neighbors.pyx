@@ -2,9 +2,9 @@
 
 Pairs are independent: one OpenMP thread per pair (handed out dynamically),
 each with its own k-heap scratch, and every pair is computed in one fixed
-order, so the result does not depend on the thread count. A pair's positive
-candidates go through the shared k-heap (``_heap.pxd``), are heap-sorted best
-first and summed in that order, exactly as the Numba kernel does.
+order, so the result does not depend on the thread count. As in the Numba
+kernel: with more than k positive candidates the shared k-heap (``_heap.pxd``)
+finds the worst kept one; the kept candidates are summed in entry order.
 """
 
 from cython cimport floating
@@ -12,7 +12,7 @@ from cython.parallel cimport parallel, prange
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc
 
-from ._heap cimport _heap_push, _heap_sort
+from ._heap cimport _heap_push, _worse
 
 ctypedef fused index_t:
     int32_t
@@ -25,8 +25,9 @@ def neighborhood_sums(const floating[:, ::1] sim_rows, const int64_t[::1] pair_r
                       Py_ssize_t k, double[::1] out_sum_sim, double[::1] out_sum_num,
                       int64_t[::1] out_count, int n_threads):
     """Same contract as ``kernels.neighbors.neighborhood_sums`` (arrays already checked)."""
-    cdef Py_ssize_t n_pairs = pair_row.shape[0], p, e, r, size, c
-    cdef double s, sum_sim, sum_num
+    cdef Py_ssize_t n_pairs = pair_row.shape[0], p, e, size, c, start, stop, n_positive
+    cdef double s, sum_sim, sum_num, worst_v
+    cdef int64_t worst_e
     cdef double* hv = NULL
     cdef int64_t* he = NULL
     cdef int failed = 0
@@ -56,17 +57,30 @@ def neighborhood_sums(const floating[:, ::1] sim_rows, const int64_t[::1] pair_r
                 continue
             row = &sim_rows[pair_row[p], 0]
             c = pair_col[p]
-            size = 0
-            for e in range(col_indptr[c], col_indptr[c + 1]):
-                s = <double>row[col_indices[e]]
-                if s > 0.0:
-                    size = _heap_push(hv, he, size, k, s, e)
-            _heap_sort(hv, he, size)
+            start = col_indptr[c]
+            stop = col_indptr[c + 1]
+            n_positive = 0
+            for e in range(start, stop):
+                n_positive = n_positive + (row[col_indices[e]] > 0)
+            worst_v = 0.0
+            worst_e = stop
+            if n_positive > k:
+                size = 0
+                for e in range(start, stop):
+                    s = <double>row[col_indices[e]]
+                    if s > 0.0:
+                        size = _heap_push(hv, he, size, k, s, e)
+                worst_v = hv[0]
+                worst_e = he[0]
             sum_sim = 0.0
             sum_num = 0.0
-            for r in range(size):
-                sum_sim = sum_sim + hv[r]
-                sum_num = sum_num + hv[r] * col_values[he[r]]
+            size = 0
+            for e in range(start, stop):
+                s = <double>row[col_indices[e]]
+                if s > 0.0 and not _worse(s, e, worst_v, worst_e):
+                    sum_sim = sum_sim + s
+                    sum_num = sum_num + s * col_values[e]
+                    size = size + 1
             out_sum_sim[p] = sum_sim
             out_sum_num[p] = sum_num
             out_count[p] = size

@@ -13,7 +13,7 @@ neighbours :math:`N_k`, and
     \text{sum\_sim} = \sum_{e \in N_k} s_e, \qquad
     \text{sum\_num} = \sum_{e \in N_k} s_e v_e, \qquad \text{count} = |N_k|,
 
-each sum taken best neighbour first. Taking the top ``k`` of all candidates
+each sum taken in entry order. Taking the top ``k`` of all candidates
 and then dropping the non-positive ones, as Surprise does, gives the same
 set. The estimators turn the sums into a rating (see :mod:`fastcf.knn`).
 """
@@ -92,6 +92,15 @@ def neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices, col
     if len(pair_row) != len(pair_col):
         raise ValueError(f"len(pair_row) == {len(pair_row)} but len(pair_col) == "
                          f"{len(pair_col)}; they must match.")
+    return run_neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices,
+                                 col_values, k, backend=backend, n_threads=n_threads)
+
+
+def run_neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices, col_values, k,
+                          *, backend="auto", n_threads=None):
+    """:func:`neighborhood_sums` without the checks, for callers whose arrays are
+    valid by construction (the kNN estimators: a full check would re-scan a
+    whole similarity matrix on every predict)."""
     kernel, name = _backends.get_kernel(FAMILY, backend)
     n_pairs = len(pair_row)
     sum_sim = np.zeros(n_pairs)

@@ -4,11 +4,12 @@ Pairs are independent: they are split into fixed chunks, each ``prange``
 iteration owns one chunk and one k-heap scratch, and every pair is computed in
 one fixed order, so the result does not depend on the thread count.
 
-For a pair, the candidates are the entries of its column in stored order;
-those with a positive similarity go through a binary min-heap of ``k`` whose
-top is the *worst* kept one (lower similarity, or equal similarity and later
-entry). A heap sort then leaves them best first, and the sums are taken in
-that order.
+For a pair, the candidates are the entries of its column in stored order.
+When more than ``k`` have a positive similarity, a binary min-heap of ``k``
+whose top is the *worst* kept one (lower similarity, or equal similarity and
+later entry) finds that worst kept candidate; a last pass then sums the kept
+candidates in entry order. With at most ``k`` positive candidates (the common
+case) there is no heap at all: two cheap passes.
 """
 
 import numba
@@ -68,24 +69,29 @@ def _push(hv, he, size, k, v, e):
 @numba.njit(**NUMBA_JIT)
 def _pair_sums(sim_row, start, stop, col_indices, col_values, k, hv, he):
     """(sum of sims, sum of sim * value, count) over the best k positive candidates."""
-    size = 0
+    n_positive = 0
     for e in range(start, stop):
-        s = np.float64(sim_row[col_indices[e]])
-        if s > 0.0:
-            size = _push(hv, he, size, k, s, e)
-    for end in range(size - 1, 0, -1):  # heap sort: best first
-        v, e = hv[end], he[end]
-        hv[end] = hv[0]
-        he[end] = he[0]
-        hv[0] = v
-        he[0] = e
-        _sift_down(hv, he, 0, end)
+        n_positive += sim_row[col_indices[e]] > 0
+    # With more than k positive candidates, a k-heap finds the worst one kept,
+    # (worst_v, worst_e); otherwise every positive candidate is kept.
+    worst_v, worst_e = 0.0, stop
+    if n_positive > k:
+        size = 0
+        for e in range(start, stop):
+            s = np.float64(sim_row[col_indices[e]])
+            if s > 0.0:
+                size = _push(hv, he, size, k, s, e)
+        worst_v, worst_e = hv[0], he[0]
     sum_sim = 0.0
     sum_num = 0.0
-    for r in range(size):
-        sum_sim += hv[r]
-        sum_num += hv[r] * col_values[he[r]]
-    return sum_sim, sum_num, size
+    count = 0
+    for e in range(start, stop):  # the kept candidates, in entry order
+        s = np.float64(sim_row[col_indices[e]])
+        if s > 0.0 and not _worse(s, e, worst_v, worst_e):
+            sum_sim += s
+            sum_num += s * col_values[e]
+            count += 1
+    return sum_sim, sum_num, count
 
 
 @numba.njit(**NUMBA_PARALLEL_JIT)

@@ -7,7 +7,7 @@ def neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices, col
 
     For each pair: the entries of its column whose similarity (to the pair's
     row) is positive, sorted by (similarity descending, entry ascending), the
-    first ``k`` of them, summed in that order.
+    first ``k`` of them, summed in entry order.
     """
     for p in range(len(pair_row)):
         sims = sim_rows[int(pair_row[p])]
@@ -19,7 +19,7 @@ def neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices, col
                 candidates.append((s, e))
         candidates.sort(key=lambda entry: (-entry[0], entry[1]))
         sum_sim = sum_num = 0.0
-        for s, e in candidates[:k]:
+        for s, e in sorted(candidates[:k], key=lambda entry: entry[1]):
             sum_sim += s
             sum_num += s * float(col_values[e])
         out_sum_sim[p] = sum_sim
