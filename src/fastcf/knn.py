@@ -34,6 +34,7 @@ from .base import Recommender, _as_id_array, _raise_unknown
 from .baseline import fit_biases
 from .kernels import bias_sweep, pairwise, topk
 from .kernels.neighbors import run_neighborhood_sums
+from .kernels.scoring import run_scored_topk
 
 MODES = ("basic", "means", "zscore", "baseline")
 STORAGE = ("dense", "neighbors", "on_the_fly")
@@ -466,38 +467,79 @@ class _Ranking:
                                          shape=(n, n))
         return self._rank_cache
 
-    def _ratings_matrix(self):
-        """Training ratings, users x items, as scipy CSR."""
-        if self._axis == "user":
-            indptr, indices, data = self.x_indptr_, self.x_indices_, self.x_data_
-        else:
-            indptr, indices, data = self.y_indptr_, self.y_indices_, self.y_data_
-        n_users = len(indptr) - 1
-        n_items = self._n_cols() if self._axis == "user" else len(self.x_indptr_) - 1
-        return sp.csr_matrix((np.asarray(data, dtype=np.float64), indices, indptr),
-                             shape=(n_users, n_items))
-
     def _popularity(self):
         indptr = self.y_indptr_ if self._axis == "user" else self.x_indptr_
         return np.diff(indptr).astype(np.float64)
 
-    def _score_rows(self, user_rows=None, similarity_rows=None):
-        """Dense scores of users given as rating rows (ItemKNN) or as similarity rows (UserKNN)."""
-        if self._axis == "user":
-            return np.asarray((similarity_rows @ self._ratings_matrix()).todense())
-        return np.asarray((user_rows @ self._rank_lists()).todense())
-
     def _score_block(self, users):
+        """Dense scores of a block of users (the ``candidates`` path of recommend)."""
         known = users >= 0
         scores = np.empty((len(users), self.n_items_))
         scores[~known] = self._popularity()
         if known.any():
-            rows = users[known]
-            if self._axis == "user":
-                scores[known] = self._score_rows(similarity_rows=self._rank_lists()[rows])
-            else:
-                scores[known] = self._score_rows(user_rows=self._ratings_matrix()[rows])
+            weights, sources = self._weights_and_sources(users=users[known])
+            w = sp.csr_matrix((np.asarray(weights[2], dtype=np.float64), weights[1],
+                               weights[0]), shape=(int(known.sum()), len(sources[0]) - 1))
+            m = sp.csr_matrix((np.asarray(sources[2], dtype=np.float64), sources[1],
+                               sources[0]), shape=(len(sources[0]) - 1, self.n_items_))
+            scores[known] = np.asarray((w @ m).todense())
         return scores
+
+    def _weights_and_sources(self, weights=None, users=None):
+        """(weight CSR triple of the rows, source CSR triple) of the scoring kernel.
+
+        ItemKNN: a user's ratings weigh the items' top-k lists. UserKNN: a
+        user's top-k similarities weigh the neighbours' ratings. ``weights``
+        gives the rows directly (fold-in); else the rows of internal ``users``.
+        """
+        lists = self._rank_lists()
+        if self._axis == "user":
+            sources = (self.x_indptr_, self.x_indices_, self.x_data_)
+            rows = (lists.indptr, lists.indices, lists.data)
+        else:
+            sources = (lists.indptr, lists.indices, lists.data)
+            rows = (self.y_indptr_, self.y_indices_, self.y_data_)
+        if weights is None:
+            weights = _take_rows(rows, users)
+        return weights, sources
+
+    def _fused_top(self, weights, sources, width, exclude):
+        """Top-``width`` internal items and scores of weighted rows, with exclusions."""
+        n_rows = len(weights[0]) - 1
+        if exclude is None:
+            exclude = (np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return run_scored_topk(*weights, *sources, self.n_items_, width, *exclude,
+                               backend=self.backend, n_threads=self.n_threads)
+
+    def recommend(self, users, n=10, *, exclude_seen=True, candidates=None,
+                  return_unknown=False):
+        """Top-``n`` items for each user, best first (see :meth:`Recommender.recommend`).
+
+        Without ``candidates`` the scores are never materialised: the fused
+        :func:`fastcf.kernels.scored_topk` kernel scores each user sparsely
+        and selects as it goes (O(n_items) memory per thread); with
+        ``candidates``, users are scored in dense blocks.
+        """
+        if candidates is not None:
+            return super().recommend(users, n, exclude_seen=exclude_seen,
+                                     candidates=candidates, return_unknown=return_unknown)
+        self._check_is_fitted()
+        n = check_int("n", n, min_value=1)
+        u = self.user_index(_as_id_array(users, "users"))
+        width = min(n, self.n_items_)
+        top_items = np.empty((len(u), width), dtype=np.int64)
+        top_scores = np.empty((len(u), width), dtype=np.float64)
+        known = u >= 0
+        if known.any():
+            weights, sources = self._weights_and_sources(users=u[known])
+            exclude = self._seen_block(u[known]) if exclude_seen else None
+            top_items[known], top_scores[known] = self._fused_top(weights, sources, width,
+                                                                  exclude)
+        if not known.all():  # unknown users: the items by popularity
+            idx, val = topk(self._popularity()[None, :], width, backend=self.backend)
+            top_items[~known], top_scores[~known] = idx[0], val[0]
+        items = self.item_ids_[top_items]
+        return (items, top_scores, ~known) if return_unknown else (items, top_scores)
 
     def recommend_new(self, ratings, n=10, *, exclude_seen=True, candidates=None):
         """Top-``n`` items for new users given only their ratings (fold-in, no refit).
@@ -520,38 +562,40 @@ class _Ranking:
                 min_support=opts["min_support"], shrinkage=opts["shrinkage"],
                 min_sim=opts["min_sim"], dtype=opts["dtype"], baselines=self._baselines(bias),
                 backend=self.backend, n_threads=self.n_threads)
-            values = np.where(top.data > 0, top.data, 0.0).astype(np.float64)
-            sims = sp.csr_matrix((values, top.indices, top.indptr),
-                                 shape=(n_new, len(self.x_indptr_) - 1))
-            scores = self._score_rows(similarity_rows=sims)
+            positive = top.data > 0
+            kept = np.zeros(len(positive) + 1, dtype=np.int64)
+            np.cumsum(positive, out=kept[1:])
+            weights = (kept[top.indptr], top.indices[positive],
+                       top.data[positive].astype(np.float64))
         else:
-            rows = sp.csr_matrix((q_data, q_indices, q_indptr), shape=(n_new, self.n_items_))
-            scores = self._score_rows(user_rows=rows)
-        columns = None
-        if candidates is not None:
-            cand = _as_id_array(candidates, "candidates")
-            columns = self.item_index(cand)
-            _raise_unknown(cand, columns < 0, "candidate item",
-                           hint="candidates must be items of the training data")
-            columns = np.sort(columns)
-            scores = np.ascontiguousarray(scores[:, columns])
-        exclude = None
+            weights = (q_indptr, q_indices, q_data)
+        weights, sources = self._weights_and_sources(weights=weights)
+        exclude = (q_indptr, q_indices) if exclude_seen else None
+        if candidates is None:
+            idx, val = self._fused_top(weights, sources, min(n, self.n_items_), exclude)
+            return self.item_ids_[idx], val
+        cand = _as_id_array(candidates, "candidates")
+        columns = self.item_index(cand)
+        _raise_unknown(cand, columns < 0, "candidate item",
+                       hint="candidates must be items of the training data")
+        if len(np.unique(columns)) != len(columns):
+            raise ValueError("candidates contain repeated items.")
+        columns = np.sort(columns)
+        w = sp.csr_matrix((weights[2], weights[1], weights[0]),
+                          shape=(n_new, len(sources[0]) - 1))
+        m = sp.csr_matrix((np.asarray(sources[2], dtype=np.float64), sources[1], sources[0]),
+                          shape=(len(sources[0]) - 1, self.n_items_))
+        scores = np.ascontiguousarray(np.asarray((w @ m)[:, columns].todense()))
         if exclude_seen:
-            seen_ptr, seen = q_indptr, q_indices
-            if columns is not None:
-                at = np.searchsorted(columns, seen)
-                hit = at < len(columns)
-                hit[hit] = columns[at[hit]] == seen[hit]
-                kept = np.zeros(len(hit) + 1, dtype=np.int64)
-                np.cumsum(hit, out=kept[1:])
-                seen_ptr, seen = kept[seen_ptr], at[hit]
-            exclude = (seen_ptr, seen.astype(np.int64))
-        width = min(n, scores.shape[1])
-        idx, val = topk(np.ascontiguousarray(scores), width, exclude, backend=self.backend,
+            at = np.searchsorted(columns, q_indices)
+            hit = at < len(columns)
+            hit[hit] = columns[at[hit]] == q_indices[hit]
+            kept = np.zeros(len(hit) + 1, dtype=np.int64)
+            np.cumsum(hit, out=kept[1:])
+            exclude = (kept[q_indptr], at[hit].astype(np.int64))
+        idx, val = topk(scores, min(n, len(columns)), exclude, backend=self.backend,
                         n_threads=self.n_threads)
-        if columns is not None:
-            idx = columns[idx]
-        return self.item_ids_[idx], val.astype(np.float64)
+        return self.item_ids_[columns[idx]], val.astype(np.float64)
 
     def _similar(self, ids, n, lookup, id_array):
         """Top-``n`` most similar targets of each id (self excluded), best first."""
