@@ -183,19 +183,13 @@ class _Neighborhood(Recommender):
             return self.sim_[targets]
         if queries is None and storage == "neighbors":
             rows = np.zeros((len(targets), n), dtype=self.sim_.dtype)
-            starts, stops = self.nbr_indptr_[targets], self.nbr_indptr_[targets + 1]
-            counts = stops - starts
-            which = np.repeat(np.arange(len(targets)), counts)
-            pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-            rows[which, self.nbr_indices_[pos]] = self.nbr_data_[pos]
+            indptr, indices, values = _take_rows(
+                (self.nbr_indptr_, self.nbr_indices_, self.nbr_data_), targets)
+            rows[np.repeat(np.arange(len(targets)), np.diff(indptr)), indices] = values
             rows[np.arange(len(targets)), targets] = 1
             return rows
         if queries is None:
-            starts, stops = self.x_indptr_[targets], self.x_indptr_[targets + 1]
-            q_indptr = np.zeros(len(targets) + 1, dtype=np.int64)
-            np.cumsum(stops - starts, out=q_indptr[1:])
-            pos = np.repeat(starts - q_indptr[:-1], stops - starts) + np.arange(q_indptr[-1])
-            queries = (q_indptr, self.x_indices_[pos].astype(np.int64), self.x_data_[pos])
+            queries = _take_rows((self.x_indptr_, self.x_indices_, self.x_data_), targets)
             query_bias = self._row_bias()[targets]
         opts = self._sim_options()
         rows = pairwise.similarity_to(
@@ -407,13 +401,13 @@ class _Neighborhood(Recommender):
 
 
 def _take_rows(csr, rows):
-    """Rows of a CSR triple as a new CSR triple (int64 indptr)."""
+    """Rows of a CSR triple as a new CSR triple (int64 indptr and indices)."""
     indptr, indices, data = csr
     starts, stops = indptr[rows], indptr[rows + 1]
     out_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(stops - starts, out=out_ptr[1:])
     pos = np.repeat(starts - out_ptr[:-1], stops - starts) + np.arange(out_ptr[-1])
-    return out_ptr, np.asarray(indices)[pos], np.asarray(data)[pos]
+    return out_ptr, np.asarray(indices)[pos].astype(np.int64), np.asarray(data)[pos]
 
 
 def _similarity(data, kind, axis, k=None, **options):
