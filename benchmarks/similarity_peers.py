@@ -32,7 +32,6 @@ Run where fastcf and its ``[bench]`` extra (the peers) are installed::
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -42,6 +41,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from _report import finish, load_average, peak_rss_mb
 
 import fastcf
 from fastcf.benchmark import median_time
@@ -355,21 +355,6 @@ def measure_user_user(args, backends):
     return rows
 
 
-def peak_rss_mb():
-    """This process's peak RSS in MB: VmHWM, the high-water mark of its own memory map.
-
-    ``getrusage(RUSAGE_SELF).ru_maxrss`` is not used as the figure: Linux keeps
-    it across fork and exec, so a child started by a big parent reports the
-    parent's peak (measured: a child of a 311 MB parent reads 311 MB).
-    """
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_user_user(args):
@@ -456,16 +441,6 @@ def format_markdown(results):
     return "\n".join(lines)
 
 
-def versions():
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version(), "fastcf": fastcf.__version__}
-    for name in ("numba", "numpy", "scipy", "scikit-surprise", "implicit", "lenskit"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def parse_args(argv=None):
@@ -490,7 +465,7 @@ def main(argv=None):
     if args.child == "jit":
         return child_jit(args)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    load_before = load_average()
     jit = measure_jit(args)  # first, in fresh processes
     data, description = load_data(args.data, args.scale)
     warm_up(backends, ["pearson", "cosine_all", "adjusted_cosine"], args.threads)
@@ -502,18 +477,8 @@ def main(argv=None):
         rows += measure_user_user(args, backends)
     results = {"data": description, "threads": args.threads, "repeats": args.repeats,
                "backends": backends, "n_users": data.n_users, "rows": rows, "checks": checks,
-               "jit": jit, "user_user_skipped": args.skip_user_user, "versions": versions(),
-               "load_before": load_before,
-               "load_after": " ".join(f"{v:.2f}" for v in os.getloadavg()),
-               "command": " ".join([os.path.basename(sys.executable)] + sys.argv)}
-    text = format_markdown(results)
-    print(text)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "results.json"), "w") as fh:
-            json.dump(results, fh, indent=2, default=float)
-        with open(os.path.join(args.out, "results.md"), "w") as fh:
-            fh.write(text + "\n")
+               "jit": jit, "user_user_skipped": args.skip_user_user, "load_before": load_before}
+    finish(results, format_markdown, args.out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""What every peer-comparison script in benchmarks/ records and writes.
+
+Imported by the scripts (which run with benchmarks/ on sys.path): library
+versions, this process's peak memory, the machine's load and the command line
+beside the figures, and results.json + results.md written the same way.
+"""
+
+import json
+import os
+import platform
+import resource
+import sys
+
+import fastcf
+
+PEERS = ("scikit-surprise", "implicit", "lenskit", "cornac", "torch")
+
+
+def versions(libraries=("numba", "numpy", "scipy") + PEERS):
+    """Versions of Python, fastcf (and where it was imported from) and ``libraries``."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "fastcf": fastcf.__version__,
+           "fastcf_path": os.path.dirname(fastcf.__file__)}
+    for name in libraries:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def load_average():
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def peak_rss_mb():
+    """This process's peak RSS in MB: VmHWM, the high-water mark of its own memory map.
+
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` is not used as the figure: Linux keeps
+    it across fork and exec, so a child started by a big parent reports the
+    parent's peak (measured: a child of a 311 MB parent reads 311 MB).
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def finish(results, format_markdown, out=None):
+    """Stamp ``results`` (versions, load after, command), print the table, write ``out``."""
+    results.update({"versions": versions(), "load_after": load_average(),
+                    "command": " ".join([os.path.basename(sys.executable)] + sys.argv)})
+    text = format_markdown(results)
+    print(text)
+    if out:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "results.json"), "w") as fh:
+            json.dump(results, fh, indent=2, default=float)
+        with open(os.path.join(out, "results.md"), "w") as fh:
+            fh.write(text + "\n")
+    return text
