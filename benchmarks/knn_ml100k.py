@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _report import finish, load_average
+from _common import finish, load_average
 
 import fastcf
 from fastcf import Interactions, ItemKNN, UserKNN

@@ -68,15 +68,18 @@ import time
 import warnings
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
-from _report import finish, load_average, peak_rss_mb
+from _common import (
+    finish,
+    load_average,
+    peak_rss_mb,
+    ratings_frame,
+    synthetic_data,
+)
 
 import fastcf
 from fastcf import ItemKNN, UserKNN
 
-#: DESIGN.md's reference shape (n_users, n_items, n_ratings).
-SYNTHETIC_SHAPE = (60_000, 8_000, 1_740_000)
 N = 10  # recommendations per user
 TINY = (50, 40, 400)  # make_ratings shape of the warm-up
 SCORE_RTOL = 1e-4  # implicit scores in float32
@@ -85,17 +88,7 @@ RSS_TARGET_MB = 2048
 
 # ----------------------------------------------------------------------- data
 def load_data(scale, seed=0):
-    n_users, n_items, n_ratings = (max(int(n * scale), 1) for n in SYNTHETIC_SHAPE)
-    data = fastcf.make_ratings(n_users, n_items, n_ratings, seed=seed)
-    _ = data.by_item  # data preparation is untimed, for us as for the peers
-    return data, (f"make_ratings({n_users}, {n_items}, {n_ratings}, seed={seed}): "
-                  f"{data.nnz:,} ratings, {data.n_users:,} users x {data.n_items:,} items")
-
-
-def ratings_frame(data):
-    """(user, item, rating) with fastcf's internal indices as the ids."""
-    return pd.DataFrame({"user": data.entry_users(), "item": data.by_user.indices,
-                         "rating": data.by_user.data})
+    return synthetic_data(scale, seed)
 
 
 def implicit_user_items(data):

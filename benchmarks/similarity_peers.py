@@ -39,15 +39,18 @@ import time
 import warnings
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
-from _report import finish, load_average, peak_rss_mb
+from _common import (
+    finish,
+    load_average,
+    peak_rss_mb,
+    ratings_frame,
+    synthetic_data,
+)
 
 import fastcf
 from fastcf.benchmark import median_time
 
-#: The shape of DESIGN.md's reference figures (n_users, n_items, n_ratings).
-SYNTHETIC_SHAPE = (60_000, 8_000, 1_740_000)
 K = 40
 N_CHECK = 50  # items whose neighbours are compared with a peer's
 TINY = (50, 40, 400)  # make_ratings shape for warm-up and JIT calls
@@ -57,21 +60,11 @@ TINY = (50, 40, 400)  # make_ratings shape for warm-up and JIT calls
 def load_data(spec, scale=1.0, seed=0):
     """``(Interactions, description)`` for ``synthetic`` or a MovieLens path."""
     if spec == "synthetic":
-        n_users, n_items, n_ratings = (max(int(n * scale), 1) for n in SYNTHETIC_SHAPE)
-        data = fastcf.make_ratings(n_users, n_items, n_ratings, seed=seed)
-        name = f"synthetic make_ratings({n_users}, {n_items}, {n_ratings}, seed={seed})"
-    else:
-        data = fastcf.load_movielens(spec)
-        name = spec
+        return synthetic_data(scale, seed)
+    data = fastcf.load_movielens(spec)
     _ = data.by_item  # data preparation is untimed, for us as for the peers
-    return data, (f"{name}: {data.nnz:,} ratings, {data.n_users:,} users x "
+    return data, (f"{spec}: {data.nnz:,} ratings, {data.n_users:,} users x "
                   f"{data.n_items:,} items")
-
-
-def ratings_frame(data):
-    """(user, item, rating) with fastcf's internal indices as the ids."""
-    return pd.DataFrame({"user": data.entry_users(), "item": data.by_user.indices,
-                         "rating": data.by_user.data})
 
 
 def warm_up(backends, kinds, n_threads):

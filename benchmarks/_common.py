@@ -1,8 +1,10 @@
-"""What every peer-comparison script in benchmarks/ records and writes.
+"""What the peer-comparison scripts in benchmarks/ share.
 
-Imported by the scripts (which run with benchmarks/ on sys.path): library
-versions, this process's peak memory, the machine's load and the command line
-beside the figures, and results.json + results.md written the same way.
+Imported by the scripts (which run with benchmarks/ on sys.path): the
+synthetic data set of DESIGN.md's figures and its (user, item, rating) frame
+for the peers; library versions, this process's peak memory, the machine's
+load and the command line recorded beside the figures; results.json +
+results.md written the same way.
 """
 
 import json
@@ -14,6 +16,25 @@ import sys
 import fastcf
 
 PEERS = ("scikit-surprise", "implicit", "lenskit", "cornac", "torch")
+#: The shape of DESIGN.md's reference figures (n_users, n_items, n_ratings).
+SYNTHETIC_SHAPE = (60_000, 8_000, 1_740_000)
+
+
+def synthetic_data(scale=1.0, seed=0):
+    """``(Interactions, description)``: make_ratings at ``scale`` x SYNTHETIC_SHAPE."""
+    n_users, n_items, n_ratings = (max(int(n * scale), 1) for n in SYNTHETIC_SHAPE)
+    data = fastcf.make_ratings(n_users, n_items, n_ratings, seed=seed)
+    _ = data.by_item  # data preparation is untimed, for us as for the peers
+    return data, (f"synthetic make_ratings({n_users}, {n_items}, {n_ratings}, seed={seed}): "
+                  f"{data.nnz:,} ratings, {data.n_users:,} users x {data.n_items:,} items")
+
+
+def ratings_frame(data):
+    """(user, item, rating) with fastcf's internal indices as the ids."""
+    import pandas as pd
+
+    return pd.DataFrame({"user": data.entry_users(), "item": data.by_user.indices,
+                         "rating": data.by_user.data})
 
 
 def versions(libraries=("numba", "numpy", "scipy") + PEERS):
