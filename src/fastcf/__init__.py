@@ -14,6 +14,7 @@ from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
+from .mf import MatrixFactorization
 from .persist import load
 from .similarity import similarity, similarity_to
 
@@ -21,6 +22,7 @@ __all__ = [
     "BaselineOnly",
     "Interactions",
     "ItemKNN",
+    "MatrixFactorization",
     "NotFittedError",
     "Recommender",
     "Unknown",

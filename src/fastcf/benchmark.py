@@ -122,8 +122,18 @@ def _fastcf_knn(name):
                                  n_threads=n_threads)
 
 
+#: Biased MF with Surprise SVD's defaults (factors, epochs, lr, reg, init).
+MF_PARAMS = {"factors": 100, "epochs": 20, "lr": 0.005, "reg": 0.02, "init_std": 0.1}
+
+
+def _fastcf_mf(n_threads):
+    from .mf import MatrixFactorization
+
+    return MatrixFactorization(**MF_PARAMS, n_threads=n_threads)
+
+
 FASTCF_ALGORITHMS = {"baseline": _fastcf_baseline, "userknn": _fastcf_knn("userknn"),
-                     "itemknn": _fastcf_knn("itemknn")}
+                     "itemknn": _fastcf_knn("itemknn"), "mf": _fastcf_mf}
 
 
 def _run_fastcf(name, train, test, n_threads, repeats):
@@ -201,8 +211,15 @@ def _surprise_knn(name):
     return run
 
 
+def _surprise_svd(train, test, repeats):
+    return _surprise_run("mf", lambda s: s.SVD(
+        n_factors=MF_PARAMS["factors"], n_epochs=MF_PARAMS["epochs"], lr_all=MF_PARAMS["lr"],
+        reg_all=MF_PARAMS["reg"], init_std_dev=MF_PARAMS["init_std"], random_state=0),
+        train, test, repeats)
+
+
 #: algorithm -> {peer library: runner(train, test, repeats) -> Row or None (cannot run)}
-PEERS = {"baseline": {"surprise": _surprise_baseline},
+PEERS = {"baseline": {"surprise": _surprise_baseline}, "mf": {"surprise": _surprise_svd},
          "userknn": {"surprise": _surprise_knn("userknn")},
          "itemknn": {"surprise": _surprise_knn("itemknn")}}
 PEER_MODULES = {"surprise": "surprise"}

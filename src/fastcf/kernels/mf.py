@@ -1,0 +1,97 @@
+r"""Checked public kernel: one SGD epoch of biased matrix factorization.
+
+The model is :math:`\hat r_{ui} = \mu + b_u + b_i + p_u \cdot q_i` (without
+:math:`\mu, b_u, b_i` when not ``biased``: FunkSVD). For each rating
+:math:`(u, i, r)` in the given order, with :math:`e = r - \hat r_{ui}`:
+
+.. math::
+
+    b_u \mathrel{+}= \eta_{bu} (e - \lambda_{bu} b_u), \quad
+    b_i \mathrel{+}= \eta_{bi} (e - \lambda_{bi} b_i), \quad
+    p_{uf} \mathrel{+}= \eta_{pu} (e\, q_{if} - \lambda_{pu} p_{uf}), \quad
+    q_{if} \mathrel{+}= \eta_{qi} (e\, p_{uf} - \lambda_{qi} q_{if})
+
+(each factor update uses the values from before it) -- Surprise ``SVD``'s
+equations. The epoch is serial: the same inputs give the same bits.
+"""
+
+import numpy as np
+
+from .. import _backends
+from .._config import INDEX_DTYPES, VALUE_DTYPES
+from .._validation import check_float
+
+FAMILY = "sgd_epoch"
+
+
+def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_factors, item_factors,
+              lr, reg, *, biased=True, backend="auto"):
+    """Run one epoch in place; return the sum of squared errors seen during it.
+
+    Parameters
+    ----------
+    users, items : ndarray of int32 or int64, shape (n_ratings,)
+        Internal indices of each rating, in ``[0, n_users)`` / ``[0, n_items)``.
+    ratings : ndarray, shape (n_ratings,), the factors' dtype
+    order : ndarray of int64, shape (n_steps,)
+        Positions into the ratings, visited in this order (e.g. a shuffle).
+    mu : float
+    user_bias, item_bias : ndarray, shapes (n_users,), (n_items,), the factors' dtype
+        Updated in place (ignored when not ``biased``).
+    user_factors, item_factors : ndarray of float32 or float64, C-contiguous,
+        shapes (n_users, k), (n_items, k); updated in place.
+    lr, reg : tuple of 4 floats
+        (bu, bi, pu, qi) learning rates and regularisations.
+    biased : bool
+    backend : {"auto", "numba", "cython", "reference"}
+
+    Returns
+    -------
+    float
+        :math:`\\sum e^2` over the epoch's steps (errors before each update).
+    """
+    dtype = user_factors.dtype if isinstance(user_factors, np.ndarray) else None
+    if dtype not in VALUE_DTYPES:
+        raise TypeError("user_factors must be a float32 or float64 numpy array.")
+    for name, arr, ndim in (("item_factors", item_factors, 2), ("user_bias", user_bias, 1),
+                            ("item_bias", item_bias, 1), ("ratings", ratings, 1)):
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != ndim:
+            raise TypeError(f"{name} must be a {ndim}-d {dtype} numpy array.")
+    for name, arr in (("user_factors", user_factors), ("item_factors", item_factors),
+                      ("user_bias", user_bias), ("item_bias", item_bias)):
+        if not arr.flags.c_contiguous or not arr.flags.writeable:
+            raise ValueError(f"{name} must be C-contiguous and writeable (updated in place).")
+    n_users, k = user_factors.shape
+    n_items = item_factors.shape[0]
+    if item_factors.shape[1] != k or len(user_bias) != n_users or len(item_bias) != n_items:
+        raise ValueError(f"shapes disagree: user_factors {user_factors.shape}, item_factors "
+                         f"{item_factors.shape}, user_bias {user_bias.shape}, item_bias "
+                         f"{item_bias.shape}.")
+    users, items = np.asarray(users), np.asarray(items)
+    for name, arr, upper in (("users", users, n_users), ("items", items, n_items)):
+        if arr.dtype not in INDEX_DTYPES or arr.shape != ratings.shape:
+            raise TypeError(f"{name} must be int32/int64 with one entry per rating.")
+        if len(arr) and (arr.min() < 0 or arr.max() >= upper):
+            raise ValueError(f"{name} must lie in [0, {upper}).")
+    if items.dtype != users.dtype:
+        items = items.astype(users.dtype)
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    if len(order) and (order.min() < 0 or order.max() >= len(ratings)):
+        raise ValueError(f"order must lie in [0, {len(ratings)}).")
+    if len(lr) != 4 or len(reg) != 4:
+        raise ValueError("lr and reg must be 4-tuples (bu, bi, pu, qi).")
+    scalars = [check_float("mu", mu)] + [check_float("lr", v) for v in lr] + \
+        [check_float("reg", v) for v in reg]
+    return run_sgd_epoch(users, items, ratings, order, scalars[0], user_bias, item_bias,
+                         user_factors, item_factors, scalars[1:5], scalars[5:], biased,
+                         backend=backend)
+
+
+def run_sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_factors,
+                  item_factors, lr, reg, biased, *, backend="auto"):
+    """:func:`sgd_epoch` without the checks (arrays valid by construction)."""
+    kernel, name = _backends.get_kernel(FAMILY, backend)
+    scalar = user_factors.dtype.type if name != "reference" else float
+    args = (users, items, ratings, order, scalar(mu), user_bias, item_bias, user_factors,
+            item_factors, *(scalar(v) for v in lr), *(scalar(v) for v in reg), bool(biased))
+    return float(kernel(*args))

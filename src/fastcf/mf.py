@@ -1,0 +1,309 @@
+r"""``MatrixFactorization``: biased MF (Surprise's ``SVD``) and FunkSVD, trained by SGD.
+
+.. math:: \hat r_{ui} = \mu + b_u + b_i + p_u \cdot q_i
+
+minimising :math:`\sum (r_{ui} - \hat r_{ui})^2 + \lambda (b_u^2 + b_i^2 + \|p_u\|^2 +
+\|q_i\|^2)` with Surprise ``SVD``'s updates (see :func:`fastcf.kernels.sgd_epoch`).
+Training is serial: one thread, a fresh seeded shuffle of the ratings each
+epoch, so a seed gives the same model bit for bit on a backend.
+"""
+
+import time
+
+import numpy as np
+
+from . import _backends
+from ._parallel import resolve_n_threads
+from ._validation import check_float, check_int, check_value_dtype
+from .base import Recommender, _as_id_array, _raise_unknown
+from .data import Interactions
+from .kernels import topk
+from .kernels.mf import run_sgd_epoch
+
+#: Pairs per chunk when predicting (bounds the gathered factor rows).
+PREDICT_CHUNK = 1 << 18
+_RATE_NAMES = ("lr_bu", "lr_bi", "lr_pu", "lr_qi")
+_REG_NAMES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
+
+
+class TrainingDiverged(ValueError):
+    """SGD produced NaN or inf (the learning rate is too large for the data)."""
+
+
+class MatrixFactorization(Recommender):
+    """Biased matrix factorization trained by serial SGD (Surprise's ``SVD``).
+
+    Parameters
+    ----------
+    factors : int
+        Latent dimensions (Surprise: 100).
+    epochs : int
+        Passes over the ratings (Surprise: 20).
+    lr, reg : float
+        Learning rate and regularisation of every parameter (Surprise: 0.005,
+        0.02); ``lr_bu, lr_bi, lr_pu, lr_qi`` and ``reg_bu, reg_bi, reg_pu,
+        reg_qi`` override them per parameter, as in Surprise.
+    lr_decay : float in (0, 1]
+        The learning rates of epoch ``e`` (from 0) are multiplied by
+        ``lr_decay ** e``.
+    biased : bool
+        False gives FunkSVD, :math:`\\hat r_{ui} = p_u \\cdot q_i`.
+    init_mean, init_std : float
+        Factors start as normal draws (Surprise: 0, 0.1); biases at 0.
+    dtype : {numpy.float32, numpy.float64}
+        Of the factors, biases and the SGD arithmetic.
+    patience : int, optional
+        With ``fit(..., validation=)``: stop after this many epochs without a
+        better validation RMSE and keep the best epoch's model.
+    clip : bool
+        Clip predictions to the training ratings' range.
+    verbose : bool
+        A progress bar over the epochs.
+    backend : {"auto", "numba", "cython", "reference"}
+    n_threads : int or None
+        Used by ``recommend``; training is serial.
+    seed : int
+        Of the initial factors and of every epoch's shuffle.
+
+    Attributes
+    ----------
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_rmse`` (errors seen during the epoch),
+        ``validation_rmse`` (with a validation set), ``seconds``.
+
+    Notes
+    -----
+    Unknown ids fall back as in Surprise: an unknown user has no :math:`b_u`
+    and no factor term, likewise an unknown item (FunkSVD: the global mean,
+    reported). ``recommend`` ranks by :math:`\\hat r_{ui}` unclipped (an unknown
+    user: by :math:`\\mu + b_i`), scoring users in blocks with BLAS.
+    """
+
+    _state_names = ("global_mean_", "user_bias_", "item_bias_", "user_factors_",
+                    "item_factors_", "rating_range_")
+
+    def __init__(self, factors=100, epochs=20, lr=0.005, reg=0.02, lr_bu=None, lr_bi=None,
+                 lr_pu=None, lr_qi=None, reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None,
+                 lr_decay=1.0, biased=True, init_mean=0.0, init_std=0.1, dtype=np.float32,
+                 patience=None, clip=True, verbose=False, backend="auto", n_threads=None,
+                 seed=0):
+        self.factors = factors
+        self.epochs = epochs
+        self.lr = lr
+        self.reg = reg
+        self.lr_bu = lr_bu
+        self.lr_bi = lr_bi
+        self.lr_pu = lr_pu
+        self.lr_qi = lr_qi
+        self.reg_bu = reg_bu
+        self.reg_bi = reg_bi
+        self.reg_pu = reg_pu
+        self.reg_qi = reg_qi
+        self.lr_decay = lr_decay
+        self.biased = biased
+        self.init_mean = init_mean
+        self.init_std = init_std
+        self.dtype = dtype
+        self.patience = patience
+        self.clip = clip
+        self.verbose = verbose
+        self.backend = backend
+        self.n_threads = n_threads
+        self.seed = seed
+
+    # ---------------------------------------------------------------- params
+    def _check_params(self):
+        check_int("factors", self.factors, min_value=1)
+        check_int("epochs", self.epochs, min_value=1)
+        check_float("lr", self.lr, min_value=0.0, min_inclusive=False)
+        check_float("reg", self.reg, min_value=0.0)
+        for name in _RATE_NAMES:
+            if getattr(self, name) is not None:
+                check_float(name, getattr(self, name), min_value=0.0, min_inclusive=False)
+        for name in _REG_NAMES:
+            if getattr(self, name) is not None:
+                check_float(name, getattr(self, name), min_value=0.0)
+        check_float("lr_decay", self.lr_decay, min_value=0.0, max_value=1.0,
+                    min_inclusive=False)
+        check_float("init_mean", self.init_mean)
+        check_float("init_std", self.init_std, min_value=0.0)
+        check_value_dtype(self.dtype)
+        if self.patience is not None:
+            check_int("patience", self.patience, min_value=1)
+        for name in ("biased", "clip", "verbose"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got "
+                                f"{type(getattr(self, name)).__name__}.")
+        check_int("seed", self.seed, min_value=0)
+        _backends.check_backend(self.backend)
+        resolve_n_threads(self.n_threads)
+
+    def _rates(self):
+        """(learning rates, regularisations), each (bu, bi, pu, qi)."""
+        lr = tuple(self.lr if getattr(self, n) is None else getattr(self, n) for n in _RATE_NAMES)
+        reg = tuple(self.reg if getattr(self, n) is None else getattr(self, n) for n in _REG_NAMES)
+        return lr, reg
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, data, *, validation=None, callbacks=()):
+        """Train on ``data``; returns ``self``.
+
+        Parameters
+        ----------
+        data : Interactions
+        validation : Interactions, optional
+            Held-out ratings (external ids; pairs unknown to ``data`` are
+            skipped): its RMSE is recorded per epoch, and with ``patience``
+            training stops early and keeps the best epoch.
+        callbacks : iterable of callables
+            Each is called after every epoch with the epoch's ``history_``
+            entry (a dict); returning True stops training.
+        """
+        if validation is not None and not isinstance(validation, Interactions):
+            raise TypeError(f"validation must be an Interactions, got "
+                            f"{type(validation).__name__}.")
+        if self.patience is not None and validation is None:
+            raise ValueError("patience needs a validation set: fit(data, validation=...).")
+        self._validation = validation
+        self._callbacks = list(callbacks)
+        try:
+            return super().fit(data)
+        finally:
+            self._validation = self._callbacks = None
+
+    def _fit(self, data):
+        if data.implicit:
+            raise ValueError("MatrixFactorization needs explicit ratings; this data is "
+                             "implicit.")
+        dtype = np.dtype(self.dtype)
+        rng = np.random.default_rng(self.seed)
+        self.global_mean_ = np.float64(data.global_mean)
+        self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
+        self.user_factors_ = rng.normal(self.init_mean, self.init_std,
+                                        (data.n_users, self.factors)).astype(dtype)
+        self.item_factors_ = rng.normal(self.init_mean, self.init_std,
+                                        (data.n_items, self.factors)).astype(dtype)
+        self.user_bias_ = np.zeros(data.n_users, dtype=dtype)
+        self.item_bias_ = np.zeros(data.n_items, dtype=dtype)
+        by_user = data.by_user
+        users = np.repeat(np.arange(data.n_users, dtype=by_user.indices.dtype),
+                          np.diff(by_user.indptr))
+        items, ratings = by_user.indices, by_user.data.astype(dtype)
+        validation = self._validation_pairs()
+        lr, reg = self._rates()
+        self.history_ = []
+        best = None
+        epochs = range(self.epochs)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
+        for epoch in epochs:
+            start = time.perf_counter()
+            order = rng.permutation(len(ratings))
+            scale = self.lr_decay ** epoch
+            loss = run_sgd_epoch(users, items, ratings, order, self.global_mean_ if self.biased
+                                 else 0.0, self.user_bias_, self.item_bias_, self.user_factors_,
+                                 self.item_factors_, tuple(r * scale for r in lr), reg,
+                                 self.biased, backend=self.backend)
+            self._check_finite(epoch, loss)
+            entry = {"epoch": epoch, "train_rmse": float(np.sqrt(loss / max(len(ratings), 1))),
+                     "seconds": time.perf_counter() - start}
+            if validation is not None:
+                entry["validation_rmse"] = self._rmse(*validation)
+            self.history_.append(entry)
+            if self.verbose:
+                epochs.set_postfix({k: round(v, 4) for k, v in entry.items() if k != "epoch"})
+            stop = any([callback(dict(entry)) is True for callback in self._callbacks])
+            if validation is not None and self.patience is not None:
+                if best is None or entry["validation_rmse"] < best[0]:
+                    best = (entry["validation_rmse"], epoch, self._copy_state())
+                elif epoch - best[1] >= self.patience:
+                    stop = True
+            if stop:
+                break
+        if best is not None:
+            (self.user_bias_, self.item_bias_, self.user_factors_,
+             self.item_factors_) = best[2]
+            self.best_epoch_ = best[1]
+
+    def _copy_state(self):
+        return (self.user_bias_.copy(), self.item_bias_.copy(), self.user_factors_.copy(),
+                self.item_factors_.copy())
+
+    def _check_finite(self, epoch, loss):
+        if not np.isfinite(loss) or not all(
+                np.isfinite(a).all() for a in (self.user_bias_, self.item_bias_,
+                                               self.user_factors_, self.item_factors_)):
+            raise TrainingDiverged(
+                f"SGD diverged at epoch {epoch}: the loss or the factors became NaN/inf; "
+                f"lower the learning rate (lr == {self.lr}) or raise reg.")
+
+    def _validation_pairs(self):
+        if self._validation is None:
+            return None
+        frame = self._validation.to_frame()
+        u = self.user_index(frame["user"].to_numpy())
+        i = self.item_index(frame["item"].to_numpy())
+        known = (u >= 0) & (i >= 0)
+        return u[known], i[known], frame["rating"].to_numpy()[known]
+
+    def _rmse(self, users, items, truth):
+        return float(np.sqrt(np.mean((self._predict_internal(users, items) - truth) ** 2)))
+
+    # --------------------------------------------------------------- predict
+    def _estimate(self, users, items):
+        """Unclipped estimates; unknown ids drop their terms, as in Surprise."""
+        known_user, known_item = users >= 0, items >= 0
+        both = known_user & known_item
+        est = np.full(len(users), float(self.global_mean_))
+        if self.biased:
+            est[known_user] += self.user_bias_[users[known_user]]
+            est[known_item] += self.item_bias_[items[known_item]]
+        else:
+            est[both] = 0.0
+        where = np.flatnonzero(both)
+        for start in range(0, len(where), PREDICT_CHUNK):
+            chunk = where[start:start + PREDICT_CHUNK]
+            p = self.user_factors_[users[chunk]].astype(np.float64)
+            q = self.item_factors_[items[chunk]].astype(np.float64)
+            est[chunk] += np.einsum("ij,ij->i", p, q)
+        return est
+
+    def _predict_internal(self, users, items):
+        est = self._estimate(users, items)
+        if self.clip:
+            np.clip(est, self.rating_range_[0], self.rating_range_[1], out=est)
+        return est
+
+    def _score_block(self, users):
+        known = users >= 0
+        q = self.item_factors_.astype(np.float64, copy=False)
+        scores = np.empty((len(users), self.n_items_))
+        base = float(self.global_mean_) + self.item_bias_ if self.biased else \
+            np.full(self.n_items_, float(self.global_mean_))
+        scores[:] = base
+        if known.any():
+            rows = users[known]
+            dot = self.user_factors_[rows].astype(np.float64) @ q.T
+            if self.biased:
+                dot += self.user_bias_[rows][:, None]
+            else:
+                dot -= float(self.global_mean_)
+            scores[known] += dot
+        return scores
+
+    def similar_items(self, items, n=10):
+        """The ``n`` items whose factors are closest in cosine to each item's, self excluded."""
+        self._check_is_fitted()
+        n = check_int("n", n, min_value=1, max_value=max(self.n_items_ - 1, 1))
+        ids = _as_id_array(items, "items")
+        idx = self.item_index(ids)
+        _raise_unknown(ids, idx < 0, "item")
+        q = self.item_factors_.astype(np.float64)
+        norms = np.linalg.norm(q, axis=1)
+        unit = np.divide(q, norms[:, None], out=np.zeros_like(q), where=norms[:, None] > 0)
+        scores = np.ascontiguousarray(unit[idx] @ unit.T)
+        self_excluded = (np.arange(len(idx) + 1, dtype=np.int64), idx.astype(np.int64))
+        top, val = topk(scores, n, self_excluded, backend=self.backend, n_threads=self.n_threads)
+        return self.item_ids_[np.maximum(top, 0)], val

@@ -1,0 +1,192 @@
+"""MatrixFactorization and the serial SGD epoch kernel: backends against the
+reference, reproducibility, learning on planted data, fallbacks, recommend,
+persistence and bad input."""
+
+import numpy as np
+import pytest
+from conftest import DTYPES
+
+import fastcf
+from fastcf import Interactions, MatrixFactorization
+from fastcf.kernels import sgd_epoch
+from fastcf.mf import TrainingDiverged
+from fastcf.split import random_split
+
+COMPILED = ["numba", "cython"]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """Ratings from make_ratings' planted low-rank model, split 80/20."""
+    data = fastcf.make_ratings(400, 300, 24_000, seed=3)
+    return random_split(data, 0.2, seed=0)
+
+
+def _epoch_inputs(data, dtype, k=8, seed=0):
+    by_user = data.by_user
+    users = np.repeat(np.arange(data.n_users, dtype=by_user.indices.dtype),
+                      np.diff(by_user.indptr))
+    rng = np.random.default_rng(seed)
+    state = (np.zeros(data.n_users, dtype), np.zeros(data.n_items, dtype),
+             rng.normal(0, 0.1, (data.n_users, k)).astype(dtype),
+             rng.normal(0, 0.1, (data.n_items, k)).astype(dtype))
+    return users, by_user.indices, by_user.data.astype(dtype), state
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("biased", [True, False])
+def test_epochs_match_the_reference(planted, backend, dtype, biased):
+    train, _ = planted
+    users, items, ratings, state = _epoch_inputs(train, dtype)
+    ref_state = tuple(a.astype(np.float64) for a in state)
+    order = np.random.default_rng(1).permutation(len(ratings))
+    rates = ((0.01, 0.012, 0.02, 0.015), (0.02, 0.03, 0.05, 0.04))
+    for _ in range(2):
+        loss = sgd_epoch(users, items, ratings, order, 3.5, *state, *rates, biased=biased,
+                         backend=backend)
+        want = sgd_epoch(users, items, ratings.astype(np.float64), order, 3.5, *ref_state,
+                         *rates, biased=biased, backend="reference")
+        tol = 1e-9 if dtype == np.float64 else 1e-4
+        assert loss == pytest.approx(want, rel=tol)
+    for got, ref in zip(state, ref_state):
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+def test_epoch_kernel_checks_its_arrays(planted):
+    train, _ = planted
+    users, items, ratings, state = _epoch_inputs(train, np.float64)
+    order = np.arange(len(ratings))
+    rates = ((0.01,) * 4, (0.02,) * 4)
+    with pytest.raises(TypeError, match="item_factors must be a 2-d float64"):
+        sgd_epoch(users, items, ratings, order, 3.5, *state[:3], state[3].astype(np.float32),
+                  *rates)
+    with pytest.raises(ValueError, match="order must lie in"):
+        sgd_epoch(users, items, ratings, order + 1, 3.5, *state, *rates)
+    with pytest.raises(ValueError, match="users must lie in"):
+        sgd_epoch(users + 1, items, ratings, order, 3.5, *state, *rates)
+    with pytest.raises(ValueError, match="4-tuples"):
+        sgd_epoch(users, items, ratings, order, 3.5, *state, (0.01,), (0.02,) * 4)
+    frozen = state[2].copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        sgd_epoch(users, items, ratings, order, 3.5, *state[:2], frozen, state[3], *rates)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_serial_training_is_reproducible(planted, backend):
+    train, _ = planted
+    one = MatrixFactorization(factors=8, epochs=3, backend=backend, seed=5).fit(train)
+    two = MatrixFactorization(factors=8, epochs=3, backend=backend, seed=5).fit(train)
+    assert np.array_equal(one.user_factors_, two.user_factors_)
+    assert np.array_equal(one.item_bias_, two.item_bias_)
+    other = MatrixFactorization(factors=8, epochs=3, backend=backend, seed=6).fit(train)
+    assert not np.array_equal(one.user_factors_, other.user_factors_)
+
+
+def test_learns_the_planted_model(planted):
+    train, test = planted
+    frame = test.to_frame()
+    truth = frame["rating"].to_numpy()
+    model = MatrixFactorization(factors=10, epochs=40, lr=0.01, reg=0.05).fit(train)
+    baseline = fastcf.BaselineOnly().fit(train)
+    mf_rmse = np.sqrt(np.mean((model.predict(frame["user"], frame["item"]) - truth) ** 2))
+    bl_rmse = np.sqrt(np.mean((baseline.predict(frame["user"], frame["item"]) - truth) ** 2))
+    # noise 0.5 plus rounding to stars bounds what any model can reach (~0.6)
+    assert mf_rmse < 0.85 * bl_rmse
+    assert mf_rmse < 0.8
+
+
+def test_loss_decreases_for_a_small_learning_rate(planted):
+    train, _ = planted
+    model = MatrixFactorization(factors=8, epochs=12, lr=0.002).fit(train)
+    losses = [h["train_rmse"] for h in model.history_]
+    assert all(b < a for a, b in zip(losses, losses[1:]))
+
+
+def test_divergence_stops_with_the_epoch_named(planted):
+    train, _ = planted
+    with pytest.raises(TrainingDiverged, match="diverged at epoch"):
+        MatrixFactorization(factors=8, epochs=5, lr=5.0, reg=0.0, dtype=np.float32).fit(train)
+
+
+def test_validation_early_stopping_and_callbacks(planted):
+    train, test = planted
+    seen = []
+    model = MatrixFactorization(factors=8, epochs=30, lr=0.05, reg=0.0, patience=2).fit(
+        train, validation=test, callbacks=[seen.append])
+    assert len(seen) == len(model.history_) <= 30
+    assert all("validation_rmse" in h for h in model.history_)
+    best = min(h["validation_rmse"] for h in model.history_)
+    assert model.history_[model.best_epoch_]["validation_rmse"] == best
+    stopped = MatrixFactorization(factors=8, epochs=10).fit(
+        train, callbacks=[lambda h: h["epoch"] == 2])
+    assert len(stopped.history_) == 3
+    with pytest.raises(ValueError, match="patience needs a validation set"):
+        MatrixFactorization(patience=2).fit(train)
+
+
+def test_unknown_ids_fall_back_to_the_biases(planted):
+    train, _ = planted
+    model = MatrixFactorization(factors=4, epochs=2, clip=False).fit(train)
+    user, item = train.user_ids[0], train.item_ids[0]
+    ghost = 10**9
+    scores, unknown = model.predict([user, ghost, user, ghost], [item, item, -1, -1],
+                                    return_unknown=True)
+    mu = model.global_mean_
+    assert scores[1] == pytest.approx(mu + model.item_bias_[0], rel=1e-6)
+    assert scores[2] == pytest.approx(mu + model.user_bias_[0], rel=1e-6)
+    assert scores[3] == pytest.approx(mu)
+    assert unknown.users.tolist() == [False, True, False, True]
+    funk = MatrixFactorization(factors=4, epochs=2, biased=False, clip=False).fit(train)
+    p, q = funk.user_factors_[0].astype(float), funk.item_factors_[0].astype(float)
+    assert funk.predict([user], [item])[0] == pytest.approx(p @ q, rel=1e-6)
+    assert funk.predict([ghost], [item])[0] == pytest.approx(mu)
+
+
+def test_recommend_and_similar_items(planted):
+    train, _ = planted
+    model = MatrixFactorization(factors=6, epochs=5).fit(train)
+    users = train.user_ids[:20]
+    items, scores = model.recommend(users, 7)
+    for r, u in enumerate(model.user_index(users)):
+        seen = set(train.by_user.indices[train.by_user.indptr[u]:train.by_user.indptr[u + 1]])
+        assert not seen & set(model.item_index(items[r]))
+        assert np.all(np.diff(scores[r]) <= 0)
+        full = model._estimate(np.full(train.n_items, u), np.arange(train.n_items))
+        np.testing.assert_allclose(scores[r], full[model.item_index(items[r])], rtol=1e-6)
+    similar, sims = model.similar_items(train.item_ids[:3], 4)
+    assert similar.shape == (3, 4) and np.all(sims <= 1 + 1e-9)
+    assert not any(train.item_ids[r] in similar[r] for r in range(3))
+
+
+def test_save_load_round_trip(planted, tmp_path):
+    train, test = planted
+    model = MatrixFactorization(factors=5, epochs=3, dtype=np.float64).fit(train)
+    model.save(tmp_path / "mf.npz")
+    loaded = fastcf.load(tmp_path / "mf.npz")
+    frame = test.to_frame()
+    np.testing.assert_array_equal(loaded.predict(frame["user"], frame["item"]),
+                                  model.predict(frame["user"], frame["item"]))
+
+
+@pytest.mark.parametrize("params, exc, match", [
+    ({"factors": 0}, ValueError, "factors == 0"),
+    ({"epochs": 0}, ValueError, "epochs == 0"),
+    ({"lr": 0.0}, ValueError, "lr == 0.0, must be > 0"),
+    ({"lr_pu": -1.0}, ValueError, "lr_pu"),
+    ({"reg": -0.1}, ValueError, "reg == -0.1"),
+    ({"lr_decay": 1.5}, ValueError, "lr_decay"),
+    ({"dtype": np.int8}, TypeError, "dtype"),
+    ({"biased": 1}, TypeError, "biased must be a bool"),
+    ({"seed": -1}, ValueError, "seed == -1"),
+])
+def test_bad_params(planted, params, exc, match):
+    with pytest.raises(exc, match=match):
+        MatrixFactorization(**params).fit(planted.train)
+
+
+def test_implicit_data_is_refused():
+    data = Interactions.from_arrays([0, 1], [1, 0])
+    with pytest.raises(ValueError, match="needs explicit ratings"):
+        MatrixFactorization().fit(data)
