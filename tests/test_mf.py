@@ -180,6 +180,8 @@ def test_save_load_round_trip(planted, tmp_path):
     ({"dtype": np.int8}, TypeError, "dtype"),
     ({"biased": 1}, TypeError, "biased must be a bool"),
     ({"seed": -1}, ValueError, "seed == -1"),
+    ({"schedule": "async"}, ValueError, "schedule == 'async'"),
+    ({"blocks": 0}, ValueError, "blocks == 0"),
 ])
 def test_bad_params(planted, params, exc, match):
     with pytest.raises(exc, match=match):
@@ -190,3 +192,31 @@ def test_implicit_data_is_refused():
     data = Interactions.from_arrays([0, 1], [1, 0])
     with pytest.raises(ValueError, match="needs explicit ratings"):
         MatrixFactorization().fit(data)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_blocked_is_identical_for_any_thread_count_and_matches_the_reference(planted, backend):
+    train, _ = planted
+    options = {"factors": 6, "epochs": 3, "schedule": "blocked", "blocks": 5,
+               "dtype": np.float64, "seed": 4}
+    one = MatrixFactorization(backend=backend, n_threads=1, **options).fit(train)
+    two = MatrixFactorization(backend=backend, n_threads=2, **options).fit(train)
+    assert np.array_equal(one.user_factors_, two.user_factors_)
+    assert np.array_equal(one.item_bias_, two.item_bias_)
+    ref = MatrixFactorization(backend="reference", **options).fit(train)
+    np.testing.assert_allclose(one.user_factors_, ref.user_factors_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(one.item_factors_, ref.item_factors_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_hogwild_lands_in_the_serial_accuracy_band(planted, backend):
+    train, test = planted
+    frame = test.to_frame()
+    truth = frame["rating"].to_numpy()
+
+    def rmse(schedule):
+        model = MatrixFactorization(factors=8, epochs=15, lr=0.01, schedule=schedule,
+                                    backend=backend, n_threads=2).fit(train)
+        return np.sqrt(np.mean((model.predict(frame["user"], frame["item"]) - truth) ** 2))
+
+    assert abs(rmse("hogwild") - rmse("serial")) < 0.02

@@ -4,8 +4,17 @@ r"""``MatrixFactorization``: biased MF (Surprise's ``SVD``) and FunkSVD, trained
 
 minimising :math:`\sum (r_{ui} - \hat r_{ui})^2 + \lambda (b_u^2 + b_i^2 + \|p_u\|^2 +
 \|q_i\|^2)` with Surprise ``SVD``'s updates (see :func:`fastcf.kernels.sgd_epoch`).
-Training is serial: one thread, a fresh seeded shuffle of the ratings each
-epoch, so a seed gives the same model bit for bit on a backend.
+Three training schedules (``schedule=``):
+
+- ``"serial"``: one thread, a fresh seeded shuffle of the ratings each epoch;
+  a seed gives the same model bit for bit on a backend.
+- ``"blocked"`` (FPSGD): the ratings cut into a ``blocks`` x ``blocks`` grid
+  of (user block, item block) cells; threads update cells that share no user
+  and no item, each cell's ratings shuffled from the seed: parallel, and the
+  same model for a seed whatever ``n_threads``.
+- ``"hogwild"``: a seeded shuffle cut into chunks updated in parallel without
+  locks: fast, but concurrent updates of one row may be lost, so two runs can
+  differ (their accuracy does not, measurably).
 """
 
 import time
@@ -14,16 +23,22 @@ import numpy as np
 
 from . import _backends
 from ._parallel import resolve_n_threads
-from ._validation import check_float, check_int, check_value_dtype
+from ._validation import check_choice, check_float, check_int, check_value_dtype
 from .base import Recommender, _as_id_array, _raise_unknown
 from .data import Interactions
 from .kernels import topk
-from .kernels.mf import run_sgd_epoch
+from .kernels.mf import (
+    block_grid,
+    run_sgd_epoch,
+    run_sgd_epoch_blocked,
+    run_sgd_epoch_hogwild,
+)
 
 #: Pairs per chunk when predicting (bounds the gathered factor rows).
 PREDICT_CHUNK = 1 << 18
 _RATE_NAMES = ("lr_bu", "lr_bi", "lr_pu", "lr_qi")
 _REG_NAMES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
+SCHEDULES = ("serial", "blocked", "hogwild")
 
 
 class TrainingDiverged(ValueError):
@@ -31,7 +46,7 @@ class TrainingDiverged(ValueError):
 
 
 class MatrixFactorization(Recommender):
-    """Biased matrix factorization trained by serial SGD (Surprise's ``SVD``).
+    """Biased matrix factorization trained by SGD (Surprise's ``SVD``).
 
     Parameters
     ----------
@@ -52,6 +67,12 @@ class MatrixFactorization(Recommender):
         Factors start as normal draws (Surprise: 0, 0.1); biases at 0.
     dtype : {numpy.float32, numpy.float64}
         Of the factors, biases and the SGD arithmetic.
+    schedule : {"serial", "blocked", "hogwild"}
+        See the module docstring.
+    blocks : int
+        Grid size of ``"blocked"`` (at most the number of users and of items);
+        fixed by the data, never by the thread count, so results do not
+        depend on ``n_threads``.
     patience : int, optional
         With ``fit(..., validation=)``: stop after this many epochs without a
         better validation RMSE and keep the best epoch's model.
@@ -61,7 +82,7 @@ class MatrixFactorization(Recommender):
         A progress bar over the epochs.
     backend : {"auto", "numba", "cython", "reference"}
     n_threads : int or None
-        Used by ``recommend``; training is serial.
+        Threads of ``"blocked"`` / ``"hogwild"`` training and of ``recommend``.
     seed : int
         Of the initial factors and of every epoch's shuffle.
 
@@ -85,8 +106,8 @@ class MatrixFactorization(Recommender):
     def __init__(self, factors=100, epochs=20, lr=0.005, reg=0.02, lr_bu=None, lr_bi=None,
                  lr_pu=None, lr_qi=None, reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None,
                  lr_decay=1.0, biased=True, init_mean=0.0, init_std=0.1, dtype=np.float32,
-                 patience=None, clip=True, verbose=False, backend="auto", n_threads=None,
-                 seed=0):
+                 schedule="serial", blocks=32, patience=None, clip=True, verbose=False,
+                 backend="auto", n_threads=None, seed=0):
         self.factors = factors
         self.epochs = epochs
         self.lr = lr
@@ -104,6 +125,8 @@ class MatrixFactorization(Recommender):
         self.init_mean = init_mean
         self.init_std = init_std
         self.dtype = dtype
+        self.schedule = schedule
+        self.blocks = blocks
         self.patience = patience
         self.clip = clip
         self.verbose = verbose
@@ -128,6 +151,8 @@ class MatrixFactorization(Recommender):
         check_float("init_mean", self.init_mean)
         check_float("init_std", self.init_std, min_value=0.0)
         check_value_dtype(self.dtype)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_int("blocks", self.blocks, min_value=1)
         if self.patience is not None:
             check_int("patience", self.patience, min_value=1)
         for name in ("biased", "clip", "verbose"):
@@ -191,6 +216,11 @@ class MatrixFactorization(Recommender):
         items, ratings = by_user.indices, by_user.data.astype(dtype)
         validation = self._validation_pairs()
         lr, reg = self._rates()
+        n_threads = resolve_n_threads(self.n_threads)
+        if self.schedule == "blocked":
+            g = max(1, min(self.blocks, data.n_users, data.n_items))
+            positions, block_ptr = block_grid(users, items, data.n_users, data.n_items, g,
+                                              rng.integers(2**63))
         self.history_ = []
         best = None
         epochs = range(self.epochs)
@@ -200,12 +230,21 @@ class MatrixFactorization(Recommender):
             epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
         for epoch in epochs:
             start = time.perf_counter()
-            order = rng.permutation(len(ratings))
-            scale = self.lr_decay ** epoch
-            loss = run_sgd_epoch(users, items, ratings, order, self.global_mean_ if self.biased
-                                 else 0.0, self.user_bias_, self.item_bias_, self.user_factors_,
-                                 self.item_factors_, tuple(r * scale for r in lr), reg,
-                                 self.biased, backend=self.backend)
+            rates = tuple(r * self.lr_decay ** epoch for r in lr)
+            mu = self.global_mean_ if self.biased else 0.0
+            params = (mu, self.user_bias_, self.item_bias_, self.user_factors_,
+                      self.item_factors_, rates, reg, self.biased)
+            if self.schedule == "blocked":
+                loss = run_sgd_epoch_blocked(
+                    users, items, ratings, positions, block_ptr, rng.permutation(g),
+                    rng.permutation(g), rng.integers(2**63), *params, backend=self.backend,
+                    n_threads=n_threads)
+            elif self.schedule == "hogwild":
+                loss = run_sgd_epoch_hogwild(users, items, ratings, rng.permutation(len(ratings)),
+                                             *params, backend=self.backend, n_threads=n_threads)
+            else:
+                loss = run_sgd_epoch(users, items, ratings, rng.permutation(len(ratings)),
+                                     *params, backend=self.backend)
             self._check_finite(epoch, loss)
             entry = {"epoch": epoch, "train_rmse": float(np.sqrt(loss / max(len(ratings), 1))),
                      "seconds": time.perf_counter() - start}

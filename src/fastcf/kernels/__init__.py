@@ -18,6 +18,8 @@ from . import baseline_nb, mf_nb, neighbors_nb, scoring_nb, similarity_nb, topk_
 from .baseline import FAMILY as _BIAS_SWEEP
 from .baseline import bias_sweep
 from .mf import FAMILY as _SGD_EPOCH
+from .mf import FAMILY_BLOCKED as _SGD_BLOCKED
+from .mf import FAMILY_HOGWILD as _SGD_HOGWILD
 from .mf import sgd_epoch
 from .neighbors import FAMILY as _NEIGHBORHOOD_SUMS
 from .neighbors import neighborhood_sums
@@ -54,6 +56,10 @@ _IMPLEMENTATIONS = {
     _SCORED_TOPK: (scoring_nb.scored_topk, _cython("_scoring", "scored_topk"),
                    _scoring_reference.scored_topk),
     _SGD_EPOCH: (mf_nb.sgd_epoch, _cython("_mf", "sgd_epoch"), _mf_reference.sgd_epoch),
+    _SGD_BLOCKED: (mf_nb.sgd_epoch_blocked, _cython("_mf", "sgd_epoch_blocked"),
+                   _mf_reference.sgd_epoch_blocked),
+    _SGD_HOGWILD: (mf_nb.sgd_epoch_hogwild, _cython("_mf", "sgd_epoch_hogwild"),
+                   _mf_reference.sgd_epoch_hogwild),
 }
 for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
     _backends.register(_family, "numba", _numba)

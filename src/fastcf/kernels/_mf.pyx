@@ -1,16 +1,76 @@
-"""Cython twin of ``mf_nb``: one serial SGD epoch of biased matrix factorization.
+"""Cython twin of ``mf_nb``: SGD epochs of biased matrix factorization.
 
-One thread (the GIL released) walks the ratings in the given order; the dot
-product and the updates are computed in the factors' dtype, the loss in
-float64, exactly as the Numba kernel does.
+The same three schedules, the same update (``_run_steps``: dot product and
+updates in the factors' dtype, loss in float64) and, for ``blocked``, the same
+rounds, cells and SplitMix64 shuffles as the Numba kernels (see their module
+docstring), with OpenMP threads over the cells of a round (blocked) or the
+chunks of the order (hogwild).
 """
 
 from cython cimport floating
-from libc.stdint cimport int32_t, int64_t
+from cython.parallel cimport prange
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 ctypedef fused index_t:
     int32_t
     int64_t
+
+
+cdef inline uint64_t _splitmix64(uint64_t* state) noexcept nogil:
+    cdef uint64_t z
+    state[0] = state[0] + <uint64_t>0x9E3779B97F4A7C15
+    z = state[0]
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+cdef inline void _shuffle(int64_t* positions, Py_ssize_t start, Py_ssize_t stop,
+                          uint64_t seed) noexcept nogil:
+    cdef uint64_t state = seed
+    cdef Py_ssize_t j, r
+    cdef int64_t tmp
+    for j in range(stop - start - 1, 0, -1):
+        r = <Py_ssize_t>(_splitmix64(&state) % <uint64_t>(j + 1))
+        tmp = positions[start + j]
+        positions[start + j] = positions[start + r]
+        positions[start + r] = tmp
+
+
+cdef double _run_steps(const int64_t* positions, Py_ssize_t start, Py_ssize_t stop,
+                       const index_t* users, const index_t* items, const floating* ratings,
+                       floating mu, floating* user_bias, floating* item_bias,
+                       floating* user_factors, floating* item_factors, Py_ssize_t n_factors,
+                       floating lr_bu, floating lr_bi, floating lr_pu, floating lr_qi,
+                       floating reg_bu, floating reg_bi, floating reg_pu, floating reg_qi,
+                       bint biased) noexcept nogil:
+    cdef Py_ssize_t t, e, u, i, f
+    cdef floating dot, err, pf, qf
+    cdef floating* p
+    cdef floating* q
+    cdef double loss = 0.0
+    for t in range(start, stop):
+        e = positions[t]
+        u = users[e]
+        i = items[e]
+        p = user_factors + u * n_factors
+        q = item_factors + i * n_factors
+        dot = 0
+        for f in range(n_factors):
+            dot = dot + q[f] * p[f]
+        if biased:
+            err = ratings[e] - (mu + user_bias[u] + item_bias[i] + dot)
+            user_bias[u] = user_bias[u] + lr_bu * (err - reg_bu * user_bias[u])
+            item_bias[i] = item_bias[i] + lr_bi * (err - reg_bi * item_bias[i])
+        else:
+            err = ratings[e] - dot
+        for f in range(n_factors):
+            pf = p[f]
+            qf = q[f]
+            p[f] = pf + lr_pu * (err * qf - reg_pu * pf)
+            q[f] = qf + lr_qi * (err * pf - reg_qi * qf)
+        loss = loss + <double>err * <double>err
+    return loss
 
 
 def sgd_epoch(const index_t[::1] users, const index_t[::1] items,
@@ -21,35 +81,66 @@ def sgd_epoch(const index_t[::1] users, const index_t[::1] items,
               floating reg_bu, floating reg_bi, floating reg_pu, floating reg_qi,
               bint biased):
     """Same contract as ``kernels.mf.sgd_epoch`` (arrays already checked)."""
-    cdef Py_ssize_t t, e, u, i, f, n_factors = user_factors.shape[1]
-    cdef floating dot, err, pf, qf
-    cdef floating* p
-    cdef floating* q
-    cdef double loss = 0.0
-    if item_factors.shape[1] != n_factors:
+    cdef double loss
+    if item_factors.shape[1] != user_factors.shape[1]:
         raise ValueError("user_factors and item_factors must have the same number of columns.")
     if order.shape[0] == 0:
         return 0.0
     with nogil:
-        for t in range(order.shape[0]):
-            e = order[t]
-            u = users[e]
-            i = items[e]
-            p = &user_factors[u, 0]
-            q = &item_factors[i, 0]
-            dot = 0
-            for f in range(n_factors):
-                dot = dot + q[f] * p[f]
-            if biased:
-                err = ratings[e] - (mu + user_bias[u] + item_bias[i] + dot)
-                user_bias[u] = user_bias[u] + lr_bu * (err - reg_bu * user_bias[u])
-                item_bias[i] = item_bias[i] + lr_bi * (err - reg_bi * item_bias[i])
-            else:
-                err = ratings[e] - dot
-            for f in range(n_factors):
-                pf = p[f]
-                qf = q[f]
-                p[f] = pf + lr_pu * (err * qf - reg_pu * pf)
-                q[f] = qf + lr_qi * (err * pf - reg_qi * qf)
-            loss = loss + <double>err * <double>err
+        loss = _run_steps(&order[0], 0, order.shape[0], &users[0], &items[0], &ratings[0], mu,
+                          &user_bias[0], &item_bias[0], &user_factors[0, 0],
+                          &item_factors[0, 0], user_factors.shape[1], lr_bu, lr_bi, lr_pu,
+                          lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
     return loss
+
+
+def sgd_epoch_blocked(const index_t[::1] users, const index_t[::1] items,
+                      const floating[::1] ratings, int64_t[::1] positions,
+                      const int64_t[::1] block_ptr, const int64_t[::1] row_perm,
+                      const int64_t[::1] col_perm, uint64_t seed, floating mu,
+                      floating[::1] user_bias, floating[::1] item_bias,
+                      floating[:, ::1] user_factors, floating[:, ::1] item_factors,
+                      floating lr_bu, floating lr_bi, floating lr_pu, floating lr_qi,
+                      floating reg_bu, floating reg_bi, floating reg_pu, floating reg_qi,
+                      bint biased, double[::1] block_loss, int n_threads):
+    """Same contract as ``kernels.mf.sgd_epoch_blocked`` (arrays already checked)."""
+    cdef Py_ssize_t g = row_perm.shape[0], rnd, b, cell, start, stop
+    cdef Py_ssize_t k = user_factors.shape[1]
+    if col_perm.shape[0] != g or block_ptr.shape[0] != g * g + 1 or block_loss.shape[0] != g * g:
+        raise ValueError("row_perm, col_perm, block_ptr and block_loss disagree on the grid.")
+    if positions.shape[0] == 0:
+        return
+    with nogil:
+        for rnd in range(g):
+            for b in prange(g, num_threads=n_threads, schedule="dynamic"):
+                cell = row_perm[b] * g + col_perm[(b + rnd) % g]
+                start = block_ptr[cell]
+                stop = block_ptr[cell + 1]
+                _shuffle(&positions[0], start, stop,
+                         seed ^ (<uint64_t>cell * <uint64_t>0x9E3779B1 + 1))
+                block_loss[cell] = _run_steps(
+                    &positions[0], start, stop, &users[0], &items[0], &ratings[0], mu,
+                    &user_bias[0], &item_bias[0], &user_factors[0, 0], &item_factors[0, 0], k,
+                    lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
+
+
+def sgd_epoch_hogwild(const index_t[::1] users, const index_t[::1] items,
+                      const floating[::1] ratings, const int64_t[::1] order, floating mu,
+                      floating[::1] user_bias, floating[::1] item_bias,
+                      floating[:, ::1] user_factors, floating[:, ::1] item_factors,
+                      floating lr_bu, floating lr_bi, floating lr_pu, floating lr_qi,
+                      floating reg_bu, floating reg_bi, floating reg_pu, floating reg_qi,
+                      bint biased, Py_ssize_t n_chunks, double[::1] chunk_loss, int n_threads):
+    """Same contract as ``kernels.mf.sgd_epoch_hogwild`` (arrays already checked)."""
+    cdef Py_ssize_t n = order.shape[0], c, k = user_factors.shape[1]
+    if chunk_loss.shape[0] != n_chunks:
+        raise ValueError("chunk_loss must have n_chunks entries.")
+    if n == 0:
+        return
+    with nogil:
+        for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
+            chunk_loss[c] = _run_steps(
+                &order[0], c * n // n_chunks, (c + 1) * n // n_chunks, &users[0], &items[0],
+                &ratings[0], mu, &user_bias[0], &item_bias[0], &user_factors[0, 0],
+                &item_factors[0, 0], k, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu,
+                reg_qi, biased)

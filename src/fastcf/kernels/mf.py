@@ -95,3 +95,66 @@ def run_sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_f
     args = (users, items, ratings, order, scalar(mu), user_bias, item_bias, user_factors,
             item_factors, *(scalar(v) for v in lr), *(scalar(v) for v in reg), bool(biased))
     return float(kernel(*args))
+
+
+FAMILY_BLOCKED = "sgd_epoch_blocked"
+FAMILY_HOGWILD = "sgd_epoch_hogwild"
+
+
+def block_grid(users, items, n_users, n_items, g, seed):
+    """The ratings grouped into a g x g grid of (user block, item block) cells.
+
+    Users and items go to blocks by a seeded shuffle cut into g near-equal
+    parts (so a few heavy users or items do not load one block), then the
+    rating positions are sorted by cell.
+
+    Returns
+    -------
+    positions : ndarray of int64, shape (n_ratings,)
+        Rating positions, cell by cell (each epoch reshuffles within cells).
+    block_ptr : ndarray of int64, shape (g * g + 1,)
+        Cell c holds ``positions[block_ptr[c]:block_ptr[c + 1]]``.
+    """
+    rng = np.random.default_rng(seed)
+    user_block = np.empty(n_users, dtype=np.int64)
+    user_block[rng.permutation(n_users)] = np.arange(n_users) * g // max(n_users, 1)
+    item_block = np.empty(n_items, dtype=np.int64)
+    item_block[rng.permutation(n_items)] = np.arange(n_items) * g // max(n_items, 1)
+    cell = user_block[users] * g + item_block[items]
+    positions = np.argsort(cell, kind="stable").astype(np.int64)
+    block_ptr = np.zeros(g * g + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=g * g), out=block_ptr[1:])
+    return positions, block_ptr
+
+
+def run_sgd_epoch_blocked(users, items, ratings, positions, block_ptr, row_perm, col_perm, seed,
+                          mu, user_bias, item_bias, user_factors, item_factors, lr, reg, biased,
+                          *, backend="auto", n_threads=1):
+    """One FPSGD epoch over a :func:`block_grid` (``positions`` reshuffled in place).
+
+    Reproducible for a seed whatever ``n_threads`` (see ``mf_nb``); returns the loss.
+    """
+    kernel, name = _backends.get_kernel(FAMILY_BLOCKED, backend)
+    scalar = user_factors.dtype.type if name != "reference" else float
+    g = len(row_perm)
+    block_loss = np.zeros(g * g)
+    args = (users, items, ratings, positions, block_ptr, np.asarray(row_perm, np.int64),
+            np.asarray(col_perm, np.int64), np.uint64(seed), scalar(mu), user_bias, item_bias,
+            user_factors, item_factors, *(scalar(v) for v in lr), *(scalar(v) for v in reg),
+            bool(biased), block_loss)
+    _backends.run(kernel, name, args, n_threads)
+    return float(block_loss.sum())
+
+
+def run_sgd_epoch_hogwild(users, items, ratings, order, mu, user_bias, item_bias, user_factors,
+                          item_factors, lr, reg, biased, *, backend="auto", n_threads=1):
+    """One lock-free parallel epoch over ``order`` (not reproducible); returns the loss."""
+    kernel, name = _backends.get_kernel(FAMILY_HOGWILD, backend)
+    scalar = user_factors.dtype.type if name != "reference" else float
+    n_chunks = max(1, 4 * n_threads)
+    chunk_loss = np.zeros(n_chunks)
+    args = (users, items, ratings, order, scalar(mu), user_bias, item_bias, user_factors,
+            item_factors, *(scalar(v) for v in lr), *(scalar(v) for v in reg), bool(biased),
+            n_chunks, chunk_loss)
+    _backends.run(kernel, name, args, n_threads)
+    return float(chunk_loss.sum())

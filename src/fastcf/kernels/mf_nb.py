@@ -1,28 +1,61 @@
-"""Numba kernel: one serial SGD epoch of biased matrix factorization (see ``kernels.mf``).
+"""Numba kernels: SGD epochs of biased matrix factorization (see ``kernels.mf``).
 
-One thread walks the ratings in the given order, so the result is a pure
-function of the inputs (bit-for-bit reproducible). The factor rows of a
-rating are read and written in place; the dot product and the updates are
-computed in the factors' dtype (float32 or float64), the loss in float64.
+Every schedule runs the same update (``_run_steps``) over a list of rating
+positions; the factor rows are read and written in place, the dot product and
+the updates computed in the factors' dtype (float32 or float64), the loss in
+float64.
+
+- ``sgd_epoch`` (serial): one thread, the given order: bit-for-bit reproducible.
+- ``sgd_epoch_blocked`` (FPSGD): the ratings are grouped into a g x g grid of
+  (user block, item block) cells; an epoch is g rounds, and round t runs the g
+  cells (row_perm[b], col_perm[(b + t) % g]) in parallel -- no two share a user
+  or an item, so no update races. Each cell shuffles its own ratings with
+  SplitMix64 seeded by (epoch seed, cell), so the result depends on the seed,
+  not on the thread count or on which thread ran a cell.
+- ``sgd_epoch_hogwild``: the given order cut into chunks run in parallel with
+  no locks (Recht et al.): concurrent updates of a shared row may be lost, so
+  the result is not reproducible.
 """
 
 import numba
 import numpy as np
 
-from .._config import NUMBA_JIT
+from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
 
 
 @numba.njit(**NUMBA_JIT)
-def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_factors,
-              item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased):
-    """Same contract as ``kernels.mf.sgd_epoch`` (arrays already checked)."""
+def _splitmix64(state):
+    """(next state, a 64-bit draw): Steele et al.'s SplitMix64, wrapping uint64 arithmetic."""
+    state = state + np.uint64(0x9E3779B97F4A7C15)
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return state, z ^ (z >> np.uint64(31))
+
+
+@numba.njit(**NUMBA_JIT)
+def _shuffle(positions, start, stop, seed):
+    """Fisher-Yates shuffle of positions[start:stop], driven by SplitMix64 from ``seed``."""
+    state = seed
+    for j in range(stop - start - 1, 0, -1):
+        state, draw = _splitmix64(state)
+        r = np.int64(draw % np.uint64(j + 1))
+        a, b = start + j, start + r
+        positions[a], positions[b] = positions[b], positions[a]
+
+
+@numba.njit(**NUMBA_JIT)
+def _run_steps(positions, start, stop, users, items, ratings, mu, user_bias, item_bias,
+               user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu,
+               reg_qi, biased):
+    """The serial update of ``sgd_epoch`` over positions[start:stop]; returns the loss."""
     n_factors = user_factors.shape[1]
     loss = 0.0
-    for t in range(order.shape[0]):
-        e = order[t]
+    for t in range(start, stop):
+        e = positions[t]
         u, i = users[e], items[e]
         p, q = user_factors[u], item_factors[i]
-        dot = mu - mu  # a zero of the factors' dtype (mu is passed in it)
+        dot = mu - mu
         for f in range(n_factors):
             dot += q[f] * p[f]
         if biased:
@@ -37,3 +70,42 @@ def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_facto
             q[f] = qf + lr_qi * (err * pf - reg_qi * qf)
         loss += np.float64(err) * np.float64(err)
     return loss
+
+
+@numba.njit(**NUMBA_PARALLEL_JIT)
+def sgd_epoch_blocked(users, items, ratings, positions, block_ptr, row_perm, col_perm, seed, mu,
+                      user_bias, item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
+                      lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased, block_loss):
+    """Same contract as ``kernels.mf.sgd_epoch_blocked`` (arrays already checked)."""
+    g = row_perm.shape[0]
+    for rnd in range(g):
+        for b in numba.prange(g):
+            block = row_perm[b] * g + col_perm[(b + rnd) % g]
+            start, stop = block_ptr[block], block_ptr[block + 1]
+            _shuffle(positions, start, stop, seed ^ np.uint64(block * 0x9E3779B1 + 1))
+            block_loss[block] = _run_steps(
+                positions, start, stop, users, items, ratings, mu, user_bias, item_bias,
+                user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu,
+                reg_qi, biased)
+
+
+@numba.njit(**NUMBA_PARALLEL_JIT)
+def sgd_epoch_hogwild(users, items, ratings, order, mu, user_bias, item_bias, user_factors,
+                      item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi,
+                      biased, n_chunks, chunk_loss):
+    """Same contract as ``kernels.mf.sgd_epoch_hogwild`` (arrays already checked)."""
+    n = order.shape[0]
+    for c in numba.prange(n_chunks):
+        chunk_loss[c] = _run_steps(order, c * n // n_chunks, (c + 1) * n // n_chunks, users,
+                                   items, ratings, mu, user_bias, item_bias, user_factors,
+                                   item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi,
+                                   reg_pu, reg_qi, biased)
+
+
+@numba.njit(**NUMBA_JIT)
+def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_factors,
+              item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased):
+    """Same contract as ``kernels.mf.sgd_epoch`` (arrays already checked)."""
+    return _run_steps(order, 0, order.shape[0], users, items, ratings, mu, user_bias, item_bias,
+                      user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi,
+                      reg_pu, reg_qi, biased)

@@ -29,3 +29,52 @@ def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_facto
             item_factors[i, f] = qf + lr_qi * (err * pf - reg_qi * qf)
         loss += err * err
     return loss
+
+
+_MASK = (1 << 64) - 1
+
+
+def _splitmix64(state):
+    state = (state + 0x9E3779B97F4A7C15) & _MASK
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return state, z ^ (z >> 31)
+
+
+def sgd_epoch_blocked(users, items, ratings, positions, block_ptr, row_perm, col_perm, seed, mu,
+                      user_bias, item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
+                      lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased, block_loss):
+    """Same contract as ``kernels.mf.sgd_epoch_blocked``, one cell after another.
+
+    Round t of g visits cells (row_perm[b], col_perm[(b + t) % g]); a cell first
+    Fisher-Yates-shuffles its positions with SplitMix64 seeded by
+    ``seed ^ (cell * 0x9E3779B1 + 1)``, then runs the serial update over them.
+    """
+    g = len(row_perm)
+    for rnd in range(g):
+        for b in range(g):
+            cell = int(row_perm[b]) * g + int(col_perm[(b + rnd) % g])
+            start, stop = int(block_ptr[cell]), int(block_ptr[cell + 1])
+            state = (int(seed) ^ ((cell * 0x9E3779B1 + 1) & _MASK)) & _MASK
+            for j in range(stop - start - 1, 0, -1):
+                state, draw = _splitmix64(state)
+                r = draw % (j + 1)
+                positions[start + j], positions[start + r] = (positions[start + r],
+                                                              positions[start + j])
+            block_loss[cell] = sgd_epoch(users, items, ratings, positions[start:stop], mu,
+                                         user_bias, item_bias, user_factors, item_factors,
+                                         lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu,
+                                         reg_qi, biased)
+
+
+def sgd_epoch_hogwild(users, items, ratings, order, mu, user_bias, item_bias, user_factors,
+                      item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi,
+                      biased, n_chunks, chunk_loss):
+    """``kernels.mf.sgd_epoch_hogwild`` without the races: the chunks one after another."""
+    n = len(order)
+    for c in range(n_chunks):
+        chunk_loss[c] = sgd_epoch(users, items, ratings, order[c * n // n_chunks:
+                                                               (c + 1) * n // n_chunks],
+                                  mu, user_bias, item_bias, user_factors, item_factors, lr_bu,
+                                  lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
