@@ -220,3 +220,52 @@ def test_hogwild_lands_in_the_serial_accuracy_band(planted, backend):
         return np.sqrt(np.mean((model.predict(frame["user"], frame["item"]) - truth) ** 2))
 
     assert abs(rmse("hogwild") - rmse("serial")) < 0.02
+
+
+def test_fold_in_solves_the_ridge_problem_and_tracks_the_trained_user(planted):
+    train, _ = planted
+    model = MatrixFactorization(factors=6, epochs=30, lr=0.01, reg=0.05,
+                                dtype=np.float64).fit(train)
+    u = 7
+    row = slice(train.by_user.indptr[u], train.by_user.indptr[u + 1])
+    cols, values = train.by_user.indices[row], train.by_user.data[row]
+    ratings = dict(zip(train.item_ids[cols], values))
+    (bias,), (p,) = model._fold_in_factors(model._fold_in_csr(ratings), steps=0)
+    # the gradient of the ridge objective vanishes at the solution
+    q, n = model.item_factors_[cols], len(cols)
+    err = values - (model.global_mean_ + model.item_bias_[cols] + bias + q @ p)
+    np.testing.assert_allclose(-2 * err.sum() + 2 * n * 0.05 * bias, 0, atol=1e-8)
+    np.testing.assert_allclose(-2 * q.T @ err + 2 * n * 0.05 * p, 0, atol=1e-8)
+    items = train.item_ids
+    folded = model.predict_new(ratings, items, steps=2)
+    trained = model.predict([train.user_ids[u]] * len(items), items)
+    assert np.corrcoef(folded, trained)[0, 1] > 0.8  # SGD stops short of the optimum
+    top, scores = model.recommend_new(ratings, 5)
+    assert not set(top[0]) & set(ratings)
+    assert np.all(np.diff(scores[0]) <= 0)
+    two = model.predict_new([ratings, {items[0]: 5.0}], [items[:3], items[:2]])
+    assert [len(x) for x in two] == [3, 2]
+    with pytest.raises(ValueError, match="at least one rating"):
+        model.predict_new({}, items[:2])
+
+
+def test_partial_fit_grows_the_id_maps_and_keeps_learning(planted):
+    train, test = planted
+    frame = train.to_frame()
+    first_users = frame["user"].unique()[: train.n_users // 2]
+    old = Interactions.from_frame(frame[frame["user"].isin(first_users)], rating="rating")
+    new = Interactions.from_frame(frame[~frame["user"].isin(first_users)], rating="rating")
+    model = MatrixFactorization(factors=6, epochs=5, lr=0.01).fit(old)
+    n_users = model.n_users_
+    model.partial_fit(new, epochs=5)
+    assert model.n_users_ > n_users and model.user_factors_.shape[0] == model.n_users_
+    assert len(model.seen_indptr_) == model.n_users_ + 1
+    user = new.user_ids[0]
+    items, _ = model.recommend([user], 5)
+    row = new.by_user.indices[new.by_user.indptr[0]:new.by_user.indptr[1]]
+    assert not set(items[0]) & set(new.item_ids[row])
+    test_frame = test.to_frame()
+    pred = model.predict(test_frame["user"], test_frame["item"])
+    assert np.sqrt(np.mean((pred - test_frame["rating"].to_numpy()) ** 2)) < 1.0
+    again = MatrixFactorization(factors=6, epochs=5, lr=0.01).fit(old).partial_fit(new, 5)
+    assert np.array_equal(again.user_factors_, model.user_factors_)

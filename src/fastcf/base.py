@@ -207,19 +207,8 @@ class Recommender:
         n = check_int("n", n, min_value=1)
         users = _as_id_array(users, "users")
         u = self.user_index(users)
-        if candidates is None:
-            columns = None
-            n_candidates = self.n_items_
-        else:
-            candidates = _as_id_array(candidates, "candidates")
-            columns = self.item_index(candidates)
-            _raise_unknown(candidates, columns < 0, "candidate item",
-                           hint="candidates must be items of the training data")
-            if len(np.unique(columns)) != len(columns):
-                raise ValueError("candidates contain repeated items.")
-            # in internal order, a tie among candidates keeps the lower item index first
-            columns = np.sort(columns)
-            n_candidates = len(columns)
+        columns = None if candidates is None else self._candidate_columns(candidates)
+        n_candidates = self.n_items_ if columns is None else len(columns)
         width = min(n, n_candidates)
         backend = getattr(self, "backend", "auto")
         n_threads = getattr(self, "n_threads", None)
@@ -253,6 +242,17 @@ class Recommender:
         })
         return frame[~np.isnan(frame["score"].to_numpy())].reset_index(drop=True)
 
+    def _candidate_columns(self, candidates):
+        """Sorted internal indices of candidate item ids (all known, no repeats)."""
+        candidates = _as_id_array(candidates, "candidates")
+        columns = self.item_index(candidates)
+        _raise_unknown(candidates, columns < 0, "candidate item",
+                       hint="candidates must be items of the training data")
+        if len(np.unique(columns)) != len(columns):
+            raise ValueError("candidates contain repeated items.")
+        # in internal order, a tie among candidates keeps the lower item index first
+        return np.sort(columns)
+
     def _seen_block(self, block, columns=None):
         """Seen items of the users of ``block`` as an exclusion CSR for :func:`topk`.
 
@@ -273,14 +273,83 @@ class Recommender:
         np.cumsum(counts, out=indptr[1:])
         positions = np.repeat(starts - indptr[:-1], counts) + np.arange(indptr[-1])
         indices = self.seen_indices_[positions].astype(np.int64, copy=False)
+        return (indptr, indices) if columns is None else within_columns(indptr, indices, columns)
+
+    # ---------------------------------------------------------------- fold-in
+    def _fold_in_csr(self, ratings):
+        """New users' ratings ({item id: rating} each) as a CSR over internal items."""
+        if isinstance(ratings, dict):
+            ratings = [ratings]
+        if not isinstance(ratings, (list, tuple)) or not ratings or not all(
+                isinstance(r, dict) for r in ratings):
+            raise TypeError("ratings must be a dict {item id: rating} or a non-empty list "
+                            "of them.")
+        indptr = np.zeros(len(ratings) + 1, dtype=np.int64)
+        cols, vals = [], []
+        for r, row in enumerate(ratings):
+            if not row:
+                raise ValueError(f"ratings[{r}] is empty; a new user needs at least one "
+                                 "rating.")
+            ids = _as_id_array(np.asarray(list(row.keys()), dtype=object), "items")
+            items = self.item_index(ids)
+            _raise_unknown(ids, items < 0, "item",
+                           hint="fold-in ratings must be of items known to the model")
+            values = np.asarray(list(row.values()), dtype=np.float64)
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"ratings[{r}] contains NaN or inf values.")
+            order = np.argsort(items)
+            cols.append(items[order])
+            vals.append(values[order])
+            indptr[r + 1] = indptr[r] + len(items)
+        return indptr, np.concatenate(cols), np.concatenate(vals)
+
+    def _fold_in_request(self, ratings, items):
+        """Parse ``predict_new(ratings, items)``: (single, queries, user, item, sizes).
+
+        ``user`` numbers the new users 0..; ``item`` holds internal items;
+        ``sizes`` the number of items asked for each user.
+        """
+        self._check_is_fitted()
+        single = isinstance(ratings, dict)
+        queries = self._fold_in_csr(ratings)
+        n_new = len(queries[0]) - 1
+        item_lists = [items] if single else list(items)
+        if len(item_lists) != n_new:
+            raise ValueError(f"{n_new} users have ratings but items has {len(item_lists)} "
+                             "lists; they must match.")
+        wanted = []
+        for lst in item_lists:
+            ids = _as_id_array(lst, "items")
+            idx = self.item_index(ids)
+            _raise_unknown(ids, idx < 0, "item")
+            wanted.append(idx)
+        sizes = [len(w) for w in wanted]
+        return single, queries, np.repeat(np.arange(n_new), sizes), np.concatenate(wanted), sizes
+
+    @staticmethod
+    def _fold_in_result(values, single, sizes):
+        out = np.split(values, np.cumsum(sizes)[:-1])
+        return out[0] if single else out
+
+    def _rank_new(self, scores, queries, n, exclude_seen, candidates):
+        """Top-``n`` (item ids, scores) of dense score rows of new users (their items excluded)."""
+        q_indptr, q_indices, _ = queries
+        columns = None
+        if candidates is not None:
+            columns = self._candidate_columns(candidates)
+            scores = scores[:, columns]
+        exclude = None
+        if exclude_seen:
+            exclude = (q_indptr, q_indices.astype(np.int64))
+            if columns is not None:
+                exclude = within_columns(*exclude, columns)
+        width = min(n, scores.shape[1])
+        idx, val = topk(np.ascontiguousarray(scores, dtype=np.float64), width, exclude,
+                        backend=getattr(self, "backend", "auto"),
+                        n_threads=getattr(self, "n_threads", None))
         if columns is not None:
-            at = np.searchsorted(columns, indices)
-            hit = at < len(columns)
-            hit[hit] = columns[at[hit]] == indices[hit]
-            kept = np.zeros(len(hit) + 1, dtype=np.int64)
-            np.cumsum(hit, out=kept[1:])
-            indptr, indices = kept[indptr], at[hit]
-        return indptr, indices
+            idx = columns[idx]
+        return self.item_ids_[idx], val
 
     # ----------------------------------------------------------- persistence
     def save(self, path):
@@ -318,3 +387,13 @@ def _raise_unknown(ids, mask, kind, hint=None):
         extra = f"; {hint}" if hint else ""
         raise ValueError(describe_unknown(ids, mask, kind) + extra + ".")
 
+
+
+def within_columns(indptr, indices, columns):
+    """An exclusion CSR restricted to ``columns`` (sorted), as positions in it."""
+    at = np.searchsorted(columns, indices)
+    hit = at < len(columns)
+    hit[hit] = columns[at[hit]] == indices[hit]
+    kept = np.zeros(len(hit) + 1, dtype=np.int64)
+    np.cumsum(hit, out=kept[1:])
+    return kept[indptr], at[hit].astype(np.int64)

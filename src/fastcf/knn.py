@@ -309,33 +309,6 @@ class _Neighborhood(Recommender):
                              "unknown_user": u < 0, "unknown_item": i < 0})
 
     # ------------------------------------------------------------- fold-in
-    def _fold_in_csr(self, ratings):
-        """New users' ratings ({item id: rating} each) as a CSR over internal items."""
-        if isinstance(ratings, dict):
-            ratings = [ratings]
-        if not isinstance(ratings, (list, tuple)) or not ratings or not all(
-                isinstance(r, dict) for r in ratings):
-            raise TypeError("ratings must be a dict {item id: rating} or a non-empty list "
-                            "of them.")
-        indptr = np.zeros(len(ratings) + 1, dtype=np.int64)
-        cols, vals = [], []
-        for r, row in enumerate(ratings):
-            if not row:
-                raise ValueError(f"ratings[{r}] is empty; a new user needs at least one "
-                                 "rating.")
-            ids = _as_id_array(np.asarray(list(row.keys()), dtype=object), "items")
-            items = self.item_index(ids)
-            _raise_unknown(ids, items < 0, "item",
-                           hint="fold-in ratings must be of items known to the model")
-            values = np.asarray(list(row.values()), dtype=np.float64)
-            if not np.all(np.isfinite(values)):
-                raise ValueError(f"ratings[{r}] contains NaN or inf values.")
-            order = np.argsort(items)
-            cols.append(items[order])
-            vals.append(values[order])
-            indptr[r + 1] = indptr[r] + len(items)
-        return indptr, np.concatenate(cols), np.concatenate(vals)
-
     def _new_user_bias(self, indptr, indices, data):
         """Each new user's bias: one ALS step against the fitted item biases."""
         return bias_sweep(indptr, indices, data, float(self.global_mean_), self.item_bias_,
@@ -365,25 +338,9 @@ class _Neighborhood(Recommender):
         item similarities. A new user's bias (``baseline`` mode,
         ``pearson_baseline``) is one ALS step against the fitted item biases.
         """
-        self._check_is_fitted()
-        single = isinstance(ratings, dict)
-        queries = self._fold_in_csr(ratings)
-        n_new = len(queries[0]) - 1
-        item_lists = [items] if single else list(items)
-        if len(item_lists) != n_new:
-            raise ValueError(f"{n_new} users have ratings but items has {len(item_lists)} "
-                             "lists; they must match.")
-        wanted = []
-        for lst in item_lists:
-            ids = _as_id_array(lst, "items")
-            idx = self.item_index(ids)
-            _raise_unknown(ids, idx < 0, "item")
-            wanted.append(idx)
-        user = np.repeat(np.arange(n_new), [len(w) for w in wanted])
-        item = np.concatenate(wanted)
+        single, queries, user, item, sizes = self._fold_in_request(ratings, items)
         est = self._clipped(self._fold_in_estimate(user, item, queries))
-        out = np.split(est, np.cumsum([len(w) for w in wanted])[:-1])
-        return out[0] if single else out
+        return self._fold_in_result(est, single, sizes)
 
     def _fold_in_estimate(self, user, item, queries):
         """Unclipped estimates of (new user, known item) pairs."""
@@ -568,28 +525,12 @@ class _Ranking:
         if candidates is None:
             idx, val = self._fused_top(weights, sources, min(n, self.n_items_), exclude)
             return self.item_ids_[idx], val
-        cand = _as_id_array(candidates, "candidates")
-        columns = self.item_index(cand)
-        _raise_unknown(cand, columns < 0, "candidate item",
-                       hint="candidates must be items of the training data")
-        if len(np.unique(columns)) != len(columns):
-            raise ValueError("candidates contain repeated items.")
-        columns = np.sort(columns)
         w = sp.csr_matrix((weights[2], weights[1], weights[0]),
                           shape=(n_new, len(sources[0]) - 1))
         m = sp.csr_matrix((np.asarray(sources[2], dtype=np.float64), sources[1], sources[0]),
                           shape=(len(sources[0]) - 1, self.n_items_))
-        scores = np.ascontiguousarray(np.asarray((w @ m)[:, columns].todense()))
-        if exclude_seen:
-            at = np.searchsorted(columns, q_indices)
-            hit = at < len(columns)
-            hit[hit] = columns[at[hit]] == q_indices[hit]
-            kept = np.zeros(len(hit) + 1, dtype=np.int64)
-            np.cumsum(hit, out=kept[1:])
-            exclude = (kept[q_indptr], at[hit].astype(np.int64))
-        idx, val = topk(scores, min(n, len(columns)), exclude, backend=self.backend,
-                        n_threads=self.n_threads)
-        return self.item_ids_[columns[idx]], val.astype(np.float64)
+        return self._rank_new(np.asarray((w @ m).todense()), (q_indptr, q_indices, q_data), n,
+                              exclude_seen, candidates)
 
     def _similar(self, ids, n, lookup, id_array):
         """Top-``n`` most similar targets of each id (self excluded), best first."""

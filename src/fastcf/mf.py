@@ -101,7 +101,7 @@ class MatrixFactorization(Recommender):
     """
 
     _state_names = ("global_mean_", "user_bias_", "item_bias_", "user_factors_",
-                    "item_factors_", "rating_range_")
+                    "item_factors_", "rating_range_", "partial_fits_")
 
     def __init__(self, factors=100, epochs=20, lr=0.005, reg=0.02, lr_bu=None, lr_bi=None,
                  lr_pu=None, lr_qi=None, reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None,
@@ -210,20 +210,25 @@ class MatrixFactorization(Recommender):
                                         (data.n_items, self.factors)).astype(dtype)
         self.user_bias_ = np.zeros(data.n_users, dtype=dtype)
         self.item_bias_ = np.zeros(data.n_items, dtype=dtype)
+        self.partial_fits_ = np.int64(0)
         by_user = data.by_user
         users = np.repeat(np.arange(data.n_users, dtype=by_user.indices.dtype),
                           np.diff(by_user.indptr))
-        items, ratings = by_user.indices, by_user.data.astype(dtype)
-        validation = self._validation_pairs()
+        self.history_ = []
+        self._train(users, by_user.indices, by_user.data.astype(dtype), self.epochs, rng,
+                    self._validation_pairs())
+
+    def _train(self, users, items, ratings, n_epochs, rng, validation=None):
+        """SGD epochs over the ratings (internal indices) with the model's schedule."""
         lr, reg = self._rates()
         n_threads = resolve_n_threads(self.n_threads)
+        n_users, n_items = len(self.user_bias_), len(self.item_bias_)
         if self.schedule == "blocked":
-            g = max(1, min(self.blocks, data.n_users, data.n_items))
-            positions, block_ptr = block_grid(users, items, data.n_users, data.n_items, g,
+            g = max(1, min(self.blocks, n_users, n_items))
+            positions, block_ptr = block_grid(users, items, n_users, n_items, g,
                                               rng.integers(2**63))
-        self.history_ = []
         best = None
-        epochs = range(self.epochs)
+        epochs = range(n_epochs)
         if self.verbose:
             from tqdm.auto import tqdm
 
@@ -246,18 +251,19 @@ class MatrixFactorization(Recommender):
                 loss = run_sgd_epoch(users, items, ratings, rng.permutation(len(ratings)),
                                      *params, backend=self.backend)
             self._check_finite(epoch, loss)
-            entry = {"epoch": epoch, "train_rmse": float(np.sqrt(loss / max(len(ratings), 1))),
+            entry = {"epoch": len(self.history_),
+                     "train_rmse": float(np.sqrt(loss / max(len(ratings), 1))),
                      "seconds": time.perf_counter() - start}
             if validation is not None:
                 entry["validation_rmse"] = self._rmse(*validation)
             self.history_.append(entry)
             if self.verbose:
                 epochs.set_postfix({k: round(v, 4) for k, v in entry.items() if k != "epoch"})
-            stop = any([callback(dict(entry)) is True for callback in self._callbacks])
+            stop = any([callback(dict(entry)) is True for callback in (self._callbacks or ())])
             if validation is not None and self.patience is not None:
                 if best is None or entry["validation_rmse"] < best[0]:
-                    best = (entry["validation_rmse"], epoch, self._copy_state())
-                elif epoch - best[1] >= self.patience:
+                    best = (entry["validation_rmse"], entry["epoch"], self._copy_state())
+                elif entry["epoch"] - best[1] >= self.patience:
                     stop = True
             if stop:
                 break
@@ -265,6 +271,72 @@ class MatrixFactorization(Recommender):
             (self.user_bias_, self.item_bias_, self.user_factors_,
              self.item_factors_) = best[2]
             self.best_epoch_ = best[1]
+
+    def partial_fit(self, data, epochs=None):
+        """Continue training on new ratings, growing the id maps; returns ``self``.
+
+        Users and items of ``data`` unknown to the model get fresh factors
+        (normal draws) and zero biases; then ``epochs`` (default: the model's)
+        epochs run over ``data``'s ratings only, with the model's schedule.
+        The global mean stays the one of the first fit; the rating range and
+        the seen items (excluded by ``recommend``) grow. Reproducible: the
+        k-th partial fit draws from the seed and k.
+        """
+        self._check_is_fitted()
+        if not isinstance(data, Interactions):
+            raise TypeError(f"partial_fit expects an Interactions, got {type(data).__name__}.")
+        if data.implicit:
+            raise ValueError("MatrixFactorization needs explicit ratings; this data is "
+                             "implicit.")
+        epochs = self.epochs if epochs is None else check_int("epochs", epochs, min_value=1)
+        self.partial_fits_ = np.int64(int(getattr(self, "partial_fits_", 0)) + 1)
+        rng = np.random.default_rng([self.seed, int(self.partial_fits_)])
+        dtype = self.user_factors_.dtype
+        user_map = self._grow("user", data.user_ids, rng, dtype)
+        item_map = self._grow("item", data.item_ids, rng, dtype)
+        by_user = data.by_user
+        local_users = np.repeat(np.arange(data.n_users), np.diff(by_user.indptr))
+        users, items = user_map[local_users], item_map[by_user.indices]
+        low, high = data.rating_range
+        self.rating_range_ = np.array([min(self.rating_range_[0], low),
+                                       max(self.rating_range_[1], high)])
+        self._add_seen(users, items)
+        self._callbacks = None
+        self._train(users, items, by_user.data.astype(dtype), epochs, rng)
+        return self
+
+    def _grow(self, axis, ids, rng, dtype):
+        """Internal indices of ``ids``, appending the unknown ones with fresh parameters."""
+        index = self.user_index(ids) if axis == "user" else self.item_index(ids)
+        new = index < 0
+        if new.any():
+            n_old = self.n_users_ if axis == "user" else self.n_items_
+            index[new] = n_old + np.arange(int(new.sum()))
+            factors = rng.normal(self.init_mean, self.init_std,
+                                 (int(new.sum()), self.factors)).astype(dtype)
+            if axis == "user":
+                self.user_ids_ = np.concatenate([self.user_ids_, np.asarray(ids)[new]])
+                self.user_factors_ = np.vstack([self.user_factors_, factors])
+                self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(new.sum(), dtype)])
+                self.seen_indptr_ = np.concatenate([
+                    self.seen_indptr_,
+                    np.full(int(new.sum()), self.seen_indptr_[-1], self.seen_indptr_.dtype)])
+            else:
+                self.item_ids_ = np.concatenate([self.item_ids_, np.asarray(ids)[new]])
+                self.item_factors_ = np.vstack([self.item_factors_, factors])
+                self.item_bias_ = np.concatenate([self.item_bias_, np.zeros(new.sum(), dtype)])
+            self._reset_lookups()
+        return index.astype(np.int64)
+
+    def _add_seen(self, users, items):
+        """Merge (user, item) pairs into the seen CSR (rows ascending, no repeats)."""
+        old_users = np.repeat(np.arange(self.n_users_), np.diff(self.seen_indptr_))
+        pairs = np.unique(np.concatenate([old_users * self.n_items_ + self.seen_indices_,
+                                          users * self.n_items_ + items]))
+        rows, cols = np.divmod(pairs, self.n_items_)
+        indptr = np.zeros(self.n_users_ + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.n_users_), out=indptr[1:])
+        self.seen_indptr_, self.seen_indices_ = indptr, cols.astype(np.int64)
 
     def _copy_state(self):
         return (self.user_bias_.copy(), self.item_bias_.copy(), self.user_factors_.copy(),
@@ -331,6 +403,86 @@ class MatrixFactorization(Recommender):
                 dot -= float(self.global_mean_)
             scores[known] += dot
         return scores
+
+    # ------------------------------------------------------------- fold-in
+    def _fold_in_factors(self, queries, steps):
+        r"""(bias, factors) of new users from their ratings, the item side frozen.
+
+        Ridge closed form of the objective SGD minimises, per new user with
+        ratings :math:`R` (:math:`n = |R|`; each rating's update regularises,
+        so the penalty scales with :math:`n`):
+
+        .. math::
+
+            \min_{b, p} \sum_{i \in R} (r_i - \mu - b_i - b - p \cdot q_i)^2
+            + n (\lambda_{bu} b^2 + \lambda_{pu} \|p\|^2)
+
+        (FunkSVD: no :math:`\mu, b_i, b`). Then ``steps`` SGD passes over the
+        ratings in order, updating only :math:`b, p`.
+        """
+        q_indptr, q_indices, q_data = queries
+        lr, reg = self._rates()
+        k = self.factors
+        q_all = self.item_factors_.astype(np.float64)
+        b_all = self.item_bias_.astype(np.float64)
+        n_new = len(q_indptr) - 1
+        biases, factors = np.zeros(n_new), np.zeros((n_new, k))
+        for r in range(n_new):
+            cols = q_indices[q_indptr[r]:q_indptr[r + 1]]
+            y = q_data[q_indptr[r]:q_indptr[r + 1]].astype(np.float64)
+            x = q_all[cols]
+            n = len(cols)
+            if self.biased:
+                y = y - float(self.global_mean_) - b_all[cols]
+                x = np.hstack([np.ones((n, 1)), x])
+                penalty = n * np.r_[reg[0], np.full(k, reg[2])]
+            else:
+                penalty = n * np.full(k, reg[2])
+            w = np.linalg.solve(x.T @ x + np.diag(penalty), x.T @ y)
+            bias, p = (w[0], w[1:]) if self.biased else (0.0, w)
+            for _ in range(steps):
+                for i, rating in zip(cols, q_data[q_indptr[r]:q_indptr[r + 1]]):
+                    base = float(self.global_mean_) + b_all[i] + bias if self.biased else 0.0
+                    err = rating - (base + p @ q_all[i])
+                    if self.biased:
+                        bias += lr[0] * (err - reg[0] * bias)
+                    p = p + lr[2] * (err * q_all[i] - reg[2] * p)
+            biases[r], factors[r] = bias, p
+        return biases, factors
+
+    def _new_scores(self, biases, factors, user, item):
+        est = np.einsum("ij,ij->i", factors[user], self.item_factors_[item].astype(np.float64))
+        if self.biased:
+            est += float(self.global_mean_) + biases[user] + self.item_bias_[item]
+        return est
+
+    def predict_new(self, ratings, items, *, steps=0):
+        """Predict items for new users given only their ratings (fold-in, no refit).
+
+        ``ratings``: one ``{item id: rating}`` dict or a list of them; ``items``:
+        the items to predict (one array per user for a list). Each new user's
+        bias and factors are solved with the items frozen (see
+        :meth:`_fold_in_factors`), refined by ``steps`` SGD passes.
+        """
+        single, queries, user, item, sizes = self._fold_in_request(ratings, items)
+        steps = check_int("steps", steps, min_value=0)
+        biases, factors = self._fold_in_factors(queries, steps)
+        est = self._new_scores(biases, factors, user, item)
+        if self.clip:
+            np.clip(est, self.rating_range_[0], self.rating_range_[1], out=est)
+        return self._fold_in_result(est, single, sizes)
+
+    def recommend_new(self, ratings, n=10, *, exclude_seen=True, candidates=None, steps=0):
+        """Top-``n`` items for new users given only their ratings (fold-in, no refit)."""
+        self._check_is_fitted()
+        n = check_int("n", n, min_value=1)
+        steps = check_int("steps", steps, min_value=0)
+        queries = self._fold_in_csr(ratings)
+        biases, factors = self._fold_in_factors(queries, steps)
+        scores = factors @ self.item_factors_.astype(np.float64).T
+        if self.biased:
+            scores += (float(self.global_mean_) + biases)[:, None] + self.item_bias_[None, :]
+        return self._rank_new(scores, queries, n, exclude_seen, candidates)
 
     def similar_items(self, items, n=10):
         """The ``n`` items whose factors are closest in cosine to each item's, self excluded."""
