@@ -51,7 +51,9 @@ cdef double _run_steps(const int64_t* positions, Py_ssize_t start, Py_ssize_t st
                        floating reg_bu, floating reg_bi, floating reg_pu, floating reg_qi,
                        bint biased) noexcept nogil:
     cdef Py_ssize_t t, e, u, i, f
-    cdef floating dot, err, pf, qf
+    cdef floating dot, err, pf, qf, step_p, step_q
+    cdef floating keep_p = 1 - lr_pu * reg_pu
+    cdef floating keep_q = 1 - lr_qi * reg_qi
     cdef floating* p
     cdef floating* q
     cdef double loss = 0.0
@@ -70,11 +72,13 @@ cdef double _run_steps(const int64_t* positions, Py_ssize_t start, Py_ssize_t st
             item_bias[i] = item_bias[i] + lr_bi * (err - reg_bi * item_bias[i])
         else:
             err = ratings[e] - dot
+        step_p = lr_pu * err
+        step_q = lr_qi * err
         for f in range(n_factors):
             pf = p[f]
             qf = q[f]
-            p[f] = pf + lr_pu * (err * qf - reg_pu * pf)
-            q[f] = qf + lr_qi * (err * pf - reg_qi * qf)
+            p[f] = keep_p * pf + step_p * qf
+            q[f] = keep_q * qf + step_q * pf
         loss = loss + <double>err * <double>err
     return loss
 

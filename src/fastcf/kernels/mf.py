@@ -12,7 +12,10 @@ The model is :math:`\hat r_{ui} = \mu + b_u + b_i + p_u \cdot q_i` (without
     q_{if} \mathrel{+}= \eta_{qi} (e\, p_{uf} - \lambda_{qi} q_{if})
 
 (each factor update uses the values from before it) -- Surprise ``SVD``'s
-equations. The epoch is serial: the same inputs give the same bits.
+equations. The compiled kernels compute the factor update as
+:math:`(1 - \eta\lambda) p + (\eta e) q` (the same value, two multiply-adds;
+equal to the reference within rounding). The serial epoch is deterministic:
+the same inputs give the same bits on a backend.
 """
 
 import numpy as np
