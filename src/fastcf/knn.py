@@ -376,6 +376,14 @@ def _similarity(data, kind, axis, k=None, **options):
 class _Ranking:
     """Top-N scoring shared by both models: sums over each target's top-k lists."""
 
+    def _fit(self, data):
+        self._rank_cache = None
+        super()._fit(data)
+
+    def _set_state(self, arrays, user_ids, item_ids):
+        super()._set_state(arrays, user_ids, item_ids)
+        self._rank_cache = None
+
     def _rank_lists(self):
         """scipy CSR (n, n): each target's k most similar others, positive similarities only.
 
@@ -586,14 +594,6 @@ class UserKNN(_Ranking, _Neighborhood):
 
     _axis = "user"
 
-    def _fit(self, data):
-        self._rank_cache = None
-        super()._fit(data)
-
-    def _set_state(self, arrays, user_ids, item_ids):
-        super()._set_state(arrays, user_ids, item_ids)
-        self._rank_cache = None
-
     def similar_users(self, users, n=10):
         """The ``n`` users most similar to each of ``users``, self excluded: (ids, sims)."""
         return self._similar(users, n, self.user_index, self.user_ids_)
@@ -614,14 +614,6 @@ class ItemKNN(_Ranking, _Neighborhood):
     """
 
     _axis = "item"
-
-    def _fit(self, data):
-        self._rank_cache = None
-        super()._fit(data)
-
-    def _set_state(self, arrays, user_ids, item_ids):
-        super()._set_state(arrays, user_ids, item_ids)
-        self._rank_cache = None
 
     def similar_items(self, items, n=10):
         """The ``n`` items most similar to each of ``items``, self excluded: (ids, sims)."""

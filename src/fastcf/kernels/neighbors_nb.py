@@ -16,54 +16,10 @@ import numba
 import numpy as np
 
 from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .heap_nb import push, worse
 
 #: Pairs per prange iteration (scratch is allocated once per chunk).
 CHUNK = 256
-
-
-@numba.njit(**NUMBA_JIT)
-def _worse(v1, e1, v2, e2):
-    return v1 < v2 or (v1 == v2 and e1 > e2)
-
-
-@numba.njit(**NUMBA_JIT)
-def _sift_down(hv, he, pos, size):
-    v, e = hv[pos], he[pos]
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and _worse(hv[child + 1], he[child + 1], hv[child], he[child]):
-            child += 1
-        if not _worse(hv[child], he[child], v, e):
-            break
-        hv[pos] = hv[child]
-        he[pos] = he[child]
-        pos = child
-    hv[pos] = v
-    he[pos] = e
-
-
-@numba.njit(**NUMBA_JIT)
-def _push(hv, he, size, k, v, e):
-    """Offer (v, e) to the heap of capacity k holding ``size``; returns the new size."""
-    if size < k:
-        pos = size
-        while pos > 0:
-            parent = (pos - 1) >> 1
-            if not _worse(v, e, hv[parent], he[parent]):
-                break
-            hv[pos] = hv[parent]
-            he[pos] = he[parent]
-            pos = parent
-        hv[pos] = v
-        he[pos] = e
-        return size + 1
-    if _worse(hv[0], he[0], v, e):
-        hv[0] = v
-        he[0] = e
-        _sift_down(hv, he, 0, size)
-    return size
 
 
 @numba.njit(**NUMBA_JIT)
@@ -80,14 +36,14 @@ def _pair_sums(sim_row, start, stop, col_indices, col_values, k, hv, he):
         for e in range(start, stop):
             s = np.float64(sim_row[col_indices[e]])
             if s > 0.0:
-                size = _push(hv, he, size, k, s, e)
+                size = push(hv, he, size, k, s, e)
         worst_v, worst_e = hv[0], he[0]
     sum_sim = 0.0
     sum_num = 0.0
     count = 0
     for e in range(start, stop):  # the kept candidates, in entry order
         s = np.float64(sim_row[col_indices[e]])
-        if s > 0.0 and not _worse(s, e, worst_v, worst_e):
+        if s > 0.0 and not worse(s, e, worst_v, worst_e):
             sum_sim += s
             sum_num += s * col_values[e]
             count += 1

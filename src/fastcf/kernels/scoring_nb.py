@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
-from .neighbors_nb import _push, _sift_down, _worse
+from .heap_nb import heap_sort, push, worse
 
 #: Rows per prange iteration (the scratch is allocated once per chunk).
 CHUNK = 64
@@ -46,27 +46,21 @@ def _row(r, w_indptr, w_indices, w_data, m_indptr, m_indices, m_data, ex_indptr,
     for t in range(nt):
         col = touched[t]
         if excluded[col] == 0:
-            size = _push(hv, he, size, n, acc[col], col)
+            size = push(hv, he, size, n, acc[col], col)
     if size < n or hv[0] <= 0.0:
         for col in range(n_cols):
             if mark[col] != 0 or excluded[col] != 0:
                 continue
-            if size == n and not _worse(hv[0], he[0], 0.0, col):
+            if size == n and not worse(hv[0], he[0], 0.0, col):
                 break
-            size = _push(hv, he, size, n, 0.0, col)
+            size = push(hv, he, size, n, 0.0, col)
     for t in range(nt):
         col = touched[t]
         acc[col] = 0.0
         mark[col] = 0
     for a in range(ex_indptr[r], ex_indptr[r + 1]):
         excluded[ex_indices[a]] = 0
-    for end in range(size - 1, 0, -1):  # heap sort: best first
-        v, e = hv[end], he[end]
-        hv[end] = hv[0]
-        he[end] = he[0]
-        hv[0] = v
-        he[0] = e
-        _sift_down(hv, he, 0, end)
+    heap_sort(hv, he, size)
     return size
 
 
