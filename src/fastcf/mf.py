@@ -276,6 +276,8 @@ class MatrixFactorization(Recommender):
                     stop = True
             if stop:
                 break
+        if self.history_:
+            self._check_finite(self.history_[-1]["epoch"])
         if best is not None:
             (self.user_bias_, self.item_bias_, self.user_factors_,
              self.item_factors_) = best[2]
@@ -351,10 +353,20 @@ class MatrixFactorization(Recommender):
         return (self.user_bias_.copy(), self.item_bias_.copy(), self.user_factors_.copy(),
                 self.item_factors_.copy())
 
-    def _check_finite(self, epoch, loss):
-        if not np.isfinite(loss) or not all(
-                np.isfinite(a).all() for a in (self.user_bias_, self.item_bias_,
-                                               self.user_factors_, self.item_factors_)):
+    def _check_finite(self, epoch, loss=None):
+        """Raise if the epoch diverged.
+
+        A finite loss means every error of the epoch was finite; a parameter that
+        overflowed would make the next error using it, at the latest in the next
+        epoch, infinite. So each epoch checks its loss, and only the last one
+        (``loss`` omitted) scans the parameters.
+        """
+        if loss is not None:
+            finite = np.isfinite(loss)
+        else:
+            finite = all(np.isfinite(a).all() for a in (self.user_bias_, self.item_bias_,
+                                                        self.user_factors_, self.item_factors_))
+        if not finite:
             raise TrainingDiverged(
                 f"SGD diverged at epoch {epoch}: the loss or the factors became NaN/inf; "
                 f"lower the learning rate (lr == {self.lr}) or raise reg.")
