@@ -265,14 +265,8 @@ class Recommender:
         indptr : ndarray of int64, shape (len(block) + 1,)
         indices : ndarray of int64, shape (nnz,)
         """
-        seen_ptr = self.seen_indptr_.astype(np.int64, copy=False)
-        user = np.maximum(block, 0)
-        starts = seen_ptr[user]
-        counts = np.where(block >= 0, seen_ptr[user + 1] - starts, 0)
-        indptr = np.zeros(len(block) + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        positions = np.repeat(starts - indptr[:-1], counts) + np.arange(indptr[-1])
-        indices = self.seen_indices_[positions].astype(np.int64, copy=False)
+        indptr, indices = take_rows(self.seen_indptr_, block, self.seen_indices_,
+                                    valid=block >= 0)
         return (indptr, indices) if columns is None else within_columns(indptr, indices, columns)
 
     # ---------------------------------------------------------------- fold-in
@@ -389,11 +383,34 @@ def _raise_unknown(ids, mask, kind, hint=None):
 
 
 
+def take_rows(indptr, rows, *arrays, valid=None):
+    """Rows of a CSR: ``(new indptr, *each per-entry array gathered)``, all indices int64.
+
+    ``valid`` (bool per row asked): rows where it is False come out empty.
+    """
+    indptr = np.asarray(indptr, dtype=np.int64)
+    rows = np.asarray(rows) if valid is None else np.where(valid, rows, 0)
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    if valid is not None:
+        counts = np.where(valid, counts, 0)
+    out = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    positions = np.repeat(starts - out[:-1], counts) + np.arange(out[-1])
+    gathered = [np.asarray(a)[positions] for a in arrays]
+    return (out, *(g.astype(np.int64) if g.dtype.kind in "iu" else g for g in gathered))
+
+
+def kept_indptr(indptr, keep):
+    """The indptr of a CSR after dropping the entries where ``keep`` (per entry) is False."""
+    kept = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    return kept[indptr]
+
+
 def within_columns(indptr, indices, columns):
     """An exclusion CSR restricted to ``columns`` (sorted), as positions in it."""
     at = np.searchsorted(columns, indices)
     hit = at < len(columns)
     hit[hit] = columns[at[hit]] == indices[hit]
-    kept = np.zeros(len(hit) + 1, dtype=np.int64)
-    np.cumsum(hit, out=kept[1:])
-    return kept[indptr], at[hit].astype(np.int64)
+    return kept_indptr(indptr, hit), at[hit].astype(np.int64)

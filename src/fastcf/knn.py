@@ -30,7 +30,7 @@ from . import _backends
 from ._config import BASELINE_REG_USER, DENSE_SIMILARITY_BUDGET, KNN_BLOCK_BYTES
 from ._parallel import resolve_n_threads
 from ._validation import check_choice, check_int, check_value_dtype
-from .base import Recommender, _as_id_array, _raise_unknown
+from .base import Recommender, _as_id_array, _raise_unknown, kept_indptr, take_rows
 from .baseline import fit_biases
 from .kernels import bias_sweep, pairwise, topk
 from .kernels.neighbors import run_neighborhood_sums
@@ -191,12 +191,10 @@ class _Neighborhood(Recommender):
         if queries is None:
             queries = _take_rows((self.x_indptr_, self.x_indices_, self.x_data_), targets)
             query_bias = self._row_bias()[targets]
-        opts = self._sim_options()
         rows = pairwise.similarity_to(
             *queries, self.x_indptr_, self.x_indices_, self.x_data_, self._n_cols(),
-            self.similarity, min_support=opts["min_support"], shrinkage=opts["shrinkage"],
-            min_sim=opts["min_sim"], dtype=opts["dtype"], baselines=self._baselines(query_bias),
-            backend=self.backend, n_threads=self.n_threads, max_dense_bytes=2**62)
+            self.similarity, baselines=self._baselines(query_bias), max_dense_bytes=2**62,
+            **self._sim_options())
         if targets is not None:
             rows[np.arange(len(targets)), targets] = 1
         return rows
@@ -360,11 +358,7 @@ class _Neighborhood(Recommender):
 def _take_rows(csr, rows):
     """Rows of a CSR triple as a new CSR triple (int64 indptr and indices)."""
     indptr, indices, data = csr
-    starts, stops = indptr[rows], indptr[rows + 1]
-    out_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(stops - starts, out=out_ptr[1:])
-    pos = np.repeat(starts - out_ptr[:-1], stops - starts) + np.arange(out_ptr[-1])
-    return out_ptr, np.asarray(indices)[pos].astype(np.int64), np.asarray(data)[pos]
+    return take_rows(indptr, rows, indices, data)
 
 
 def _similarity(data, kind, axis, k=None, **options):
@@ -409,19 +403,13 @@ class _Ranking:
             if storage == "neighbors":
                 indptr, indices, values = self.nbr_indptr_, self.nbr_indices_, self.nbr_data_
             else:
-                opts = self._sim_options()
                 top = pairwise.similarity(
                     self.x_indptr_, self.x_indices_, self.x_data_, self._n_cols(),
-                    self.similarity, k=k, min_support=opts["min_support"],
-                    shrinkage=opts["shrinkage"], min_sim=opts["min_sim"], dtype=opts["dtype"],
-                    baselines=self._baselines(), backend=self.backend,
-                    n_threads=self.n_threads)
+                    self.similarity, k=k, baselines=self._baselines(), **self._sim_options())
                 indptr, indices, values = top.indptr, top.indices, top.data
             rank = np.arange(len(indices)) - np.repeat(indptr[:-1], np.diff(indptr))
             keep = (rank < k) & (values > 0)
-            kept = np.zeros(len(keep) + 1, dtype=np.int64)
-            np.cumsum(keep, out=kept[1:])
-            indptr, indices, values = kept[indptr], indices[keep], values[keep]
+            indptr, indices, values = kept_indptr(indptr, keep), indices[keep], values[keep]
         self._rank_cache = sp.csr_matrix((np.asarray(values, dtype=np.float64), indices, indptr),
                                          shape=(n, n))
         return self._rank_cache
@@ -514,17 +502,12 @@ class _Ranking:
         if self._axis == "user":
             bias = self._new_user_bias(q_indptr, q_indices, q_data) \
                 if self.similarity == "pearson_baseline" else None
-            opts = self._sim_options()
             top = pairwise.similarity_to(
                 q_indptr, q_indices, q_data, self.x_indptr_, self.x_indices_, self.x_data_,
                 self._n_cols(), self.similarity, k=min(self.k, len(self.x_indptr_) - 1),
-                min_support=opts["min_support"], shrinkage=opts["shrinkage"],
-                min_sim=opts["min_sim"], dtype=opts["dtype"], baselines=self._baselines(bias),
-                backend=self.backend, n_threads=self.n_threads)
+                baselines=self._baselines(bias), **self._sim_options())
             positive = top.data > 0
-            kept = np.zeros(len(positive) + 1, dtype=np.int64)
-            np.cumsum(positive, out=kept[1:])
-            weights = (kept[top.indptr], top.indices[positive],
+            weights = (kept_indptr(top.indptr, positive), top.indices[positive],
                        top.data[positive].astype(np.float64))
         else:
             weights = (q_indptr, q_indices, q_data)
