@@ -34,34 +34,13 @@ import numba
 import numpy as np
 
 from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .heap_nb import sift_down
 
 #: Columns per vectorised check. 64 is the smallest trip count that LLVM
 #: vectorises instead of fully unrolling into scalar compares (measured).
 WINDOW = 64
 _WINDOW = np.uint64(WINDOW)
 _ONE = np.uint64(1)
-
-
-@numba.njit(**NUMBA_JIT)
-def _sift_down(heap_val, heap_idx, size, pos):
-    """Restore the min-heap (worst on top) below ``pos`` within ``heap[:size]``."""
-    value, index = heap_val[pos], heap_idx[pos]
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        right = child + 1
-        if right < size and (heap_val[right] < heap_val[child] or (
-                heap_val[right] == heap_val[child] and heap_idx[right] > heap_idx[child])):
-            child = right
-        if heap_val[child] < value or (heap_val[child] == value and heap_idx[child] > index):
-            heap_val[pos] = heap_val[child]
-            heap_idx[pos] = heap_idx[child]
-            pos = child
-        else:
-            break
-    heap_val[pos] = value
-    heap_idx[pos] = index
 
 
 @numba.njit(**NUMBA_JIT)
@@ -91,7 +70,7 @@ def _scan(values, lo, hi, heap_val, heap_idx, top, n_nan):
             if value > top:
                 heap_val[0] = value
                 heap_idx[0] = c
-                _sift_down(heap_val, heap_idx, k, 0)
+                sift_down(heap_val, heap_idx, 0, k)
                 top = heap_val[0]
             else:  # NaN
                 n_nan += 1
@@ -128,7 +107,7 @@ def topk(scores, k, ex_indptr, ex_indices, out_idx, out_val, nan_count):
             value, index = heap_val[end], heap_idx[end]
             heap_val[end], heap_idx[end] = heap_val[0], heap_idx[0]
             heap_val[0], heap_idx[0] = value, index
-            _sift_down(heap_val, heap_idx, end, 0)
+            sift_down(heap_val, heap_idx, 0, end)
         for slot in range(k):
             if heap_idx[slot] < 0:
                 heap_val[slot] = np.nan
