@@ -8,7 +8,9 @@ from conftest import DTYPES
 
 import fastcf
 from fastcf import Interactions, MatrixFactorization
+from fastcf._config import MF_PREFETCH_DISTANCE
 from fastcf.kernels import sgd_epoch
+from fastcf.kernels.mf import run_sgd_epoch_hogwild, run_shuffle_ratings
 from fastcf.mf import TrainingDiverged
 from fastcf.split import random_split
 
@@ -53,6 +55,76 @@ def test_epochs_match_the_reference(planted, backend, dtype, biased):
         np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 
 
+def test_order_none_is_the_array_order_and_inputs_stay_unchanged(planted):
+    train, _ = planted
+    users, items, ratings, state = _epoch_inputs(train, np.float64)
+    copies = [a.copy() for a in (users, items, ratings)]
+    rates = ((0.01,) * 4, (0.02,) * 4)
+    states = [tuple(a.copy() for a in state) for _ in range(2)]
+    for order, st in zip((None, np.arange(len(ratings))), states):
+        sgd_epoch(users, items, ratings, order, 3.5, *st, *rates, backend="numba")
+    for a, b in zip(*states):
+        assert np.array_equal(a, b)
+    for a, b in zip((users, items, ratings), copies):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_shuffle_draws_the_reference_permutation(backend, index_dtype):
+    n = 1000
+    users = np.arange(n, dtype=index_dtype)
+    items = (users * 7 % n).astype(index_dtype)
+    ratings = users.astype(np.float32) / 2
+    ref = [users.copy(), items.copy(), ratings.astype(np.float64)]
+    run_shuffle_ratings(users, items, ratings, 12345, backend=backend)
+    run_shuffle_ratings(*ref, 12345, backend="reference")
+    assert np.array_equal(users, ref[0]) and np.array_equal(items, ref[1])
+    assert np.array_equal(ratings, ref[2])
+    # a permutation that moves whole ratings, and another one for another seed
+    assert np.array_equal(np.sort(users), np.arange(n))
+    assert np.array_equal(items, users * 7 % n) and np.array_equal(ratings, users / 2)
+    again = np.arange(n, dtype=index_dtype)
+    run_shuffle_ratings(again, again.copy(), again.astype(np.float32), 12346, backend=backend)
+    assert not np.array_equal(again, users)
+
+
+def test_shuffle_is_uniform_over_the_permutations():
+    # 4 ratings have 24 orders: 24,000 seeded shuffles put ~1000 on each
+    counts = {}
+    for seed in range(24_000):
+        users = np.arange(4, dtype=np.int64)
+        run_shuffle_ratings(users, users.copy(), np.zeros(4), seed, backend="numba")
+        counts[tuple(users)] = counts.get(tuple(users), 0) + 1
+    assert len(counts) == 24
+    # chi-square with 23 degrees of freedom; 49.7 is its 0.999 quantile
+    chi2 = sum((c - 1000) ** 2 / 1000 for c in counts.values())
+    assert chi2 < 49.7
+
+
+def test_cython_prefetches_as_far_ahead_as_numba():
+    _mf = pytest.importorskip("fastcf.kernels._mf")
+    assert _mf.PREFETCH_DISTANCE == MF_PREFETCH_DISTANCE
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_hogwild_on_one_thread_is_the_reference(planted, backend):
+    train, _ = planted
+    users, items, ratings, state = _epoch_inputs(train, np.float64)
+    ref_state = tuple(a.copy() for a in state)
+    arrays = [users.copy(), items.copy(), ratings.copy()]
+    ref_arrays = [a.copy() for a in arrays]
+    rates = ((0.01, 0.012, 0.02, 0.015), (0.02, 0.03, 0.05, 0.04))
+    for seed in (7, 8):
+        loss = run_sgd_epoch_hogwild(*arrays, seed, 3.5, *state, *rates, True, backend=backend,
+                                     n_threads=1)
+        want = run_sgd_epoch_hogwild(*ref_arrays, seed, 3.5, *ref_state, *rates, True,
+                                     backend="reference", n_threads=1)
+        assert loss == pytest.approx(want, rel=1e-9)
+    for got, ref in zip(arrays + list(state), ref_arrays + list(ref_state)):
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+
+
 def test_epoch_kernel_checks_its_arrays(planted):
     train, _ = planted
     users, items, ratings, state = _epoch_inputs(train, np.float64)
@@ -63,6 +135,8 @@ def test_epoch_kernel_checks_its_arrays(planted):
                   *rates)
     with pytest.raises(ValueError, match="order must lie in"):
         sgd_epoch(users, items, ratings, order + 1, 3.5, *state, *rates)
+    with pytest.raises(TypeError, match="order must be a 1-d array of integer"):
+        sgd_epoch(users, items, ratings, order * 1.0, 3.5, *state, *rates)
     with pytest.raises(ValueError, match="users must lie in"):
         sgd_epoch(users + 1, items, ratings, order, 3.5, *state, *rates)
     with pytest.raises(ValueError, match="4-tuples"):

@@ -15,6 +15,12 @@ NUMBA_JIT = {"cache": True, "nogil": True, "fastmath": NUMBA_FASTMATH}
 #: Options of a parallel driver (the only kind allowed to use ``prange``).
 NUMBA_PARALLEL_JIT = {**NUMBA_JIT, "parallel": True}
 
+#: Ratings ahead whose factor rows an SGD step asks the CPU to fetch: far
+#: enough to hide a memory access behind the steps in between, near enough that
+#: the rows are still cached when their turn comes (k=100 float32, serial,
+#: M updates/s: 10 without, 16.5 at 2, 19 at 4, 23 at 8, 18 at 16).
+MF_PREFETCH_DISTANCE = 8
+
 #: Rating dtypes every kernel accepts.
 VALUE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Index dtypes every kernel accepts (never narrower counters).

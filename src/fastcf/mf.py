@@ -12,9 +12,10 @@ Three training schedules (``schedule=``):
   of (user block, item block) cells; threads update cells that share no user
   and no item, each cell's ratings shuffled from the seed: parallel, and the
   same model for a seed whatever ``n_threads``.
-- ``"hogwild"``: a seeded shuffle cut into chunks updated in parallel without
-  locks: fast, but concurrent updates of one row may be lost, so two runs can
-  differ (their accuracy does not, measurably).
+- ``"hogwild"``: the ratings shuffled once, cut into chunks (four a thread)
+  that are reshuffled within themselves each epoch and updated in parallel
+  without locks: fast, but concurrent updates of one row may be lost, so two
+  runs can differ (their accuracy does not, measurably).
 """
 
 import time
@@ -32,6 +33,7 @@ from .kernels.mf import (
     run_sgd_epoch,
     run_sgd_epoch_blocked,
     run_sgd_epoch_hogwild,
+    run_shuffle_ratings,
 )
 
 #: Pairs per chunk when predicting (bounds the gathered factor rows).
@@ -223,15 +225,20 @@ class MatrixFactorization(Recommender):
         lr, reg = self._rates()
         n_threads = resolve_n_threads(self.n_threads)
         n_users, n_items = len(self.user_bias_), len(self.item_bias_)
+        # The kernels shuffle the rating arrays in place (and then stream them):
+        # they work on copies laid out for the schedule.
         if self.schedule == "blocked":
             g = max(1, min(self.blocks, n_users, n_items))
             positions, block_ptr = block_grid(users, items, n_users, n_items, g,
                                               rng.integers(2**63))
-            # Lay the ratings out cell by cell, so a cell's shuffled visits stay
-            # within its own few KB of ratings instead of the whole arrays.
             users, items, ratings = users[positions], items[positions], ratings[positions]
-            positions = np.arange(len(ratings), dtype=np.int64)
-        identity = np.arange(len(ratings), dtype=np.int64)
+        else:
+            users, items, ratings = users.copy(), items.copy(), ratings.copy()
+            if self.schedule == "hogwild":
+                # Once, so that each thread's chunks are a random sample; every epoch
+                # then reshuffles within the chunks, in parallel.
+                run_shuffle_ratings(users, items, ratings, rng.integers(2**63),
+                                    backend=self.backend)
         best = None
         epochs = range(n_epochs)
         if self.verbose:
@@ -246,19 +253,16 @@ class MatrixFactorization(Recommender):
                       self.item_factors_, rates, reg, self.biased)
             if self.schedule == "blocked":
                 loss = run_sgd_epoch_blocked(
-                    users, items, ratings, positions, block_ptr, rng.permutation(g),
-                    rng.permutation(g), rng.integers(2**63), *params, backend=self.backend,
-                    n_threads=n_threads)
+                    users, items, ratings, block_ptr, rng.permutation(g), rng.permutation(g),
+                    rng.integers(2**63), *params, backend=self.backend, n_threads=n_threads)
+            elif self.schedule == "hogwild":
+                loss = run_sgd_epoch_hogwild(users, items, ratings, rng.integers(2**63),
+                                             *params, backend=self.backend,
+                                             n_threads=n_threads)
             else:
-                # The epoch's shuffle applied to the ratings themselves (one gather):
-                # the kernel then streams them instead of jumping three times per step.
-                order = rng.permutation(len(ratings))
-                shuffled = (users[order], items[order], ratings[order], identity)
-                if self.schedule == "hogwild":
-                    loss = run_sgd_epoch_hogwild(*shuffled, *params, backend=self.backend,
-                                                 n_threads=n_threads)
-                else:
-                    loss = run_sgd_epoch(*shuffled, *params, backend=self.backend)
+                run_shuffle_ratings(users, items, ratings, rng.integers(2**63),
+                                    backend=self.backend)
+                loss = run_sgd_epoch(users, items, ratings, *params, backend=self.backend)
             self._check_finite(epoch, loss)
             entry = {"epoch": len(self.history_),
                      "train_rmse": float(np.sqrt(loss / max(len(ratings), 1))),

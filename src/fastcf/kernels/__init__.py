@@ -20,6 +20,7 @@ from .baseline import bias_sweep
 from .mf import FAMILY as _SGD_EPOCH
 from .mf import FAMILY_BLOCKED as _SGD_BLOCKED
 from .mf import FAMILY_HOGWILD as _SGD_HOGWILD
+from .mf import FAMILY_SHUFFLE as _SHUFFLE_RATINGS
 from .mf import sgd_epoch
 from .neighbors import FAMILY as _NEIGHBORHOOD_SUMS
 from .neighbors import neighborhood_sums
@@ -60,6 +61,8 @@ _IMPLEMENTATIONS = {
                    _mf_reference.sgd_epoch_blocked),
     _SGD_HOGWILD: (mf_nb.sgd_epoch_hogwild, _cython("_mf", "sgd_epoch_hogwild"),
                    _mf_reference.sgd_epoch_hogwild),
+    _SHUFFLE_RATINGS: (mf_nb.shuffle_ratings, _cython("_mf", "shuffle_ratings"),
+                       _mf_reference.shuffle_ratings),
 }
 for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
     _backends.register(_family, "numba", _numba)

@@ -1,26 +1,31 @@
 """Numba kernels: SGD epochs of biased matrix factorization (see ``kernels.mf``).
 
-Every schedule runs the same update (``_run_steps``) over a list of rating
-positions; the factor rows are read and written in place, the dot product and
-the updates computed in the factors' dtype (float32 or float64), the loss in
-float64.
+Every schedule runs the same update (``_run_steps``) over a contiguous run of
+ratings, in array order: the schedules shuffle the ratings themselves
+(``_shuffle_ratings``, SplitMix64 Fisher-Yates) rather than an index, so the
+steps read them as a stream and only the factor rows are random accesses --
+those are prefetched a few ratings ahead. The factor rows are read and
+written in place, the dot product and the updates computed in the factors'
+dtype (float32 or float64), the loss in float64.
 
-- ``sgd_epoch`` (serial): one thread, the given order: bit-for-bit reproducible.
+- ``sgd_epoch`` (serial): one thread, the ratings in the given order:
+  bit-for-bit reproducible.
 - ``sgd_epoch_blocked`` (FPSGD): the ratings are grouped into a g x g grid of
   (user block, item block) cells; an epoch is g rounds, and round t runs the g
   cells (row_perm[b], col_perm[(b + t) % g]) in parallel -- no two share a user
   or an item, so no update races. Each cell shuffles its own ratings with
   SplitMix64 seeded by (epoch seed, cell), so the result depends on the seed,
   not on the thread count or on which thread ran a cell.
-- ``sgd_epoch_hogwild``: the given order cut into chunks run in parallel with
-  no locks (Recht et al.): concurrent updates of a shared row may be lost, so
-  the result is not reproducible.
+- ``sgd_epoch_hogwild``: the ratings cut into chunks, each shuffled within
+  itself and run in parallel with no locks (Recht et al.): concurrent updates
+  of a shared row may be lost, so the result is not reproducible.
 """
 
 import numba
 import numpy as np
 
-from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .._config import MF_PREFETCH_DISTANCE, NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .prefetch_nb import prefetch_row
 
 
 @numba.njit(**NUMBA_JIT)
@@ -34,21 +39,35 @@ def _splitmix64(state):
 
 
 @numba.njit(**NUMBA_JIT)
-def _shuffle(positions, start, stop, seed):
-    """Fisher-Yates shuffle of positions[start:stop], driven by SplitMix64 from ``seed``."""
+def _cell_seed(seed, cell):
+    """The shuffle seed of a cell (or chunk) of an epoch."""
+    return seed ^ np.uint64(cell * 0x9E3779B1 + 1)
+
+
+@numba.njit(**NUMBA_JIT)
+def _shuffle_ratings(users, items, ratings, start, stop, seed):
+    """Fisher-Yates shuffle of the ratings [start, stop) in place, driven by SplitMix64."""
     state = seed
     for j in range(stop - start - 1, 0, -1):
         state, draw = _splitmix64(state)
         r = np.int64(draw % np.uint64(j + 1))
         a, b = start + j, start + r
-        positions[a], positions[b] = positions[b], positions[a]
+        users[a], users[b] = users[b], users[a]
+        items[a], items[b] = items[b], items[a]
+        ratings[a], ratings[b] = ratings[b], ratings[a]
 
 
 @numba.njit(**NUMBA_JIT)
-def _run_steps(positions, start, stop, users, items, ratings, mu, user_bias, item_bias,
-               user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu,
-               reg_qi, biased):
-    """The serial update of ``sgd_epoch`` over positions[start:stop]; returns the loss."""
+def shuffle_ratings(users, items, ratings, seed):
+    """Same contract as ``kernels.mf.run_shuffle_ratings`` (arrays already checked)."""
+    _shuffle_ratings(users, items, ratings, 0, ratings.shape[0], seed)
+
+
+@numba.njit(**NUMBA_JIT)
+def _run_steps(start, stop, users, items, ratings, mu, user_bias, item_bias, user_factors,
+               item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi,
+               biased):
+    """The serial update of ``sgd_epoch`` over the ratings [start, stop); returns the loss."""
     n_factors = user_factors.shape[1]
     # p + lr (err q - reg p) = keep_p p + (lr err) q: two multiply-adds a factor
     # (measured 8.5 -> 10.2 M updates/s serial, k=100 float32). ``one`` is 1 in the
@@ -57,18 +76,20 @@ def _run_steps(positions, start, stop, users, items, ratings, mu, user_bias, ite
     keep_p, keep_q = one - lr_pu * reg_pu, one - lr_qi * reg_qi
     loss = 0.0
     for t in range(start, stop):
-        e = positions[t]
-        u, i = users[e], items[e]
+        if t + MF_PREFETCH_DISTANCE < stop:
+            prefetch_row(user_factors, users[t + MF_PREFETCH_DISTANCE])
+            prefetch_row(item_factors, items[t + MF_PREFETCH_DISTANCE])
+        u, i = users[t], items[t]
         p, q = user_factors[u], item_factors[i]
         dot = mu - mu
         for f in range(n_factors):
             dot += q[f] * p[f]
         if biased:
-            err = ratings[e] - (mu + user_bias[u] + item_bias[i] + dot)
+            err = ratings[t] - (mu + user_bias[u] + item_bias[i] + dot)
             user_bias[u] += lr_bu * (err - reg_bu * user_bias[u])
             item_bias[i] += lr_bi * (err - reg_bi * item_bias[i])
         else:
-            err = ratings[e] - dot
+            err = ratings[t] - dot
         step_p, step_q = lr_pu * err, lr_qi * err
         for f in range(n_factors):
             pf, qf = p[f], q[f]
@@ -79,39 +100,39 @@ def _run_steps(positions, start, stop, users, items, ratings, mu, user_bias, ite
 
 
 @numba.njit(**NUMBA_PARALLEL_JIT)
-def sgd_epoch_blocked(users, items, ratings, positions, block_ptr, row_perm, col_perm, seed, mu,
-                      user_bias, item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
-                      lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased, block_loss):
-    """Same contract as ``kernels.mf.sgd_epoch_blocked`` (arrays already checked)."""
+def sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed, mu, user_bias,
+                      item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu,
+                      reg_bi, reg_pu, reg_qi, biased, block_loss):
+    """Same contract as ``kernels.mf.run_sgd_epoch_blocked`` (arrays already checked)."""
     g = row_perm.shape[0]
     for rnd in range(g):
         for b in numba.prange(g):
             block = row_perm[b] * g + col_perm[(b + rnd) % g]
             start, stop = block_ptr[block], block_ptr[block + 1]
-            _shuffle(positions, start, stop, seed ^ np.uint64(block * 0x9E3779B1 + 1))
+            _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, block))
             block_loss[block] = _run_steps(
-                positions, start, stop, users, items, ratings, mu, user_bias, item_bias,
-                user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu,
-                reg_qi, biased)
+                start, stop, users, items, ratings, mu, user_bias, item_bias, user_factors,
+                item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
 
 
 @numba.njit(**NUMBA_PARALLEL_JIT)
-def sgd_epoch_hogwild(users, items, ratings, order, mu, user_bias, item_bias, user_factors,
+def sgd_epoch_hogwild(users, items, ratings, seed, mu, user_bias, item_bias, user_factors,
                       item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi,
                       biased, n_chunks, chunk_loss):
-    """Same contract as ``kernels.mf.sgd_epoch_hogwild`` (arrays already checked)."""
-    n = order.shape[0]
+    """Same contract as ``kernels.mf.run_sgd_epoch_hogwild`` (arrays already checked)."""
+    n = ratings.shape[0]
     for c in numba.prange(n_chunks):
-        chunk_loss[c] = _run_steps(order, c * n // n_chunks, (c + 1) * n // n_chunks, users,
-                                   items, ratings, mu, user_bias, item_bias, user_factors,
-                                   item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi,
-                                   reg_pu, reg_qi, biased)
+        start, stop = c * n // n_chunks, (c + 1) * n // n_chunks
+        _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, c))
+        chunk_loss[c] = _run_steps(start, stop, users, items, ratings, mu, user_bias, item_bias,
+                                   user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi,
+                                   reg_bu, reg_bi, reg_pu, reg_qi, biased)
 
 
 @numba.njit(**NUMBA_JIT)
-def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_factors,
-              item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased):
-    """Same contract as ``kernels.mf.sgd_epoch`` (arrays already checked)."""
-    return _run_steps(order, 0, order.shape[0], users, items, ratings, mu, user_bias, item_bias,
+def sgd_epoch(users, items, ratings, mu, user_bias, item_bias, user_factors, item_factors,
+              lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased):
+    """Same contract as ``kernels.mf.run_sgd_epoch`` (arrays already checked)."""
+    return _run_steps(0, ratings.shape[0], users, items, ratings, mu, user_bias, item_bias,
                       user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi,
                       reg_pu, reg_qi, biased)
