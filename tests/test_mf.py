@@ -102,6 +102,34 @@ def test_shuffle_is_uniform_over_the_permutations():
     assert chi2 < 49.7
 
 
+@pytest.mark.parametrize("build", ["_mf", "_mf_avx2"])
+def test_each_cython_build_matches_the_reference(planted, build):
+    """The "cython" backend runs one build of _mf.pxi; the other is tested here."""
+    import importlib
+
+    from fastcf import kernels
+
+    if build == "_mf_avx2" and not kernels._cpu_has("avx2", "fma"):
+        pytest.skip("this CPU lacks AVX2 or FMA")
+    try:
+        module = importlib.import_module(f"fastcf.kernels.{build}")
+    except ImportError:
+        pytest.skip(f"{build} was not built here")
+    train, _ = planted
+    users, items, ratings, state = _epoch_inputs(train, np.float32)
+    ref_state = [a.astype(np.float64) for a in state]
+    f32 = np.float32
+    rates = [f32(0.01), f32(0.012), f32(0.02), f32(0.015), f32(0.02), f32(0.03), f32(0.05),
+             f32(0.04)]
+    loss = module.sgd_epoch(users, items, ratings, f32(3.5), *state, *rates, True)
+    want = sgd_epoch(users, items, ratings.astype(np.float64), None, 3.5, *ref_state,
+                     tuple(float(r) for r in rates[:4]), tuple(float(r) for r in rates[4:]),
+                     backend="reference")
+    assert loss == pytest.approx(want, rel=1e-4)
+    for got, ref in zip(state, ref_state):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
 def test_cython_prefetches_as_far_ahead_as_numba():
     _mf = pytest.importorskip("fastcf.kernels._mf")
     assert _mf.PREFETCH_DISTANCE == MF_PREFETCH_DISTANCE

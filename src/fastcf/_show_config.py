@@ -31,11 +31,12 @@ def config_info():
     from . import __version__
 
     cython_ok, cython_reason = _backends.cython_status()
-    openmp, omp_threads = False, 1
+    openmp, omp_threads, mf_build = False, 1, "none"
     if cython_ok:
-        from .kernels import _openmp
+        from .kernels import MF_CYTHON_BUILD, _openmp
 
         openmp, omp_threads = _openmp.openmp_enabled(), _openmp.openmp_max_threads()
+        mf_build = MF_CYTHON_BUILD
     return {
         "fastcf": __version__,
         "python": sys.version.split()[0],
@@ -48,6 +49,7 @@ def config_info():
         "cython_build": cython_reason,
         "cython_openmp": openmp,
         "openmp_max_threads": omp_threads,
+        "cython_mf_build": mf_build,
         "numba_threading_layer": _numba_threading_layer(),
         "numba_num_threads": numba.config.NUMBA_NUM_THREADS,
         "default_n_threads": resolve_n_threads(None),

@@ -41,6 +41,26 @@ def _cython(module, name):
         return None
 
 
+def _cpu_has(*features):
+    """Whether this CPU has every named feature (LLVM's names, as Numba sees them)."""
+    from llvmlite import binding
+
+    host = binding.get_host_cpu_features()
+    return all(host.get(feature, False) for feature in features)
+
+
+def _mf_build():
+    """The build of the Cython MF kernels for this CPU: ``_mf_avx2`` where setup.py
+    made it and the CPU has AVX2 and FMA (~1.2-1.4x faster epochs), else ``_mf``."""
+    if _cpu_has("avx2", "fma") and _cython("_mf_avx2", "sgd_epoch") is not None:
+        return "_mf_avx2"
+    return "_mf"
+
+
+#: Which build of ``_mf.pxi`` the "cython" backend runs (``show_config`` reports it).
+MF_CYTHON_BUILD = _mf_build()
+
+
 # family: (numba, cython, reference). The similarity reference works on raw
 # rows (dict loops), so kernels.pairwise calls it with its own convention.
 _IMPLEMENTATIONS = {
@@ -56,12 +76,13 @@ _IMPLEMENTATIONS = {
                          _neighbors_reference.neighborhood_sums),
     _SCORED_TOPK: (scoring_nb.scored_topk, _cython("_scoring", "scored_topk"),
                    _scoring_reference.scored_topk),
-    _SGD_EPOCH: (mf_nb.sgd_epoch, _cython("_mf", "sgd_epoch"), _mf_reference.sgd_epoch),
-    _SGD_BLOCKED: (mf_nb.sgd_epoch_blocked, _cython("_mf", "sgd_epoch_blocked"),
+    _SGD_EPOCH: (mf_nb.sgd_epoch, _cython(MF_CYTHON_BUILD, "sgd_epoch"),
+                 _mf_reference.sgd_epoch),
+    _SGD_BLOCKED: (mf_nb.sgd_epoch_blocked, _cython(MF_CYTHON_BUILD, "sgd_epoch_blocked"),
                    _mf_reference.sgd_epoch_blocked),
-    _SGD_HOGWILD: (mf_nb.sgd_epoch_hogwild, _cython("_mf", "sgd_epoch_hogwild"),
+    _SGD_HOGWILD: (mf_nb.sgd_epoch_hogwild, _cython(MF_CYTHON_BUILD, "sgd_epoch_hogwild"),
                    _mf_reference.sgd_epoch_hogwild),
-    _SHUFFLE_RATINGS: (mf_nb.shuffle_ratings, _cython("_mf", "shuffle_ratings"),
+    _SHUFFLE_RATINGS: (mf_nb.shuffle_ratings, _cython(MF_CYTHON_BUILD, "shuffle_ratings"),
                        _mf_reference.shuffle_ratings),
 }
 for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
