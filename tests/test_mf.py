@@ -137,17 +137,21 @@ def test_cython_prefetches_as_far_ahead_as_numba():
 
 @pytest.mark.parametrize("backend", COMPILED)
 def test_hogwild_on_one_thread_is_the_reference(planted, backend):
+    from fastcf.kernels.mf import block_grid
+
     train, _ = planted
     users, items, ratings, state = _epoch_inputs(train, np.float64)
+    positions, block_ptr = block_grid(users, items, train.n_users, train.n_items, 4, 0)
     ref_state = tuple(a.copy() for a in state)
-    arrays = [users.copy(), items.copy(), ratings.copy()]
+    arrays = [users[positions], items[positions], ratings[positions]]
     ref_arrays = [a.copy() for a in arrays]
     rates = ((0.01, 0.012, 0.02, 0.015), (0.02, 0.03, 0.05, 0.04))
     for seed in (7, 8):
-        loss = run_sgd_epoch_hogwild(*arrays, seed, 3.5, *state, *rates, True, backend=backend,
-                                     n_threads=1)
-        want = run_sgd_epoch_hogwild(*ref_arrays, seed, 3.5, *ref_state, *rates, True,
-                                     backend="reference", n_threads=1)
+        cells = np.random.default_rng(seed).permutation(16)
+        loss = run_sgd_epoch_hogwild(*arrays, block_ptr, cells, seed, 3.5, *state, *rates,
+                                     True, backend=backend, n_threads=1)
+        want = run_sgd_epoch_hogwild(*ref_arrays, block_ptr, cells, seed, 3.5, *ref_state,
+                                     *rates, True, backend="reference", n_threads=1)
         assert loss == pytest.approx(want, rel=1e-9)
     for got, ref in zip(arrays + list(state), ref_arrays + list(ref_state)):
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)

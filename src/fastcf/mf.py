@@ -12,10 +12,10 @@ Three training schedules (``schedule=``):
   of (user block, item block) cells; threads update cells that share no user
   and no item, each cell's ratings shuffled from the seed: parallel, and the
   same model for a seed whatever ``n_threads``.
-- ``"hogwild"``: the ratings shuffled once, cut into chunks (four a thread)
-  that are reshuffled within themselves each epoch and updated in parallel
-  without locks: fast, but concurrent updates of one row may be lost, so two
-  runs can differ (their accuracy does not, measurably).
+- ``"hogwild"``: the same grid's cells in a fresh random order, each cell's
+  ratings shuffled, one run of cells a thread, updated in parallel without
+  locks or rounds: fast, but concurrent updates of one row may be lost, so
+  two runs can differ (their accuracy does not, measurably).
 """
 
 import time
@@ -72,9 +72,9 @@ class MatrixFactorization(Recommender):
     schedule : {"serial", "blocked", "hogwild"}
         See the module docstring.
     blocks : int
-        Grid size of ``"blocked"`` (at most the number of users and of items);
-        fixed by the data, never by the thread count, so results do not
-        depend on ``n_threads``.
+        Grid size of ``"blocked"`` and ``"hogwild"`` (at most the number of
+        users and of items); never set from the thread count, so blocked
+        results do not depend on ``n_threads``.
     patience : int, optional
         With ``fit(..., validation=)``: stop after this many epochs without a
         better validation RMSE and keep the best epoch's model.
@@ -227,18 +227,13 @@ class MatrixFactorization(Recommender):
         n_users, n_items = len(self.user_bias_), len(self.item_bias_)
         # The kernels shuffle the rating arrays in place (and then stream them):
         # they work on copies laid out for the schedule.
-        if self.schedule == "blocked":
+        if self.schedule == "serial":
+            users, items, ratings = users.copy(), items.copy(), ratings.copy()
+        else:
             g = max(1, min(self.blocks, n_users, n_items))
             positions, block_ptr = block_grid(users, items, n_users, n_items, g,
                                               rng.integers(2**63))
             users, items, ratings = users[positions], items[positions], ratings[positions]
-        else:
-            users, items, ratings = users.copy(), items.copy(), ratings.copy()
-            if self.schedule == "hogwild":
-                # Once, so that each thread's chunks are a random sample; every epoch
-                # then reshuffles within the chunks, in parallel.
-                run_shuffle_ratings(users, items, ratings, rng.integers(2**63),
-                                    backend=self.backend)
         best = None
         epochs = range(n_epochs)
         if self.verbose:
@@ -256,7 +251,8 @@ class MatrixFactorization(Recommender):
                     users, items, ratings, block_ptr, rng.permutation(g), rng.permutation(g),
                     rng.integers(2**63), *params, backend=self.backend, n_threads=n_threads)
             elif self.schedule == "hogwild":
-                loss = run_sgd_epoch_hogwild(users, items, ratings, rng.integers(2**63),
+                loss = run_sgd_epoch_hogwild(users, items, ratings, block_ptr,
+                                             rng.permutation(g * g), rng.integers(2**63),
                                              *params, backend=self.backend,
                                              n_threads=n_threads)
             else:

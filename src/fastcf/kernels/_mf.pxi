@@ -156,25 +156,32 @@ def sgd_epoch_blocked(index_t[::1] users, index_t[::1] items, floating[::1] rati
 
 
 def sgd_epoch_hogwild(index_t[::1] users, index_t[::1] items, floating[::1] ratings,
+                      const int64_t[::1] block_ptr, const int64_t[::1] cell_order,
                       uint64_t seed, floating mu,
                       floating[::1] user_bias, floating[::1] item_bias,
                       floating[:, ::1] user_factors, floating[:, ::1] item_factors,
                       floating lr_bu, floating lr_bi, floating lr_pu, floating lr_qi,
                       floating reg_bu, floating reg_bi, floating reg_pu, floating reg_qi,
-                      bint biased, Py_ssize_t n_chunks, double[::1] chunk_loss, int n_threads):
+                      bint biased, double[::1] chunk_loss, int n_threads):
     """Same contract as ``kernels.mf.run_sgd_epoch_hogwild`` (arrays already checked)."""
-    cdef Py_ssize_t n = ratings.shape[0], c, start, stop, k = user_factors.shape[1]
-    if chunk_loss.shape[0] != n_chunks:
-        raise ValueError("chunk_loss must have n_chunks entries.")
-    if n == 0:
+    cdef Py_ssize_t n_chunks = chunk_loss.shape[0], n_cells = cell_order.shape[0]
+    cdef Py_ssize_t c, j, cell, start, stop, k = user_factors.shape[1]
+    cdef double loss
+    if block_ptr.shape[0] != n_cells + 1:
+        raise ValueError("block_ptr must have one entry per cell, plus one.")
+    if ratings.shape[0] == 0:
         return
     with nogil:
         for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
-            start = c * n // n_chunks
-            stop = (c + 1) * n // n_chunks
-            _shuffle_ratings(&users[0], &items[0], &ratings[0], start, stop,
-                             _cell_seed(seed, c))
-            chunk_loss[c] = _run_steps(
-                start, stop, &users[0], &items[0], &ratings[0], mu, &user_bias[0],
-                &item_bias[0], &user_factors[0, 0], &item_factors[0, 0], k, lr_bu, lr_bi,
-                lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
+            loss = 0.0
+            for j in range(c * n_cells // n_chunks, (c + 1) * n_cells // n_chunks):
+                cell = cell_order[j]
+                start = block_ptr[cell]
+                stop = block_ptr[cell + 1]
+                _shuffle_ratings(&users[0], &items[0], &ratings[0], start, stop,
+                                 _cell_seed(seed, cell))
+                loss = loss + _run_steps(
+                    start, stop, &users[0], &items[0], &ratings[0], mu, &user_bias[0],
+                    &item_bias[0], &user_factors[0, 0], &item_factors[0, 0], k, lr_bu, lr_bi,
+                    lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
+            chunk_loss[c] = loss

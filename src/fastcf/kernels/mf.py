@@ -179,20 +179,20 @@ def run_sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, 
     return float(block_loss.sum())
 
 
-def run_sgd_epoch_hogwild(users, items, ratings, seed, mu, user_bias, item_bias, user_factors,
-                          item_factors, lr, reg, biased, *, backend="auto", n_threads=1):
-    """One lock-free parallel epoch (not reproducible); returns the loss.
+def run_sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, mu, user_bias,
+                          item_bias, user_factors, item_factors, lr, reg, biased, *,
+                          backend="auto", n_threads=1):
+    """One lock-free parallel epoch over ratings laid out cell by cell (:func:`block_grid`).
 
-    The ratings are cut into 4 chunks a thread, each reshuffled in place from
-    ``seed`` and run by one thread; shuffle the whole arrays once beforehand
-    (:func:`run_shuffle_ratings`) so that chunks are random samples.
+    The cells are taken in ``cell_order`` (a permutation of the cells), cut
+    into one contiguous chunk a thread; each cell's ratings are reshuffled in
+    place first. Not reproducible for more than one thread; returns the loss.
     """
     kernel, name = _backends.get_kernel(FAMILY_HOGWILD, backend)
     scalar = user_factors.dtype.type if name != "reference" else float
-    n_chunks = max(1, 4 * n_threads)
-    chunk_loss = np.zeros(n_chunks)
-    args = (users, items, ratings, np.uint64(seed), scalar(mu), user_bias, item_bias,
-            user_factors, item_factors, *(scalar(v) for v in lr), *(scalar(v) for v in reg),
-            bool(biased), n_chunks, chunk_loss)
+    chunk_loss = np.zeros(max(1, n_threads))
+    args = (users, items, ratings, block_ptr, np.asarray(cell_order, np.int64), np.uint64(seed),
+            scalar(mu), user_bias, item_bias, user_factors, item_factors,
+            *(scalar(v) for v in lr), *(scalar(v) for v in reg), bool(biased), chunk_loss)
     _backends.run(kernel, name, args, n_threads)
     return float(chunk_loss.sum())
