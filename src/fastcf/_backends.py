@@ -7,6 +7,8 @@ family's measured preference, or else the first available backend in
 ``_config.AUTO_BACKEND_ORDER``.
 """
 
+import numba
+
 from ._config import AUTO_BACKEND_ORDER
 from ._parallel import numba_threads
 
@@ -77,15 +79,18 @@ def get_kernel(family, backend="auto"):
     return kernels[backend], backend
 
 
-def run(kernel, name, args, n_threads, *, numba_takes_threads=False):
+def run(kernel, name, args, n_threads, *, numba_takes_threads=False, numba_chunksize=0):
     """Call ``kernel`` (backend ``name``) on ``args`` with ``n_threads`` threads.
 
     Numba kernels run inside :func:`numba_threads` (and get the clipped count
-    as a last argument when ``numba_takes_threads``); Cython kernels always
-    take the count last; reference kernels run as they are.
+    as a last argument when ``numba_takes_threads``), their ``prange`` loops
+    handing out ``numba_chunksize`` iterations at a time when it is given
+    (0: Numba's default, one equal share a thread); Cython kernels always take
+    the count last; reference kernels run as they are.
     """
     if name == "numba":
-        with numba_threads(n_threads) as n:
+        # Set here, not inside the kernel: a jitted set_parallel_chunksize cannot be cached.
+        with numba_threads(n_threads) as n, numba.parallel_chunksize(numba_chunksize):
             return kernel(*args, n) if numba_takes_threads else kernel(*args)
     if name == "cython":
         return kernel(*args, n_threads)

@@ -162,26 +162,22 @@ def sgd_epoch_hogwild(index_t[::1] users, index_t[::1] items, floating[::1] rati
                       floating[:, ::1] user_factors, floating[:, ::1] item_factors,
                       floating lr_bu, floating lr_bi, floating lr_pu, floating lr_qi,
                       floating reg_bu, floating reg_bi, floating reg_pu, floating reg_qi,
-                      bint biased, double[::1] chunk_loss, int n_threads):
+                      bint biased, double[::1] cell_loss, int n_threads):
     """Same contract as ``kernels.mf.run_sgd_epoch_hogwild`` (arrays already checked)."""
-    cdef Py_ssize_t n_chunks = chunk_loss.shape[0], n_cells = cell_order.shape[0]
-    cdef Py_ssize_t c, j, cell, start, stop, k = user_factors.shape[1]
-    cdef double loss
-    if block_ptr.shape[0] != n_cells + 1:
-        raise ValueError("block_ptr must have one entry per cell, plus one.")
+    cdef Py_ssize_t n_cells = cell_order.shape[0], j, cell, start, stop
+    cdef Py_ssize_t k = user_factors.shape[1]
+    if block_ptr.shape[0] != n_cells + 1 or cell_loss.shape[0] != n_cells:
+        raise ValueError("block_ptr and cell_loss must have one entry per cell (plus one).")
     if ratings.shape[0] == 0:
         return
     with nogil:
-        for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
-            loss = 0.0
-            for j in range(c * n_cells // n_chunks, (c + 1) * n_cells // n_chunks):
-                cell = cell_order[j]
-                start = block_ptr[cell]
-                stop = block_ptr[cell + 1]
-                _shuffle_ratings(&users[0], &items[0], &ratings[0], start, stop,
-                                 _cell_seed(seed, cell))
-                loss = loss + _run_steps(
-                    start, stop, &users[0], &items[0], &ratings[0], mu, &user_bias[0],
-                    &item_bias[0], &user_factors[0, 0], &item_factors[0, 0], k, lr_bu, lr_bi,
-                    lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
-            chunk_loss[c] = loss
+        for j in prange(n_cells, num_threads=n_threads, schedule="dynamic"):
+            cell = cell_order[j]
+            start = block_ptr[cell]
+            stop = block_ptr[cell + 1]
+            _shuffle_ratings(&users[0], &items[0], &ratings[0], start, stop,
+                             _cell_seed(seed, cell))
+            cell_loss[cell] = _run_steps(
+                start, stop, &users[0], &items[0], &ratings[0], mu, &user_bias[0],
+                &item_bias[0], &user_factors[0, 0], &item_factors[0, 0], k, lr_bu, lr_bi,
+                lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)

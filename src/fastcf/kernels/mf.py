@@ -175,7 +175,9 @@ def run_sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, 
             np.asarray(col_perm, np.int64), np.uint64(seed), scalar(mu), user_bias, item_bias,
             user_factors, item_factors, *(scalar(v) for v in lr), *(scalar(v) for v in reg),
             bool(biased), block_loss)
-    _backends.run(kernel, name, args, n_threads)
+    # Cells one at a time (as the Cython kernels' dynamic schedule): a thread the
+    # OS slows down then takes fewer of them instead of holding the epoch back.
+    _backends.run(kernel, name, args, n_threads, numba_chunksize=1)
     return float(block_loss.sum())
 
 
@@ -184,15 +186,17 @@ def run_sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, mu
                           backend="auto", n_threads=1):
     """One lock-free parallel epoch over ratings laid out cell by cell (:func:`block_grid`).
 
-    The cells are taken in ``cell_order`` (a permutation of the cells), cut
-    into one contiguous chunk a thread; each cell's ratings are reshuffled in
-    place first. Not reproducible for more than one thread; returns the loss.
+    The cells are handed to the threads one at a time in ``cell_order`` (a
+    permutation of the cells); each cell's ratings are reshuffled in place
+    first. Not reproducible for more than one thread; returns the loss.
     """
     kernel, name = _backends.get_kernel(FAMILY_HOGWILD, backend)
     scalar = user_factors.dtype.type if name != "reference" else float
-    chunk_loss = np.zeros(max(1, n_threads))
+    cell_loss = np.zeros(len(block_ptr) - 1)
     args = (users, items, ratings, block_ptr, np.asarray(cell_order, np.int64), np.uint64(seed),
             scalar(mu), user_bias, item_bias, user_factors, item_factors,
-            *(scalar(v) for v in lr), *(scalar(v) for v in reg), bool(biased), chunk_loss)
-    _backends.run(kernel, name, args, n_threads)
-    return float(chunk_loss.sum())
+            *(scalar(v) for v in lr), *(scalar(v) for v in reg), bool(biased), cell_loss)
+    # Cells one at a time (as the Cython kernels' dynamic schedule): a thread the
+    # OS slows down then takes fewer of them instead of holding the epoch back.
+    _backends.run(kernel, name, args, n_threads, numba_chunksize=1)
+    return float(cell_loss.sum())

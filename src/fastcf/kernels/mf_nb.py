@@ -16,9 +16,9 @@ dtype (float32 or float64), the loss in float64.
   or an item, so no update races. Each cell shuffles its own ratings with
   SplitMix64 seeded by (epoch seed, cell), so the result depends on the seed,
   not on the thread count or on which thread ran a cell.
-- ``sgd_epoch_hogwild``: the same grid cells in a random order, cut into one
-  chunk a thread, each cell shuffled within itself, run in parallel with no
-  locks and no rounds (Recht et al.): two threads may update a shared row at
+- ``sgd_epoch_hogwild``: the same grid cells in a random order, handed out
+  to the threads one at a time, each cell shuffled within itself, run in
+  parallel with no locks and no rounds (Recht et al.): two threads may update a shared row at
   once and one update be lost, so the result is not reproducible. (Cells, not
   one shuffle of all ratings, because a step then finds its factor rows among
   the cell's few thousand users and items: 10M ratings, 2 threads, 16.9 vs
@@ -122,19 +122,15 @@ def sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed
 @numba.njit(**NUMBA_PARALLEL_JIT)
 def sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, mu, user_bias,
                       item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu,
-                      reg_bi, reg_pu, reg_qi, biased, chunk_loss):
+                      reg_bi, reg_pu, reg_qi, biased, cell_loss):
     """Same contract as ``kernels.mf.run_sgd_epoch_hogwild`` (arrays already checked)."""
-    n_chunks, n_cells = chunk_loss.shape[0], cell_order.shape[0]
-    for c in numba.prange(n_chunks):
-        loss = 0.0
-        for j in range(c * n_cells // n_chunks, (c + 1) * n_cells // n_chunks):
-            cell = cell_order[j]
-            start, stop = block_ptr[cell], block_ptr[cell + 1]
-            _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
-            loss += _run_steps(start, stop, users, items, ratings, mu, user_bias, item_bias,
-                               user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu,
-                               reg_bi, reg_pu, reg_qi, biased)
-        chunk_loss[c] = loss
+    for j in numba.prange(cell_order.shape[0]):
+        cell = cell_order[j]
+        start, stop = block_ptr[cell], block_ptr[cell + 1]
+        _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
+        cell_loss[cell] = _run_steps(start, stop, users, items, ratings, mu, user_bias,
+                                     item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
+                                     lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
 
 
 @numba.njit(**NUMBA_JIT)

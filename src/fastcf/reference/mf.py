@@ -85,20 +85,14 @@ def sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed
 
 def sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, mu, user_bias,
                       item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu,
-                      reg_bi, reg_pu, reg_qi, biased, chunk_loss):
-    """``kernels.mf.run_sgd_epoch_hogwild`` without the races: the chunks one after another.
-
-    Chunk c runs cells cell_order[c n / n_chunks : (c + 1) n / n_chunks], each
-    shuffled as in ``sgd_epoch_blocked`` and then updated serially.
-    """
-    n_chunks, n_cells = len(chunk_loss), len(cell_order)
-    for c in range(n_chunks):
-        chunk_loss[c] = 0.0
-        for j in range(c * n_cells // n_chunks, (c + 1) * n_cells // n_chunks):
-            cell = int(cell_order[j])
-            start, stop = int(block_ptr[cell]), int(block_ptr[cell + 1])
-            _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
-            chunk_loss[c] += sgd_epoch(users[start:stop], items[start:stop], ratings[start:stop],
-                                       mu, user_bias, item_bias, user_factors, item_factors,
-                                       lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu,
-                                       reg_qi, biased)
+                      reg_bi, reg_pu, reg_qi, biased, cell_loss):
+    """``kernels.mf.run_sgd_epoch_hogwild`` without the races: the cells of
+    ``cell_order`` one after another, each shuffled as in ``sgd_epoch_blocked``
+    and then updated serially."""
+    for cell in cell_order:
+        cell = int(cell)
+        start, stop = int(block_ptr[cell]), int(block_ptr[cell + 1])
+        _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
+        cell_loss[cell] = sgd_epoch(users[start:stop], items[start:stop], ratings[start:stop],
+                                    mu, user_bias, item_bias, user_factors, item_factors, lr_bu,
+                                    lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
