@@ -101,11 +101,18 @@ for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
 #   0.045 / 0.031 s vs Numba 0.051 / 0.048 s (item-based / user-based);
 # - scored_topk, ItemKNN top-10 of 60k users (1.74M ratings, 40 neighbours per
 #   item, 2 threads): Cython 0.43 s vs Numba 0.63 s.
+# - the SGD epochs, when the Cython MF kernels are the AVX2 build (mf_peers.py,
+#   k=100 float32, 1.39M ratings, M updates/s Cython vs Numba): serial 20.1 vs
+#   16.4, blocked 22.7 vs 19.7 (1 thread) and 45.4 vs 36.0 (2 threads), hogwild
+#   45.3 vs 38.5 (2 threads): gcc's AVX2 + FMA loops beat LLVM's here.
 # The default order (Numba first) stays for
 # - bias_sweep: Numba 1.34 ms vs Cython 1.47 ms (2 threads);
-# - sgd_epoch (serial): Numba 7.4 M updates/s vs Cython 5.2 M (float32, k=100,
-#   1 thread, 1.39M ratings); blocked, 2 threads: 11.8-16.7 M vs 12.9 M (noisy).
-for _family in (_TOPK, _SIM_DENSE, _SIM_TOPK, _NEIGHBORHOOD_SUMS, _SCORED_TOPK):
+# - the SGD epochs with the plain (SSE2) Cython build: serial Numba 16.7 vs
+#   Cython 15.6 M updates/s, blocked 1 thread 19.9 vs 17.0 (same setting).
+_CYTHON_FIRST = [_TOPK, _SIM_DENSE, _SIM_TOPK, _NEIGHBORHOOD_SUMS, _SCORED_TOPK]
+if MF_CYTHON_BUILD == "_mf_avx2":
+    _CYTHON_FIRST += [_SGD_EPOCH, _SGD_BLOCKED, _SGD_HOGWILD, _SHUFFLE_RATINGS]
+for _family in _CYTHON_FIRST:
     _backends.set_auto_preference(_family, ("cython", "numba", "reference"))
 
 __all__ = ["bias_sweep", "neighborhood_sums", "scored_topk", "sgd_epoch", "similarity",
