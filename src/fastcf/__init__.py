@@ -15,6 +15,7 @@ from .datasets import fetch_movielens, load_movielens, make_ratings
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
+from .mlp import MLPRecommender
 from .persist import load
 from .similarity import similarity, similarity_to
 
@@ -22,6 +23,7 @@ __all__ = [
     "BaselineOnly",
     "Interactions",
     "ItemKNN",
+    "MLPRecommender",
     "MatrixFactorization",
     "NotFittedError",
     "Recommender",

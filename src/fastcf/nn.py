@@ -1,0 +1,188 @@
+r"""A minimal neural-network layer library in NumPy: what the MLP models need, no more.
+
+Every layer keeps what its backward pass needs from the last forward pass
+(one batch at a time), and ``backward`` takes the loss gradient of the
+layer's output and returns that of its input, storing its parameters'
+gradients in ``grads``. Matrix products go to BLAS (``@``); nothing else
+here is faster than a loop over a batch needs to be.
+
+- :class:`Embedding`: rows of a table looked up by index. Its gradient is
+  sparse: a :class:`SparseGrad` of the distinct rows the batch touched and
+  their summed gradients (one stable sort and ``np.add.reduceat``, not the
+  slow ``np.add.at``).
+- :class:`Dense`: :math:`y = x W + b`, PyTorch ``nn.Linear``'s initialisation
+  (:math:`W, b \sim U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`).
+- :class:`ReLU`.
+- :func:`mse_loss`, :func:`bce_with_logits_loss`: (loss, gradient w.r.t. the
+  predictions), batch means.
+- :class:`Adam` (Kingma & Ba, PyTorch's formulation, ``weight_decay`` as an
+  L2 term added to the gradient): dense parameters get the usual update;
+  embedding tables either the lazy sparse update (only the touched rows'
+  moments and values move, PyTorch ``SparseAdam``'s rule) or, with
+  ``sparse=False``, exactly the dense update of the dense gradient.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class SparseGrad(NamedTuple):
+    """Gradient of an embedding table: ``values[j]`` is the gradient of row ``rows[j]``.
+
+    ``rows`` is sorted and has no repeats; every other row's gradient is zero.
+    """
+
+    rows: np.ndarray
+    values: np.ndarray
+
+    def to_dense(self, n_rows):
+        dense = np.zeros((n_rows, self.values.shape[1]), dtype=self.values.dtype)
+        dense[self.rows] = self.values
+        return dense
+
+
+def sum_rows_by_index(index, values):
+    """(distinct sorted indices, summed rows of ``values`` per index).
+
+    A stable sort groups equal indices; ``np.add.reduceat`` sums each group in
+    batch order, so the result is deterministic.
+    """
+    order = np.argsort(index, kind="stable")
+    sorted_index = index[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_index[1:] != sorted_index[:-1])))
+    return sorted_index[starts], np.add.reduceat(values[order], starts, axis=0)
+
+
+class Embedding:
+    """A table of ``n_rows`` vectors of size ``dim``, initialised N(0, ``std``^2)."""
+
+    def __init__(self, n_rows, dim, rng, dtype=np.float32, std=0.01):
+        self.weight = rng.normal(0.0, std, (n_rows, dim)).astype(dtype)
+        self.grads = {}
+
+    def params(self):
+        return {"weight": self.weight}
+
+    def forward(self, index):
+        self._index = index
+        return self.weight[index]
+
+    def backward(self, grad_out):
+        self.grads = {"weight": SparseGrad(*sum_rows_by_index(self._index, grad_out))}
+
+
+class Dense:
+    """Fully connected layer ``x @ weight + bias``; ``weight`` has shape (n_in, n_out)."""
+
+    def __init__(self, n_in, n_out, rng, dtype=np.float32):
+        bound = 1.0 / np.sqrt(n_in)
+        self.weight = rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype)
+        self.bias = rng.uniform(-bound, bound, n_out).astype(dtype)
+        self.grads = {}
+
+    def params(self):
+        return {"weight": self.weight, "bias": self.bias}
+
+    def forward(self, x):
+        self._x = x
+        return x @ self.weight + self.bias
+
+    def backward(self, grad_out):
+        self.grads = {"weight": self._x.T @ grad_out, "bias": grad_out.sum(axis=0)}
+        return grad_out @ self.weight.T
+
+
+class ReLU:
+    """max(x, 0); the gradient at 0 is 0 (PyTorch's choice)."""
+
+    grads = {}
+
+    def params(self):
+        return {}
+
+    def forward(self, x):
+        self._positive = x > 0
+        return np.where(self._positive, x, 0).astype(x.dtype, copy=False)
+
+    def backward(self, grad_out):
+        return np.where(self._positive, grad_out, 0).astype(grad_out.dtype, copy=False)
+
+
+def mse_loss(predictions, targets):
+    r"""(:math:`\frac1n \sum (p - t)^2`, its gradient w.r.t. ``predictions``)."""
+    diff = predictions - targets
+    return float(np.mean(diff.astype(np.float64) ** 2)), (2.0 / len(diff)) * diff
+
+
+def bce_with_logits_loss(logits, targets):
+    r"""Binary cross-entropy of :math:`\sigma(z)` against 0/1 targets, batch mean.
+
+    :math:`\ell = \max(z, 0) - z t + \log(1 + e^{-|z|})` (never overflows);
+    :math:`\partial \ell / \partial z = (\sigma(z) - t) / n`.
+    """
+    z = logits.astype(np.float64)
+    loss = np.maximum(z, 0) - z * targets + np.log1p(np.exp(-np.abs(z)))
+    grad = (sigmoid(z) - targets) / len(z)
+    return float(loss.mean()), grad.astype(logits.dtype)
+
+
+def sigmoid(z):
+    """1 / (1 + e^-z) without overflow for large |z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class Adam:
+    r"""Adam over named parameter arrays, updated in place.
+
+    With gradient :math:`g` (plus ``weight_decay`` :math:`\times` the parameter),
+    step :math:`t`: :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`,
+    :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`,
+    :math:`\theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}
+    \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}` -- PyTorch ``Adam``.
+
+    A :class:`SparseGrad` is applied lazily (only its rows' :math:`m, v, \theta`
+    move, with the global :math:`t`; weight decay only on those rows), unless
+    ``sparse=False``, which applies the dense update to the dense gradient:
+    every row's moments decay, the result equals PyTorch ``Adam`` on a dense
+    embedding gradient.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 sparse=True):
+        self.params = params
+        self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps
+        self.weight_decay = weight_decay
+        self.sparse = sparse
+        self.m = {name: np.zeros_like(p) for name, p in params.items()}
+        self.v = {name: np.zeros_like(p) for name, p in params.items()}
+        self.t = 0
+
+    def step(self, grads):
+        """Apply one update; ``grads`` maps parameter names to arrays or SparseGrads."""
+        self.t += 1
+        step_size = self.lr / (1.0 - self.beta1 ** self.t)
+        root_bias = np.sqrt(1.0 - self.beta2 ** self.t)
+        for name, grad in grads.items():
+            param, m, v = self.params[name], self.m[name], self.v[name]
+            if isinstance(grad, SparseGrad) and not self.sparse:
+                grad = grad.to_dense(len(param))
+            if isinstance(grad, SparseGrad):
+                rows, g = grad.rows, grad.values
+                if self.weight_decay:
+                    g = g + self.weight_decay * param[rows]
+                m_rows = self.beta1 * m[rows] + (1.0 - self.beta1) * g
+                v_rows = self.beta2 * v[rows] + (1.0 - self.beta2) * g * g
+                m[rows], v[rows] = m_rows, v_rows
+                param[rows] -= (step_size * m_rows / (np.sqrt(v_rows) / root_bias + self.eps)
+                                ).astype(param.dtype, copy=False)
+                continue
+            if self.weight_decay:
+                grad = grad + self.weight_decay * param
+            m *= self.beta1
+            m += (1.0 - self.beta1) * grad
+            v *= self.beta2
+            v += (1.0 - self.beta2) * grad * grad
+            param -= (step_size * m / (np.sqrt(v) / root_bias + self.eps)).astype(
+                param.dtype, copy=False)
