@@ -15,7 +15,7 @@ from .datasets import fetch_movielens, load_movielens, make_ratings
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
-from .mlp import MLPRecommender
+from .mlp import MLPRecommender, NeuMF
 from .persist import load
 from .similarity import similarity, similarity_to
 
@@ -25,6 +25,7 @@ __all__ = [
     "ItemKNN",
     "MLPRecommender",
     "MatrixFactorization",
+    "NeuMF",
     "NotFittedError",
     "Recommender",
     "Unknown",

@@ -29,3 +29,65 @@ def mae(y_true, y_pred):
     r"""Mean absolute error, :math:`\frac1n \sum |y - \hat y|`."""
     y_true, y_pred = _check_pair(y_true, y_pred)
     return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def sampled_hit_rate_ndcg(model, train, test, *, k=10, n_negatives=99, seed=0):
+    r"""HR@k and NDCG@k by the **sampled-negatives** protocol of He et al. (2017).
+
+    Each test (user, item) is ranked by ``model.predict`` among itself and
+    ``n_negatives`` items drawn uniformly (seeded) from those the user has in
+    neither ``train`` nor ``test``. With :math:`r` the number of negatives
+    scored at least as high as the test item (ties count against it), the hit
+    is :math:`[r < k]` and the gain :math:`[r < k] / \log_2(r + 2)`; both are
+    averaged over the test pairs. Sampled metrics are not full-ranking
+    metrics (Krichene & Rendle, 2020): compare them only with each other.
+
+    Parameters
+    ----------
+    model : a fitted fastcf estimator
+    train, test : Interactions
+        The model's training data and the held-out pairs (external ids; pairs
+        whose user or item the model does not know are skipped).
+    k, n_negatives : int
+    seed : int
+
+    Returns
+    -------
+    (hit_rate, ndcg) : tuple of float
+    """
+    from .data import Interactions
+    from .mlp import sample_negatives
+
+    for name, data in (("train", train), ("test", test)):
+        if not isinstance(data, Interactions):
+            raise TypeError(f"{name} must be an Interactions, got {type(data).__name__}.")
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k == {k!r}, must be an int >= 1.")
+    if not isinstance(n_negatives, (int, np.integer)) or n_negatives < 1:
+        raise ValueError(f"n_negatives == {n_negatives!r}, must be an int >= 1.")
+    frame = test.to_frame()
+    users = train.user_index(frame["user"].to_numpy(), strict=False)
+    items = train.item_index(frame["item"].to_numpy(), strict=False)
+    keep = (users >= 0) & (items >= 0)
+    users, items = users[keep], items[keep]
+    if len(users) == 0:
+        raise ValueError("no test pair has a user and an item known to train.")
+    # what each user may not get as a negative: its train items and its test items
+    known = np.unique(np.concatenate([
+        np.repeat(np.arange(train.n_users), np.diff(train.by_user.indptr)) * train.n_items
+        + train.by_user.indices, users * train.n_items + items]))
+    rows, cols = np.divmod(known, train.n_items)
+    indptr = np.zeros(train.n_users + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=train.n_users), out=indptr[1:])
+    free = train.n_items - np.diff(indptr)[users]
+    if (free < 1).any():
+        raise ValueError("a test user has interacted with every item: nothing to sample.")
+    negatives = sample_negatives(users, indptr, cols, train.n_items, n_negatives,
+                                 np.random.default_rng(seed))
+    candidates = np.concatenate([items[:, None], negatives.reshape(len(users), n_negatives)],
+                                axis=1)
+    scores = model.predict(train.user_ids[np.repeat(users, n_negatives + 1)],
+                           train.item_ids[candidates.ravel()]).reshape(candidates.shape)
+    rank = (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
+    hit = rank < k
+    return float(hit.mean()), float(np.mean(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0)))

@@ -24,7 +24,7 @@ import numpy as np
 from ._validation import check_float, check_int, check_value_dtype
 from .base import Recommender
 from .data import Interactions
-from .nn import Adam, Dense, Embedding, ReLU, mse_loss
+from .nn import Adam, Dense, Embedding, ReLU, bce_with_logits_loss, mse_loss, sigmoid
 
 #: Hidden activations per chunk when scoring users x all items (bounds the memory).
 SCORE_CHUNK_CELLS = 1 << 21
@@ -45,6 +45,28 @@ def _blas_limit(n_threads):
     except ImportError:
         return contextlib.nullcontext()
     return threadpool_limits(limits=n_threads, user_api="blas")
+
+
+def _check_network_params(model):
+    """The parameters MLPRecommender and NeuMF share."""
+    check_int("embedding_dim", model.embedding_dim, min_value=1)
+    if not isinstance(model.hidden, (tuple, list)) or len(model.hidden) == 0:
+        raise ValueError(f"hidden == {model.hidden!r}, must be a non-empty tuple of layer "
+                         "widths.")
+    for width in model.hidden:
+        check_int("hidden layer width", width, min_value=1)
+    check_int("epochs", model.epochs, min_value=1)
+    check_int("batch_size", model.batch_size, min_value=1)
+    check_float("lr", model.lr, min_value=0.0, min_inclusive=False)
+    check_float("weight_decay", model.weight_decay, min_value=0.0)
+    check_float("embedding_std", model.embedding_std, min_value=0.0)
+    for name in ("sparse_adam", "verbose"):
+        if not isinstance(getattr(model, name), (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(getattr(model, name)).__name__}.")
+    check_value_dtype(model.dtype)
+    if model.n_threads is not None:
+        check_int("n_threads", model.n_threads, min_value=1)
+    check_int("seed", model.seed, min_value=0)
 
 
 class MLPRecommender(Recommender):
@@ -112,27 +134,11 @@ class MLPRecommender(Recommender):
 
     # ---------------------------------------------------------------- params
     def _check_params(self):
-        check_int("embedding_dim", self.embedding_dim, min_value=1)
-        if not isinstance(self.hidden, (tuple, list)) or len(self.hidden) == 0:
-            raise ValueError(f"hidden == {self.hidden!r}, must be a non-empty tuple of layer "
-                             "widths.")
-        for width in self.hidden:
-            check_int("hidden layer width", width, min_value=1)
-        check_int("epochs", self.epochs, min_value=1)
-        check_int("batch_size", self.batch_size, min_value=1)
-        check_float("lr", self.lr, min_value=0.0, min_inclusive=False)
-        check_float("weight_decay", self.weight_decay, min_value=0.0)
-        check_float("embedding_std", self.embedding_std, min_value=0.0)
+        _check_network_params(self)
         if self.patience is not None:
             check_int("patience", self.patience, min_value=1)
-        for name in ("sparse_adam", "clip", "verbose"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got "
-                                f"{type(getattr(self, name)).__name__}.")
-        check_value_dtype(self.dtype)
-        if self.n_threads is not None:
-            check_int("n_threads", self.n_threads, min_value=1)
-        check_int("seed", self.seed, min_value=0)
+        if not isinstance(self.clip, (bool, np.bool_)):
+            raise TypeError(f"clip must be a bool, got {type(self.clip).__name__}.")
 
     # ----------------------------------------------------------------- model
     def _build(self, n_users, n_items, rng):
@@ -304,16 +310,7 @@ class MLPRecommender(Recommender):
             raise ValueError("the saved embeddings do not match the saved parameters.")
         self._user_emb.weight = np.ascontiguousarray(self.user_embedding_, dtype=dtype)
         self._item_emb.weight = np.ascontiguousarray(self.item_embedding_, dtype=dtype)
-        flat, offset = np.asarray(self.dense_params_, dtype=dtype), 0
-        expected = sum(layer.weight.size + layer.bias.size for layer in self._dense_layers())
-        if flat.shape != (expected,):
-            raise ValueError(f"the saved layers hold {flat.size} values, the architecture "
-                             f"needs {expected}.")
-        for layer in self._dense_layers():
-            for name in ("weight", "bias"):
-                current = getattr(layer, name)
-                setattr(layer, name, flat[offset:offset + current.size].reshape(current.shape))
-                offset += current.size
+        _unpack_dense(self._dense_layers(), self.dense_params_, dtype)
         self._sync_state()
 
     # --------------------------------------------------------------- predict
@@ -354,3 +351,293 @@ class MLPRecommender(Recommender):
                     h = layer.forward(h)
                 scores[start:start + rows] = h[:, 0].reshape(-1, self.n_items_)
         return scores
+
+
+def sample_negatives(users, positives_indptr, positives_indices, n_items, n_negatives, rng):
+    """``n_negatives`` items per entry of ``users``, uniform over the items each
+    user has no interaction with (``positives_*``: the user's items, a CSR with
+    sorted rows). Returns int64 items, shape (len(users) * n_negatives,), the
+    negatives of ``users[k]`` at ``k * n_negatives ...``.
+
+    Draws uniformly and redraws the collisions until none is left (a user
+    with every item as a positive would never finish: the caller refuses it).
+    """
+    owners = np.repeat(np.asarray(users, dtype=np.int64), n_negatives)
+    counts = np.diff(positives_indptr)
+    keys = np.repeat(np.arange(len(counts), dtype=np.int64), counts) * n_items + \
+        np.asarray(positives_indices, dtype=np.int64)
+    items = rng.integers(0, n_items, len(owners))
+    todo = np.arange(len(owners))
+    while len(todo):
+        query = owners[todo] * n_items + items[todo]
+        pos = np.searchsorted(keys, query)
+        hit = (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == query)
+        todo = todo[hit]
+        items[todo] = rng.integers(0, n_items, len(todo))
+    return items
+
+
+class NeuMF(Recommender):
+    r"""Neural matrix factorisation for implicit feedback (He et al., 2017).
+
+    .. math::
+
+        \hat y_{ui} = \sigma\!\left(h^\top [\,p_u \odot q_i \,;\,
+        \mathrm{MLP}([p'_u; q'_i])\,] + b\right)
+
+    a GMF branch (element-wise product of its own user and item embeddings)
+    and an MLP branch (concatenated embeddings through ReLU layers), joined in
+    one logistic output; trained by Adam on the binary cross-entropy of every
+    interaction (label 1) and, drawn afresh each epoch, ``n_negatives`` items
+    per interaction the user has not interacted with (label 0).
+
+    Parameters
+    ----------
+    factors : int
+        Size of the GMF embeddings.
+    embedding_dim : int
+        Size of the MLP branch's embeddings.
+    hidden : tuple of int
+        Widths of the MLP branch's layers (at least one), each with ReLU.
+    epochs, batch_size, lr, weight_decay, sparse_adam, embedding_std, dtype,
+    n_threads, verbose, seed
+        As in :class:`MLPRecommender` (``embedding_std`` default 0.01, the
+        paper's initialisation).
+    n_negatives : int
+        Negatives drawn per interaction and epoch (seeded).
+
+    Notes
+    -----
+    Any data is implicit here: every (user, item) of ``fit``'s data is a
+    positive, whatever its rating. ``predict`` returns :math:`\hat y_{ui}`, a
+    probability; an unknown user is scored with the mean user embeddings,
+    an unknown item gets 0.
+    """
+
+    _state_names = ("gmf_user_", "gmf_item_", "mlp_user_", "mlp_item_", "dense_params_")
+
+    def __init__(self, factors=8, embedding_dim=32, hidden=(64, 32, 16, 8), epochs=20,
+                 batch_size=256, lr=1e-3, n_negatives=4, weight_decay=0.0, sparse_adam=True,
+                 embedding_std=0.01, dtype=np.float32, n_threads=None, verbose=False, seed=0):
+        self.factors = factors
+        self.embedding_dim = embedding_dim
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.n_negatives = n_negatives
+        self.weight_decay = weight_decay
+        self.sparse_adam = sparse_adam
+        self.embedding_std = embedding_std
+        self.dtype = dtype
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.seed = seed
+
+    def _check_params(self):
+        _check_network_params(self)
+        check_int("factors", self.factors, min_value=1)
+        check_int("n_negatives", self.n_negatives, min_value=1)
+
+    # ----------------------------------------------------------------- model
+    def _build(self, n_users, n_items, rng):
+        dtype, std = np.dtype(self.dtype), self.embedding_std
+        self._gmf_user = Embedding(n_users, self.factors, rng, dtype, std)
+        self._gmf_item = Embedding(n_items, self.factors, rng, dtype, std)
+        self._mlp_user = Embedding(n_users, self.embedding_dim, rng, dtype, std)
+        self._mlp_item = Embedding(n_items, self.embedding_dim, rng, dtype, std)
+        widths = [2 * self.embedding_dim, *self.hidden]
+        self._layers = []
+        for n_in, n_out in zip(widths[:-1], widths[1:]):
+            self._layers += [Dense(n_in, n_out, rng, dtype), ReLU()]
+        self._output = Dense(self.factors + self.hidden[-1], 1, rng, dtype)
+
+    def _dense_layers(self):
+        return [layer for layer in self._layers if isinstance(layer, Dense)] + [self._output]
+
+    def _tables(self):
+        return {"gmf_user": self._gmf_user, "gmf_item": self._gmf_item,
+                "mlp_user": self._mlp_user, "mlp_item": self._mlp_item}
+
+    def _named_params(self):
+        params = {name: table.weight for name, table in self._tables().items()}
+        for j, layer in enumerate(self._dense_layers()):
+            params[f"dense{j}.weight"] = layer.weight
+            params[f"dense{j}.bias"] = layer.bias
+        return params
+
+    def _forward(self, users, items):
+        """Logits of the pairs (internal indices)."""
+        self._pu, self._qi = self._gmf_user.forward(users), self._gmf_item.forward(items)
+        x = np.concatenate([self._mlp_user.forward(users), self._mlp_item.forward(items)],
+                           axis=1)
+        for layer in self._layers:
+            x = layer.forward(x)
+        return self._output.forward(np.concatenate([self._pu * self._qi, x], axis=1))[:, 0]
+
+    def _backward(self, grad_logits):
+        g = self._output.backward(grad_logits[:, None])
+        g_gmf, g = g[:, :self.factors], g[:, self.factors:]
+        for layer in reversed(self._layers):
+            g = layer.backward(g)
+        d = self.embedding_dim
+        self._mlp_user.backward(g[:, :d])
+        self._mlp_item.backward(g[:, d:])
+        self._gmf_user.backward(g_gmf * self._qi)
+        self._gmf_item.backward(g_gmf * self._pu)
+        grads = {name: table.grads["weight"] for name, table in self._tables().items()}
+        for j, layer in enumerate(self._dense_layers()):
+            grads[f"dense{j}.weight"] = layer.grads["weight"]
+            grads[f"dense{j}.bias"] = layer.grads["bias"]
+        return grads
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, data, *, callbacks=()):
+        """Train on ``data`` (every entry a positive); returns ``self``.
+
+        ``callbacks`` are called after every epoch with its ``history_`` entry;
+        returning True stops training.
+        """
+        self._callbacks = list(callbacks)
+        try:
+            return super().fit(data)
+        finally:
+            self._callbacks = None
+
+    def _fit(self, data):
+        if data.nnz == 0:
+            raise ValueError("cannot fit on empty data (no interactions).")
+        by_user = data.by_user
+        counts = np.diff(by_user.indptr)
+        if (counts >= data.n_items).any():
+            raise ValueError("a user has interacted with every item: no negatives to draw.")
+        dtype = np.dtype(self.dtype)
+        rng = np.random.default_rng(self.seed)
+        self._build(data.n_users, data.n_items, rng)
+        users = np.repeat(np.arange(data.n_users), counts)
+        items = np.asarray(by_user.indices, dtype=np.int64)
+        optimizer = Adam(self._named_params(), lr=self.lr, weight_decay=self.weight_decay,
+                         sparse=self.sparse_adam)
+        labels = np.concatenate([np.ones(len(users), dtype),
+                                 np.zeros(len(users) * self.n_negatives, dtype)])
+        all_users = np.concatenate([users, np.repeat(users, self.n_negatives)])
+        self.history_ = []
+        epochs = range(self.epochs)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
+        with _blas_limit(self.n_threads), np.errstate(over="ignore", invalid="ignore"):
+            for epoch in epochs:
+                start = time.perf_counter()
+                negatives = sample_negatives(users, by_user.indptr, by_user.indices,
+                                             data.n_items, self.n_negatives, rng)
+                all_items = np.concatenate([items, negatives])
+                order = rng.permutation(len(labels))
+                total = 0.0
+                for first in range(0, len(order), self.batch_size):
+                    batch = order[first:first + self.batch_size]
+                    loss, grad = bce_with_logits_loss(
+                        self._forward(all_users[batch], all_items[batch]), labels[batch])
+                    if not math.isfinite(loss):
+                        raise TrainingDiverged(
+                            f"training diverged at epoch {epoch} (batch "
+                            f"{first // self.batch_size}): the loss became NaN/inf; lower the "
+                            f"learning rate (lr == {self.lr}).")
+                    optimizer.step(self._backward(grad))
+                    total += loss * len(batch)
+                entry = {"epoch": epoch, "train_loss": total / len(labels),
+                         "seconds": time.perf_counter() - start, "samples": len(labels)}
+                self.history_.append(entry)
+                if self.verbose:
+                    epochs.set_postfix({"train_loss": round(entry["train_loss"], 4)})
+                if any([cb(dict(entry)) is True for cb in self._callbacks]):
+                    break
+        self._sync_state()
+
+    # ------------------------------------------------------------- state
+    def _sync_state(self):
+        for name, table in self._tables().items():
+            setattr(self, f"{name}_", table.weight)
+        self.dense_params_ = np.concatenate(
+            [a.ravel() for layer in self._dense_layers() for a in (layer.weight, layer.bias)])
+
+    def _set_state(self, arrays, user_ids, item_ids):
+        Recommender._set_state(self, arrays, user_ids, item_ids)
+        dtype = np.dtype(self.dtype)
+        self._build(len(user_ids), len(item_ids), np.random.default_rng(0))  # shapes only
+        for name, table in self._tables().items():
+            saved = np.ascontiguousarray(getattr(self, f"{name}_"), dtype=dtype)
+            if saved.shape != table.weight.shape:
+                raise ValueError(f"the saved {name} table does not match the parameters.")
+            table.weight = saved
+        _unpack_dense(self._dense_layers(), self.dense_params_, dtype)
+        self._sync_state()
+
+    # --------------------------------------------------------------- predict
+    def _predict_internal(self, users, items):
+        known_item = items >= 0
+        est = np.zeros(len(users))
+        where = np.flatnonzero(known_item)
+        if len(where):
+            scores = self._logits_of_users(users[where], items[where])
+            est[where] = sigmoid(scores)
+        return est
+
+    def _user_rows(self, users):
+        """(GMF, MLP) user embeddings; an unknown user (-1) gets the mean ones."""
+        known = (users >= 0)[:, None]
+        return tuple(np.where(known, table.weight[users], table.weight.mean(axis=0))
+                     for table in (self._gmf_user, self._mlp_user))
+
+    def _logits_of_users(self, users, items):
+        gmf, mlp = self._user_rows(users)
+        chunk = max(1, SCORE_CHUNK_CELLS // max(self.hidden[0], 1))
+        out = np.empty(len(users))
+        with _blas_limit(self.n_threads):
+            for first in range(0, len(users), chunk):
+                part = slice(first, first + chunk)
+                x = np.concatenate([mlp[part], self._mlp_item.weight[items[part]]], axis=1)
+                for layer in self._layers:
+                    x = layer.forward(x)
+                joined = np.concatenate([gmf[part] * self._gmf_item.weight[items[part]], x],
+                                        axis=1)
+                out[part] = self._output.forward(joined)[:, 0]
+        return out
+
+    def _score_block(self, users):
+        """Probabilities of ``users`` over every item (the first MLP layer split
+        as in :meth:`MLPRecommender._score_block`; the GMF term is one product)."""
+        gmf, mlp = self._user_rows(users)
+        d, w_out = self.embedding_dim, self._output.weight
+        first = self._layers[0]
+        item_part = self._mlp_item.weight @ first.weight[d:] + first.bias
+        user_part = mlp @ first.weight[:d]
+        gmf_scores = (gmf * w_out[:self.factors, 0]) @ self._gmf_item.weight.T
+        scores = np.empty((len(users), self.n_items_))
+        rows = max(1, SCORE_CHUNK_CELLS // (self.n_items_ * first.weight.shape[1]))
+        with _blas_limit(self.n_threads):
+            for start in range(0, len(users), rows):
+                h = user_part[start:start + rows, None, :] + item_part[None, :, :]
+                h = h.reshape(-1, h.shape[-1])
+                for layer in self._layers[1:]:
+                    h = layer.forward(h)
+                mlp_scores = (h @ w_out[self.factors:, 0]).reshape(-1, self.n_items_)
+                scores[start:start + rows] = (gmf_scores[start:start + rows] + mlp_scores
+                                              + self._output.bias[0])
+        return sigmoid(scores)
+
+
+def _unpack_dense(layers, flat, dtype):
+    """Set the layers' weights and biases from their concatenation (``dense_params_``)."""
+    flat = np.asarray(flat, dtype=dtype)
+    expected = sum(layer.weight.size + layer.bias.size for layer in layers)
+    if flat.shape != (expected,):
+        raise ValueError(f"the saved layers hold {flat.size} values, the architecture needs "
+                         f"{expected}.")
+    offset = 0
+    for layer in layers:
+        for name in ("weight", "bias"):
+            current = getattr(layer, name)
+            setattr(layer, name, flat[offset:offset + current.size].reshape(current.shape))
+            offset += current.size
