@@ -112,7 +112,8 @@ def test_results_do_not_depend_on_n_threads(planted):
     options = {"embedding_dim": 4, "hidden": (8,), "epochs": 2, "batch_size": 64, "seed": 2}
     one = MLPRecommender(n_threads=1, **options).fit(train)
     two = MLPRecommender(n_threads=2, **options).fit(train)
-    np.testing.assert_allclose(one.dense_params_, two.dense_params_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(one.dense_params_, two.dense_params_)
+    np.testing.assert_array_equal(one.user_embedding_, two.user_embedding_)
 
 
 def test_full_batch_sparse_and_dense_adam_agree(planted):
