@@ -24,6 +24,9 @@ def test_benchmark_prints_table_and_writes_results(capsys, tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     row = results["rows"][0]
     assert row["algorithm"] == "baseline" and 0.3 < row["rmse"] < 1.5
+    rows = {r["algorithm"]: r for r in results["rows"]}
+    assert 0.3 < rows["mlp"]["rmse"] < 1.5
+    assert 0.0 <= rows["neumf"]["ndcg"] <= rows["neumf"]["hit_rate"] <= 1.0
     assert (tmp_path / "results.md").read_text().startswith("Data: synthetic:5k")
 
 

@@ -44,6 +44,8 @@ class Row:
     predict_s: float
     jit_s: float = float("nan")
     n_test: int = 0
+    hit_rate: float = float("nan")
+    ndcg: float = float("nan")
     fit_speedup: dict = field(default_factory=dict)
     predict_speedup: dict = field(default_factory=dict)
 
@@ -132,8 +134,31 @@ def _fastcf_mf(n_threads):
     return MatrixFactorization(**MF_PARAMS, n_threads=n_threads)
 
 
+#: The seed MLP (embedding 32 + 32, layers 64-32-1, batch 256, Adam 1e-3), and
+#: NeuMF with He et al.'s defaults; few epochs so that the default run stays short.
+MLP_PARAMS = {"embedding_dim": 32, "hidden": (64, 32), "epochs": 5, "batch_size": 256,
+              "lr": 1e-3}
+NEUMF_PARAMS = {"factors": 8, "embedding_dim": 32, "hidden": (64, 32, 16, 8), "epochs": 3,
+                "batch_size": 256, "lr": 1e-3, "n_negatives": 4}
+
+
+def _fastcf_mlp(n_threads):
+    from .mlp import MLPRecommender
+
+    return MLPRecommender(**MLP_PARAMS, n_threads=n_threads)
+
+
+def _fastcf_neumf(n_threads):
+    from .mlp import NeuMF
+
+    return NeuMF(**NEUMF_PARAMS, n_threads=n_threads)
+
+
 FASTCF_ALGORITHMS = {"baseline": _fastcf_baseline, "userknn": _fastcf_knn("userknn"),
-                     "itemknn": _fastcf_knn("itemknn"), "mf": _fastcf_mf}
+                     "itemknn": _fastcf_knn("itemknn"), "mf": _fastcf_mf, "mlp": _fastcf_mlp,
+                     "neumf": _fastcf_neumf}
+#: Models of implicit feedback: ranked by sampled HR@10 / NDCG@10, not by RMSE.
+IMPLICIT_ALGORITHMS = {"neumf"}
 
 
 def _run_fastcf(name, train, test, n_threads, repeats):
@@ -150,6 +175,12 @@ def _run_fastcf(name, train, test, n_threads, repeats):
     users, items = test_frame["user"].to_numpy(), test_frame["item"].to_numpy()
     predict_s, pred = median_time(lambda: model.predict(users, items), repeats)
     truth = test_frame["rating"].to_numpy()
+    if name in IMPLICIT_ALGORITHMS:
+        from .metrics import sampled_hit_rate_ndcg
+
+        hit_rate, ndcg = sampled_hit_rate_ndcg(model, train, test, k=10, n_negatives=99)
+        return Row(name, "fastcf", float("nan"), float("nan"), fit_s, predict_s, jit_s,
+                   len(truth), hit_rate, ndcg)
     return Row(name, "fastcf", rmse(truth, pred), mae(truth, pred), fit_s, predict_s, jit_s,
                len(truth))
 
@@ -334,17 +365,21 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
 
 def format_markdown(results):
     """The results table as Markdown."""
-    header = ("| algorithm | library | RMSE | MAE | fit s | predict s | predictions/s | JIT s "
-              "| speed-up vs peer (fit / predict) |")
+    header = ("| algorithm | library | RMSE | MAE | HR@10 | NDCG@10 | fit s | predict s | "
+              "predictions/s | JIT s | speed-up vs peer (fit / predict) |")
     lines = [f"Data: {results['data']}; train {results['train']:,}, test {results['test']:,}; "
-             f"times are medians of {results['repeats']} runs; data preparation untimed.", "",
+             f"times are medians of {results['repeats']} runs; data preparation untimed. "
+             "HR@10 / NDCG@10 (implicit models): each test pair ranked among 99 sampled "
+             "negatives.", "",
              header,
-             "|" + "---|" * 9]
+             "|" + "---|" * 11]
     for r in results["rows"]:
         speedups = ", ".join(f"{p}: {r['fit_speedup'][p]:.1f}x / {r['predict_speedup'][p]:.1f}x"
                              for p in r["fit_speedup"]) or "-"
         jit = "-" if np.isnan(r["jit_s"]) else f"{r['jit_s']:.2f}"
-        lines.append(f"| {r['algorithm']} | {r['library']} | {r['rmse']:.4f} | {r['mae']:.4f} | "
+        metrics = " | ".join("-" if np.isnan(r[m]) else f"{r[m]:.4f}"
+                             for m in ("rmse", "mae", "hit_rate", "ndcg"))
+        lines.append(f"| {r['algorithm']} | {r['library']} | {metrics} | "
                      f"{r['fit_s']:.4f} | {r['predict_s']:.4f} | {r['predictions_per_s']:,.0f} | "
                      f"{jit} | {speedups} |")
     if not results["peers"]:
