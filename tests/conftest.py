@@ -9,6 +9,17 @@ from fastcf import Interactions
 
 BACKENDS = ["numba", "cython", "reference"]
 DTYPES = [np.float32, np.float64]
+
+
+def central_difference(loss, param, idx, eps=1e-6):
+    """(loss(param[idx] + eps) - loss(param[idx] - eps)) / (2 eps), param restored."""
+    old = param[idx]
+    param[idx] = old + eps
+    up = loss()
+    param[idx] = old - eps
+    down = loss()
+    param[idx] = old
+    return (up - down) / (2 * eps)
 THREADS = [1, 2]
 
 

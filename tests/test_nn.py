@@ -4,6 +4,7 @@ formula written out."""
 
 import numpy as np
 import pytest
+from conftest import central_difference
 
 from fastcf.nn import (
     Adam,
@@ -16,20 +17,12 @@ from fastcf.nn import (
     sum_rows_by_index,
 )
 
-EPS = 1e-6
-
 
 def numeric_grad(f, x):
-    """Central finite differences of the scalar f() with respect to the array x (in place)."""
+    """Central finite differences of the scalar f() with respect to every entry of x."""
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + EPS
-        up = f()
-        x[idx] = old - EPS
-        down = f()
-        x[idx] = old
-        grad[idx] = (up - down) / (2 * EPS)
+        grad[idx] = central_difference(f, x, idx)
     return grad
 
 

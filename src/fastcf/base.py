@@ -345,6 +345,20 @@ class Recommender:
             idx = columns[idx]
         return self.item_ids_[idx], val
 
+    # ------------------------------------------------------------ validation
+    def _validation_pairs(self):
+        """(users, items, ratings) of ``self._validation`` known to the model, or None."""
+        if self._validation is None:
+            return None
+        frame = self._validation.to_frame()
+        u = self.user_index(frame["user"].to_numpy())
+        i = self.item_index(frame["item"].to_numpy())
+        known = (u >= 0) & (i >= 0)
+        return u[known], i[known], frame["rating"].to_numpy()[known]
+
+    def _rmse(self, users, items, truth):
+        return float(np.sqrt(np.mean((self._predict_internal(users, items) - truth) ** 2)))
+
     # ----------------------------------------------------------- persistence
     def save(self, path):
         """Write the fitted model to ``path`` (npz arrays + JSON header, no pickle)."""

@@ -371,18 +371,6 @@ class MatrixFactorization(Recommender):
                 f"SGD diverged at epoch {epoch}: the loss or the factors became NaN/inf; "
                 f"lower the learning rate (lr == {self.lr}) or raise reg.")
 
-    def _validation_pairs(self):
-        if self._validation is None:
-            return None
-        frame = self._validation.to_frame()
-        u = self.user_index(frame["user"].to_numpy())
-        i = self.item_index(frame["item"].to_numpy())
-        known = (u >= 0) & (i >= 0)
-        return u[known], i[known], frame["rating"].to_numpy()[known]
-
-    def _rmse(self, users, items, truth):
-        return float(np.sqrt(np.mean((self._predict_internal(users, items) - truth) ** 2)))
-
     # --------------------------------------------------------------- predict
     def _estimate(self, users, items):
         """Unclipped estimates; unknown ids drop their terms, as in Surprise."""

@@ -81,7 +81,139 @@ def _check_network_params(model):
     check_int("seed", model.seed, min_value=0)
 
 
-class MLPRecommender(Recommender):
+class _Network(Recommender):
+    """What MLPRecommender and NeuMF share: embedding tables and Dense layers as
+    named parameters, the Adam mini-batch training loop, and their saved state.
+
+    Subclasses build ``_tables()`` (name -> Embedding) and ``_dense_layers()``
+    in ``_build``, and give ``_forward`` / ``_backward_into_layers``, the
+    epoch's training examples (``_epoch_examples``) and its loss function.
+    """
+
+    def _named_params(self):
+        params = {name: table.weight for name, table in self._tables().items()}
+        for j, layer in enumerate(self._dense_layers()):
+            params[f"dense{j}.weight"] = layer.weight
+            params[f"dense{j}.bias"] = layer.bias
+        return params
+
+    def _backward(self, grad_outputs):
+        """Gradients of every parameter, by name, from d loss / d outputs."""
+        self._backward_into_layers(grad_outputs)
+        grads = {name: table.grads["weight"] for name, table in self._tables().items()}
+        for j, layer in enumerate(self._dense_layers()):
+            grads[f"dense{j}.weight"] = layer.grads["weight"]
+            grads[f"dense{j}.bias"] = layer.grads["bias"]
+        return grads
+
+    def _train(self, rng, validation=None):
+        """Adam over seeded mini-batches for ``epochs`` epochs, with history and callbacks."""
+        optimizer = Adam(self._named_params(), lr=self.lr, weight_decay=self.weight_decay,
+                         sparse=self.sparse_adam)
+        self.history_ = []
+        best = None
+        epochs = range(self.epochs)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
+        widths = [2 * self.embedding_dim, *self.hidden]
+        # Overflow is caught by the loss check of every batch, not reported as warnings.
+        with _blas_limit(_training_threads(self, widths)), \
+                np.errstate(over="ignore", invalid="ignore"):
+            for epoch in epochs:
+                start = time.perf_counter()
+                users, items, targets = self._epoch_examples(rng)
+                order = rng.permutation(len(targets))
+                total = 0.0
+                for first in range(0, len(order), self.batch_size):
+                    batch = order[first:first + self.batch_size]
+                    loss, grad = self._loss(self._forward(users[batch], items[batch]),
+                                            targets[batch])
+                    if not math.isfinite(loss):
+                        raise TrainingDiverged(
+                            f"training diverged at epoch {epoch} (batch "
+                            f"{first // self.batch_size}): the loss became NaN/inf; lower the "
+                            f"learning rate (lr == {self.lr}).")
+                    optimizer.step(self._backward(grad))
+                    total += loss * len(batch)
+                entry = {"epoch": epoch, **self._train_metric(total / len(targets)),
+                         "seconds": time.perf_counter() - start, "samples": len(targets)}
+                if validation is not None:
+                    entry["validation_rmse"] = self._rmse(*validation)
+                self.history_.append(entry)
+                if self.verbose:
+                    epochs.set_postfix({k: round(v, 4) for k, v in entry.items()
+                                        if k not in ("epoch", "samples")})
+                stop = any([cb(dict(entry)) is True for cb in self._callbacks])
+                if validation is not None and getattr(self, "patience", None) is not None:
+                    if best is None or entry["validation_rmse"] < best[0]:
+                        best = (entry["validation_rmse"], epoch,
+                                {k: p.copy() for k, p in self._named_params().items()})
+                    elif epoch - best[1] >= self.patience:
+                        stop = True
+                if stop:
+                    break
+        if best is not None:
+            for name, param in self._named_params().items():
+                param[...] = best[2][name]
+            self.best_epoch_ = best[1]
+        self._sync_state()
+
+    def _sync_state(self):
+        """Expose the trained arrays as fitted attributes (what ``save`` stores)."""
+        for name, table in self._tables().items():
+            setattr(self, f"{name}_", table.weight)
+        self.dense_params_ = np.concatenate(
+            [a.ravel() for layer in self._dense_layers() for a in (layer.weight, layer.bias)])
+
+    def _set_state(self, arrays, user_ids, item_ids):
+        super()._set_state(arrays, user_ids, item_ids)
+        dtype = np.dtype(self.dtype)
+        self._build(len(user_ids), len(item_ids), np.random.default_rng(0))  # shapes only
+        for name, table in self._tables().items():
+            saved = np.ascontiguousarray(getattr(self, f"{name}_"), dtype=dtype)
+            if saved.shape != table.weight.shape:
+                raise ValueError(f"the saved {name} table does not match the parameters.")
+            table.weight = saved
+        layers, flat = self._dense_layers(), np.asarray(self.dense_params_, dtype=dtype)
+        expected = sum(layer.weight.size + layer.bias.size for layer in layers)
+        if flat.shape != (expected,):
+            raise ValueError(f"the saved layers hold {flat.size} values, the architecture "
+                             f"needs {expected}.")
+        offset = 0
+        for layer in layers:
+            for name in ("weight", "bias"):
+                current = getattr(layer, name)
+                setattr(layer, name, flat[offset:offset + current.size].reshape(current.shape))
+                offset += current.size
+        self._sync_state()
+
+    def _mlp_over_all_items(self, user_vectors, item_table, head):
+        """``head(h)`` for every (user, item) pair, users x items, where ``h`` is
+        what ``_layers`` make of ``[user vector; item embedding]``.
+
+        ``[e_u; e_i] W = e_u W_u + e_i W_i``: the first layer's item half (and
+        bias) is computed once for all items and each user adds its own half;
+        the rest runs in chunks of bounded memory.
+        """
+        d, first = self.embedding_dim, self._layers[0]
+        user_part = user_vectors @ first.weight[:d]
+        item_part = item_table.weight @ first.weight[d:] + first.bias
+        n_items, width = item_part.shape
+        scores = np.empty((len(user_part), n_items))
+        rows = max(1, SCORE_CHUNK_CELLS // (n_items * width))
+        with _blas_limit(self.n_threads):
+            for start in range(0, len(user_part), rows):
+                h = user_part[start:start + rows, None, :] + item_part[None, :, :]
+                h = h.reshape(-1, width)
+                for layer in self._layers[1:]:
+                    h = layer.forward(h)
+                scores[start:start + rows] = head(h).reshape(-1, n_items)
+        return scores
+
+
+class MLPRecommender(_Network):
     r"""Embedding + MLP rating model (explicit feedback), trained by Adam on the MSE.
 
     Parameters
@@ -162,19 +294,14 @@ class MLPRecommender(Recommender):
         widths = [2 * self.embedding_dim, *self.hidden, 1]
         self._layers = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
-            self._layers.append(Dense(n_in, n_out, rng, dtype))
-            self._layers.append(ReLU())
+            self._layers += [Dense(n_in, n_out, rng, dtype), ReLU()]
         self._layers.pop()  # the output layer is linear
+
+    def _tables(self):
+        return {"user_embedding": self._user_emb, "item_embedding": self._item_emb}
 
     def _dense_layers(self):
         return [layer for layer in self._layers if isinstance(layer, Dense)]
-
-    def _named_params(self):
-        params = {"user_embedding": self._user_emb.weight, "item_embedding": self._item_emb.weight}
-        for j, layer in enumerate(self._dense_layers()):
-            params[f"dense{j}.weight"] = layer.weight
-            params[f"dense{j}.bias"] = layer.bias
-        return params
 
     def _forward(self, users, items):
         x = np.concatenate([self._user_emb.forward(users), self._item_emb.forward(items)],
@@ -183,20 +310,21 @@ class MLPRecommender(Recommender):
             x = layer.forward(x)
         return x[:, 0]
 
-    def _backward(self, grad_predictions):
-        """Gradients of every parameter, by name, from d loss / d predictions."""
+    def _backward_into_layers(self, grad_predictions):
         g = grad_predictions[:, None]
         for layer in reversed(self._layers):
             g = layer.backward(g)
-        d = self.embedding_dim
-        self._user_emb.backward(g[:, :d])
-        self._item_emb.backward(g[:, d:])
-        grads = {"user_embedding": self._user_emb.grads["weight"],
-                 "item_embedding": self._item_emb.grads["weight"]}
-        for j, layer in enumerate(self._dense_layers()):
-            grads[f"dense{j}.weight"] = layer.grads["weight"]
-            grads[f"dense{j}.bias"] = layer.grads["bias"]
-        return grads
+        self._user_emb.backward(g[:, :self.embedding_dim])
+        self._item_emb.backward(g[:, self.embedding_dim:])
+
+    _loss = staticmethod(mse_loss)
+
+    @staticmethod
+    def _train_metric(mean_loss):
+        return {"train_rmse": float(np.sqrt(mean_loss))}
+
+    def _epoch_examples(self, rng):
+        return self._examples
 
     # ------------------------------------------------------------------- fit
     def fit(self, data, *, validation=None, callbacks=()):
@@ -222,112 +350,23 @@ class MLPRecommender(Recommender):
         try:
             return super().fit(data)
         finally:
-            self._validation = self._callbacks = None
+            self._validation = self._callbacks = self._examples = None
 
     def _fit(self, data):
         if data.implicit:
             raise ValueError("MLPRecommender needs explicit ratings; this data is implicit.")
         if data.nnz == 0:
             raise ValueError("cannot fit on empty data (no ratings).")
-        dtype = np.dtype(self.dtype)
         rng = np.random.default_rng(self.seed)
         self._build(data.n_users, data.n_items, rng)
         self.global_mean_ = np.float64(data.global_mean)
         self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
         self._dense_layers()[-1].bias[:] = self.global_mean_
         by_user = data.by_user
-        users = np.repeat(np.arange(data.n_users), np.diff(by_user.indptr))
-        items = np.asarray(by_user.indices, dtype=np.int64)
-        ratings = by_user.data.astype(dtype)
-        validation = self._validation_pairs()
-        optimizer = Adam(self._named_params(), lr=self.lr, weight_decay=self.weight_decay,
-                         sparse=self.sparse_adam)
-        self.history_ = []
-        best = None
-        epochs = range(self.epochs)
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
-        # Overflow is caught by the loss check of every batch, not reported as warnings.
-        widths = [2 * self.embedding_dim, *self.hidden]
-        with _blas_limit(_training_threads(self, widths)), \
-                np.errstate(over="ignore", invalid="ignore"):
-            for epoch in epochs:
-                start = time.perf_counter()
-                order = rng.permutation(len(ratings))
-                total = 0.0
-                for first in range(0, len(order), self.batch_size):
-                    batch = order[first:first + self.batch_size]
-                    loss, grad = mse_loss(self._forward(users[batch], items[batch]),
-                                          ratings[batch])
-                    if not math.isfinite(loss):
-                        raise TrainingDiverged(
-                            f"training diverged at epoch {epoch} (batch "
-                            f"{first // self.batch_size}): the loss became NaN/inf; lower the "
-                            f"learning rate (lr == {self.lr}).")
-                    optimizer.step(self._backward(grad))
-                    total += loss * len(batch)
-                entry = {"epoch": epoch, "train_rmse": float(np.sqrt(total / len(ratings))),
-                         "seconds": time.perf_counter() - start, "samples": len(ratings)}
-                if validation is not None:
-                    entry["validation_rmse"] = self._rmse(*validation)
-                self.history_.append(entry)
-                if self.verbose:
-                    epochs.set_postfix({k: round(v, 4) for k, v in entry.items()
-                                        if k not in ("epoch", "samples")})
-                stop = any([cb(dict(entry)) is True for cb in self._callbacks])
-                if validation is not None and self.patience is not None:
-                    if best is None or entry["validation_rmse"] < best[0]:
-                        best = (entry["validation_rmse"], epoch, self._get_params_copy())
-                    elif epoch - best[1] >= self.patience:
-                        stop = True
-                if stop:
-                    break
-        if best is not None:
-            self._set_params_copy(best[2])
-            self.best_epoch_ = best[1]
-        self._sync_state()
-
-    def _get_params_copy(self):
-        return {name: p.copy() for name, p in self._named_params().items()}
-
-    def _set_params_copy(self, saved):
-        for name, p in self._named_params().items():
-            p[...] = saved[name]
-
-    def _validation_pairs(self):
-        if self._validation is None:
-            return None
-        frame = self._validation.to_frame()
-        u = self.user_index(frame["user"].to_numpy())
-        i = self.item_index(frame["item"].to_numpy())
-        known = (u >= 0) & (i >= 0)
-        return u[known], i[known], frame["rating"].to_numpy()[known]
-
-    def _rmse(self, users, items, truth):
-        return float(np.sqrt(np.mean((self._predict_internal(users, items) - truth) ** 2)))
-
-    # ------------------------------------------------------------- state
-    def _sync_state(self):
-        """Expose the trained arrays as fitted attributes (what ``save`` stores)."""
-        self.user_embedding_ = self._user_emb.weight
-        self.item_embedding_ = self._item_emb.weight
-        self.dense_params_ = np.concatenate(
-            [a.ravel() for layer in self._dense_layers() for a in (layer.weight, layer.bias)])
-
-    def _set_state(self, arrays, user_ids, item_ids):
-        super()._set_state(arrays, user_ids, item_ids)
-        dtype = np.dtype(self.dtype)
-        rng = np.random.default_rng(0)  # shapes only: every value is overwritten below
-        self._build(len(user_ids), len(item_ids), rng)
-        if self.user_embedding_.shape != self._user_emb.weight.shape or \
-                self.item_embedding_.shape != self._item_emb.weight.shape:
-            raise ValueError("the saved embeddings do not match the saved parameters.")
-        self._user_emb.weight = np.ascontiguousarray(self.user_embedding_, dtype=dtype)
-        self._item_emb.weight = np.ascontiguousarray(self.item_embedding_, dtype=dtype)
-        _unpack_dense(self._dense_layers(), self.dense_params_, dtype)
-        self._sync_state()
+        self._examples = (np.repeat(np.arange(data.n_users), np.diff(by_user.indptr)),
+                          np.asarray(by_user.indices, dtype=np.int64),
+                          by_user.data.astype(self.dtype))
+        self._train(rng, self._validation_pairs())
 
     # --------------------------------------------------------------- predict
     def _predict_internal(self, users, items):
@@ -344,29 +383,11 @@ class MLPRecommender(Recommender):
         return est
 
     def _score_block(self, users):
-        """Unclipped scores of ``users`` (internal, -1 unknown) over every item.
-
-        The first layer splits over the concatenation, ``[e_u; e_i] W = e_u W_u
-        + e_i W_i``: the item half is computed once for all items, and each
-        user adds its own half before the rest of the network runs.
-        """
-        dense = self._dense_layers()
-        d = self.embedding_dim
-        first = dense[0]
-        item_part = self._item_emb.weight @ first.weight[d:] + first.bias
-        user_vectors = np.where((users >= 0)[:, None], self._user_emb.weight[users],
-                                self._user_emb.weight.mean(axis=0))
-        user_part = user_vectors @ first.weight[:d]
-        scores = np.empty((len(users), self.n_items_))
-        rows = max(1, SCORE_CHUNK_CELLS // (self.n_items_ * first.weight.shape[1]))
-        with _blas_limit(self.n_threads):
-            for start in range(0, len(users), rows):
-                h = user_part[start:start + rows, None, :] + item_part[None, :, :]
-                h = h.reshape(-1, h.shape[-1])
-                for layer in self._layers[1:]:
-                    h = layer.forward(h)
-                scores[start:start + rows] = h[:, 0].reshape(-1, self.n_items_)
-        return scores
+        """Unclipped scores of ``users`` (internal, -1 unknown: the mean user
+        embedding) over every item."""
+        vectors = np.where((users >= 0)[:, None], self._user_emb.weight[users],
+                           self._user_emb.weight.mean(axis=0))
+        return self._mlp_over_all_items(vectors, self._item_emb, lambda h: h[:, 0])
 
 
 def sample_negatives(users, positives_indptr, positives_indices, n_items, n_negatives, rng):
@@ -393,7 +414,7 @@ def sample_negatives(users, positives_indptr, positives_indices, n_items, n_nega
     return items
 
 
-class NeuMF(Recommender):
+class NeuMF(_Network):
     r"""Neural matrix factorisation for implicit feedback (He et al., 2017).
 
     .. math::
@@ -468,19 +489,12 @@ class NeuMF(Recommender):
             self._layers += [Dense(n_in, n_out, rng, dtype), ReLU()]
         self._output = Dense(self.factors + self.hidden[-1], 1, rng, dtype)
 
-    def _dense_layers(self):
-        return [layer for layer in self._layers if isinstance(layer, Dense)] + [self._output]
-
     def _tables(self):
         return {"gmf_user": self._gmf_user, "gmf_item": self._gmf_item,
                 "mlp_user": self._mlp_user, "mlp_item": self._mlp_item}
 
-    def _named_params(self):
-        params = {name: table.weight for name, table in self._tables().items()}
-        for j, layer in enumerate(self._dense_layers()):
-            params[f"dense{j}.weight"] = layer.weight
-            params[f"dense{j}.bias"] = layer.bias
-        return params
+    def _dense_layers(self):
+        return [layer for layer in self._layers if isinstance(layer, Dense)] + [self._output]
 
     def _forward(self, users, items):
         """Logits of the pairs (internal indices)."""
@@ -491,21 +505,27 @@ class NeuMF(Recommender):
             x = layer.forward(x)
         return self._output.forward(np.concatenate([self._pu * self._qi, x], axis=1))[:, 0]
 
-    def _backward(self, grad_logits):
+    def _backward_into_layers(self, grad_logits):
         g = self._output.backward(grad_logits[:, None])
         g_gmf, g = g[:, :self.factors], g[:, self.factors:]
         for layer in reversed(self._layers):
             g = layer.backward(g)
-        d = self.embedding_dim
-        self._mlp_user.backward(g[:, :d])
-        self._mlp_item.backward(g[:, d:])
+        self._mlp_user.backward(g[:, :self.embedding_dim])
+        self._mlp_item.backward(g[:, self.embedding_dim:])
         self._gmf_user.backward(g_gmf * self._qi)
         self._gmf_item.backward(g_gmf * self._pu)
-        grads = {name: table.grads["weight"] for name, table in self._tables().items()}
-        for j, layer in enumerate(self._dense_layers()):
-            grads[f"dense{j}.weight"] = layer.grads["weight"]
-            grads[f"dense{j}.bias"] = layer.grads["bias"]
-        return grads
+
+    _loss = staticmethod(bce_with_logits_loss)
+
+    @staticmethod
+    def _train_metric(mean_loss):
+        return {"train_loss": float(mean_loss)}
+
+    def _epoch_examples(self, rng):
+        """The interactions (label 1) and fresh negatives (label 0) of an epoch."""
+        users, items, indptr, n_items = self._examples
+        negatives = sample_negatives(users, indptr, items, n_items, self.n_negatives, rng)
+        return self._all_users, np.concatenate([items, negatives]), self._labels
 
     # ------------------------------------------------------------------- fit
     def fit(self, data, *, callbacks=()):
@@ -518,7 +538,7 @@ class NeuMF(Recommender):
         try:
             return super().fit(data)
         finally:
-            self._callbacks = None
+            self._callbacks = self._examples = self._all_users = self._labels = None
 
     def _fit(self, data):
         if data.nnz == 0:
@@ -527,79 +547,33 @@ class NeuMF(Recommender):
         counts = np.diff(by_user.indptr)
         if (counts >= data.n_items).any():
             raise ValueError("a user has interacted with every item: no negatives to draw.")
-        dtype = np.dtype(self.dtype)
         rng = np.random.default_rng(self.seed)
         self._build(data.n_users, data.n_items, rng)
         users = np.repeat(np.arange(data.n_users), counts)
-        items = np.asarray(by_user.indices, dtype=np.int64)
-        optimizer = Adam(self._named_params(), lr=self.lr, weight_decay=self.weight_decay,
-                         sparse=self.sparse_adam)
-        labels = np.concatenate([np.ones(len(users), dtype),
-                                 np.zeros(len(users) * self.n_negatives, dtype)])
-        all_users = np.concatenate([users, np.repeat(users, self.n_negatives)])
-        self.history_ = []
-        epochs = range(self.epochs)
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
-        widths = [2 * self.embedding_dim, *self.hidden]
-        with _blas_limit(_training_threads(self, widths)), \
-                np.errstate(over="ignore", invalid="ignore"):
-            for epoch in epochs:
-                start = time.perf_counter()
-                negatives = sample_negatives(users, by_user.indptr, by_user.indices,
-                                             data.n_items, self.n_negatives, rng)
-                all_items = np.concatenate([items, negatives])
-                order = rng.permutation(len(labels))
-                total = 0.0
-                for first in range(0, len(order), self.batch_size):
-                    batch = order[first:first + self.batch_size]
-                    loss, grad = bce_with_logits_loss(
-                        self._forward(all_users[batch], all_items[batch]), labels[batch])
-                    if not math.isfinite(loss):
-                        raise TrainingDiverged(
-                            f"training diverged at epoch {epoch} (batch "
-                            f"{first // self.batch_size}): the loss became NaN/inf; lower the "
-                            f"learning rate (lr == {self.lr}).")
-                    optimizer.step(self._backward(grad))
-                    total += loss * len(batch)
-                entry = {"epoch": epoch, "train_loss": total / len(labels),
-                         "seconds": time.perf_counter() - start, "samples": len(labels)}
-                self.history_.append(entry)
-                if self.verbose:
-                    epochs.set_postfix({"train_loss": round(entry["train_loss"], 4)})
-                if any([cb(dict(entry)) is True for cb in self._callbacks]):
-                    break
-        self._sync_state()
-
-    # ------------------------------------------------------------- state
-    def _sync_state(self):
-        for name, table in self._tables().items():
-            setattr(self, f"{name}_", table.weight)
-        self.dense_params_ = np.concatenate(
-            [a.ravel() for layer in self._dense_layers() for a in (layer.weight, layer.bias)])
-
-    def _set_state(self, arrays, user_ids, item_ids):
-        Recommender._set_state(self, arrays, user_ids, item_ids)
-        dtype = np.dtype(self.dtype)
-        self._build(len(user_ids), len(item_ids), np.random.default_rng(0))  # shapes only
-        for name, table in self._tables().items():
-            saved = np.ascontiguousarray(getattr(self, f"{name}_"), dtype=dtype)
-            if saved.shape != table.weight.shape:
-                raise ValueError(f"the saved {name} table does not match the parameters.")
-            table.weight = saved
-        _unpack_dense(self._dense_layers(), self.dense_params_, dtype)
-        self._sync_state()
+        self._examples = (users, np.asarray(by_user.indices, dtype=np.int64), by_user.indptr,
+                          data.n_items)
+        self._all_users = np.concatenate([users, np.repeat(users, self.n_negatives)])
+        self._labels = np.concatenate([np.ones(len(users), self.dtype),
+                                       np.zeros(len(users) * self.n_negatives, self.dtype)])
+        self._train(rng)
 
     # --------------------------------------------------------------- predict
     def _predict_internal(self, users, items):
-        known_item = items >= 0
         est = np.zeros(len(users))
-        where = np.flatnonzero(known_item)
+        where = np.flatnonzero(items >= 0)
         if len(where):
-            scores = self._logits_of_users(users[where], items[where])
-            est[where] = sigmoid(scores)
+            users, items = users[where], items[where]
+            gmf, mlp = self._user_rows(users)
+            chunk = max(1, SCORE_CHUNK_CELLS // max(self.hidden[0], 1))
+            with _blas_limit(self.n_threads):
+                for first in range(0, len(where), chunk):
+                    part = slice(first, first + chunk)
+                    x = np.concatenate([mlp[part], self._mlp_item.weight[items[part]]], axis=1)
+                    for layer in self._layers:
+                        x = layer.forward(x)
+                    joined = np.concatenate(
+                        [gmf[part] * self._gmf_item.weight[items[part]], x], axis=1)
+                    est[where[part]] = sigmoid(self._output.forward(joined)[:, 0])
         return est
 
     def _user_rows(self, users):
@@ -608,54 +582,12 @@ class NeuMF(Recommender):
         return tuple(np.where(known, table.weight[users], table.weight.mean(axis=0))
                      for table in (self._gmf_user, self._mlp_user))
 
-    def _logits_of_users(self, users, items):
-        gmf, mlp = self._user_rows(users)
-        chunk = max(1, SCORE_CHUNK_CELLS // max(self.hidden[0], 1))
-        out = np.empty(len(users))
-        with _blas_limit(self.n_threads):
-            for first in range(0, len(users), chunk):
-                part = slice(first, first + chunk)
-                x = np.concatenate([mlp[part], self._mlp_item.weight[items[part]]], axis=1)
-                for layer in self._layers:
-                    x = layer.forward(x)
-                joined = np.concatenate([gmf[part] * self._gmf_item.weight[items[part]], x],
-                                        axis=1)
-                out[part] = self._output.forward(joined)[:, 0]
-        return out
-
     def _score_block(self, users):
-        """Probabilities of ``users`` over every item (the first MLP layer split
-        as in :meth:`MLPRecommender._score_block`; the GMF term is one product)."""
+        """Probabilities of ``users`` over every item: the GMF term is one
+        product, the MLP branch as in :meth:`MLPRecommender._score_block`."""
         gmf, mlp = self._user_rows(users)
-        d, w_out = self.embedding_dim, self._output.weight
-        first = self._layers[0]
-        item_part = self._mlp_item.weight @ first.weight[d:] + first.bias
-        user_part = mlp @ first.weight[:d]
-        gmf_scores = (gmf * w_out[:self.factors, 0]) @ self._gmf_item.weight.T
-        scores = np.empty((len(users), self.n_items_))
-        rows = max(1, SCORE_CHUNK_CELLS // (self.n_items_ * first.weight.shape[1]))
-        with _blas_limit(self.n_threads):
-            for start in range(0, len(users), rows):
-                h = user_part[start:start + rows, None, :] + item_part[None, :, :]
-                h = h.reshape(-1, h.shape[-1])
-                for layer in self._layers[1:]:
-                    h = layer.forward(h)
-                mlp_scores = (h @ w_out[self.factors:, 0]).reshape(-1, self.n_items_)
-                scores[start:start + rows] = (gmf_scores[start:start + rows] + mlp_scores
-                                              + self._output.bias[0])
-        return sigmoid(scores)
-
-
-def _unpack_dense(layers, flat, dtype):
-    """Set the layers' weights and biases from their concatenation (``dense_params_``)."""
-    flat = np.asarray(flat, dtype=dtype)
-    expected = sum(layer.weight.size + layer.bias.size for layer in layers)
-    if flat.shape != (expected,):
-        raise ValueError(f"the saved layers hold {flat.size} values, the architecture needs "
-                         f"{expected}.")
-    offset = 0
-    for layer in layers:
-        for name in ("weight", "bias"):
-            current = getattr(layer, name)
-            setattr(layer, name, flat[offset:offset + current.size].reshape(current.shape))
-            offset += current.size
+        w_out = self._output.weight[:, 0]
+        gmf_scores = (gmf * w_out[:self.factors]) @ self._gmf_item.weight.T
+        mlp_scores = self._mlp_over_all_items(mlp, self._mlp_item,
+                                              lambda h: h @ w_out[self.factors:])
+        return sigmoid(gmf_scores + mlp_scores + self._output.bias[0])
