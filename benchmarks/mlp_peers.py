@@ -21,7 +21,11 @@ threads):
       batch_size=256, lr=1e-3, n_threads=T, seed=s)`` with
       ``sparse_adam=True`` (its default: lazy Adam on the embedding rows a
       batch touched) and with ``sparse_adam=False`` (exact dense Adam).
-      ``n_threads`` limits the BLAS threads (threadpoolctl). Fitted with
+      ``n_threads`` limits the BLAS threads (threadpoolctl); fastcf trains
+      batches this small (256 x 64 cells) on one BLAS thread whatever
+      ``n_threads`` says (``fastcf.mlp.SINGLE_THREAD_BATCH_CELLS``): a fit
+      callback reads the BLAS threads in effect after the first epoch and the
+      table shows them beside the setting. Fitted with
       ``validation=`` the u1.test ratings, which records a per-epoch test RMSE
       outside the epoch timing. Timed: the training epochs, the sum of
       ``history_[e]["seconds"]`` (each epoch's permutation, batch gathers,
@@ -47,6 +51,9 @@ threads):
       (PyTorch's one-off set-up: thread pool, allocator, dispatch caches).
     The fits are interleaved seed by seed (seed 0 of every row, then seed
     1, ...), so a change in the machine's load falls on every row alike.
+    No parallel Numba code runs in the process (its OpenMP thread pool beside
+    PyTorch's made PyTorch's 2-thread training ~10x slower); the report
+    warns if it did.
 
 Test RMSE: every u1.test rating; a pair whose user or item is not in
 u1.base is predicted as the training mean; predictions clipped to the
@@ -79,7 +86,6 @@ from _common import (
     peak_rss_mb,
 )
 
-import fastcf
 from fastcf import Interactions, MLPRecommender
 from fastcf.datasets import read_movielens_frame
 from fastcf.metrics import rmse
@@ -88,7 +94,7 @@ DEFAULT_ML100K = "/work/shared/data/ml-100k"
 FOLD = "u1"
 EMBEDDING_DIM, HIDDEN, BATCH_SIZE, LR, EMBEDDING_STD = 32, (64, 32), 256, 1e-3, 0.1
 WARM_UP_BATCHES = 20  # untimed PyTorch batches before every fit
-TINY = (50, 40, 400)  # make_ratings shape of fastcf's untimed warm-up fit
+TINY = 2_000  # ratings (the first of u1.base) of fastcf's untimed warm-up fit
 SPEED_TARGET = 2.0  # fastcf samples/s over PyTorch dense Adam
 RMSE_TARGET = 0.01  # |mean test RMSE fastcf - PyTorch|
 CURVE_EPOCHS = (1, 2, 5, 10, 15, 20)  # per-epoch test RMSE shown at these epochs (if run)
@@ -164,9 +170,13 @@ def fastcf_model(epochs, threads, seed, sparse_adam):
                           embedding_std=EMBEDDING_STD, n_threads=threads, seed=seed)
 
 
-def warm_up_fastcf(threads):
-    """One tiny fit + predict per Adam kind, untimed (BLAS thread start-up); its seconds."""
-    tiny = fastcf.make_ratings(*TINY, seed=1)
+def warm_up_fastcf(split, threads):
+    """One tiny fit + predict per Adam kind, untimed (BLAS thread start-up); its seconds.
+
+    On the first ``TINY`` ratings of the train set, not ``fastcf.make_ratings``
+    data: that runs Numba parallel code (see ``numba_openmp_started``).
+    """
+    tiny = Interactions.from_frame(split.train.to_frame().iloc[:TINY], rating="rating")
     start = time.perf_counter()
     for sparse_adam in (True, False):
         model = fastcf_model(2, threads, 0, sparse_adam).fit(tiny)
@@ -174,11 +184,32 @@ def warm_up_fastcf(threads):
     return time.perf_counter() - start
 
 
+def blas_threads_probe(record):
+    """A fit callback noting, after the first epoch, the BLAS thread counts then in effect.
+
+    fastcf may train on fewer BLAS threads than ``n_threads`` (small batches:
+    one); the callback runs inside its training thread limit, after the
+    epoch's seconds are taken.
+    """
+    def callback(entry):
+        if not record:
+            try:
+                from threadpoolctl import threadpool_info
+            except ImportError:
+                record.append(None)
+                return
+            record.append(sorted({info["num_threads"] for info in threadpool_info()
+                                  if info["user_api"] == "blas"}))
+
+    return callback
+
+
 def train_fastcf(split, epochs, threads, seed, sparse_adam):
     """One fastcf fit: training-epoch throughput, fit wall time, test RMSE, curve."""
     model = fastcf_model(epochs, threads, seed, sparse_adam)
+    blas_threads = []
     start = time.perf_counter()
-    model.fit(split.train, validation=split.test)
+    model.fit(split.train, validation=split.test, callbacks=[blas_threads_probe(blas_threads)])
     wall = time.perf_counter() - start
     history = model.history_
     seconds = [e["seconds"] for e in history]
@@ -190,7 +221,26 @@ def train_fastcf(split, epochs, threads, seed, sparse_adam):
             "epochs_s": float(np.sum(seconds)), "wall_s": wall,
             "epoch_s": seconds, "rmse": rmse(split.truth, est),
             "train_rmse_last_epoch": history[-1]["train_rmse"],
-            "curve": [e["validation_rmse"] for e in history]}
+            "curve": [e["validation_rmse"] for e in history],
+            "blas_threads_training": blas_threads[0]}
+
+
+def numba_openmp_started():
+    """Numba's threading layer if it has started in this process, else None.
+
+    Numba's ``omp`` layer runs on the system's libgomp, PyTorch on the libgomp
+    of its wheel; once both thread pools exist, PyTorch's 2-thread training
+    here ran ~10x slower (measured on 2 cores: 26k instead of 260k samples/s;
+    1 thread unaffected). fastcf's MLP code runs no Numba, but
+    ``fastcf.make_ratings`` does: this script must not call it.
+    """
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return None
+    try:
+        return numba.threading_layer()
+    except ValueError:  # no parallel Numba code has run
+        return None
 
 
 # -------------------------------------------------------------------- PyTorch
@@ -333,7 +383,7 @@ def measure_mlp(torch, split, epochs, threads, repeats):
                     f"batch {BATCH_SIZE}",
            "epochs": epochs, "threads": threads, "repeats": repeats,
            "n_train": len(split.ratings), "n_test": len(split.truth),
-           "fastcf_warm_up_s": warm_up_fastcf(threads)}
+           "fastcf_warm_up_s": warm_up_fastcf(split, threads)}
     runs = {key: [] for key, *_ in MLP_ROWS}
     for seed in range(repeats):
         for key, library, _, sparse in MLP_ROWS:
@@ -396,6 +446,16 @@ def _met(ok):
     return "met" if ok else "NOT met"
 
 
+def _threads(r):
+    """The threads setting, and fastcf's BLAS threads while training where they differ."""
+    seen = {tuple(x["blas_threads_training"]) for x in r["runs"]
+            if x.get("blas_threads_training")}
+    if not seen or seen == {(r["threads"],)}:
+        return str(r["threads"])
+    used = "/".join(",".join(str(n) for n in t) for t in sorted(seen))
+    return f"{r['threads']} (BLAS {used} while training)"
+
+
 def _seconds_note(r):
     seconds = ", ".join(f"{x['epochs_s']:.2f}" for x in r["runs"])
     return (f"epochs s of the seeds {seconds}; last-epoch train RMSE (last seed) "
@@ -410,7 +470,7 @@ def format_mlp(res):
              "| vs PyTorch (B) | test RMSE | RMSE of the seeds | notes |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
-        lines.append(f"| {r['library']} | {r['adam']} | {r['threads']} | {r['epochs_s']:.2f} | "
+        lines.append(f"| {r['library']} | {r['adam']} | {_threads(r)} | {r['epochs_s']:.2f} | "
                      f"{r['wall_s']:.2f} | {r['samples_per_s']:,.0f} | "
                      f"{r['vs_torch_dense']:.2f}x | {r['vs_torch_sparse']:.2f}x | "
                      f"{r['rmse']:.4f} | {', '.join(f'{v:.4f}' for v in r['rmse_all'])} | "
@@ -450,6 +510,11 @@ def format_markdown(results):
              f"({results['torch']['parallel']}).", "",
              "MLP rating model: fastcf MLPRecommender vs PyTorch", "",
              format_mlp(results["mlp"])]
+    if results.get("numba_threading_layer"):
+        lines += ["", f"WARNING: Numba's {results['numba_threading_layer']} threading layer "
+                  "started in this process: its thread pool beside PyTorch's slows PyTorch's "
+                  "multi-threaded training several-fold, so the PyTorch figures are not "
+                  "valid."]
     return "\n".join(lines)
 
 
@@ -489,6 +554,7 @@ def main(argv=None):
                "torch": torch_info(torch, args.threads)}
     results["mlp"] = measure_mlp(torch, split, args.epochs, args.threads, args.repeats)
     results["peak_rss_mb"] = peak_rss_mb()
+    results["numba_threading_layer"] = numba_openmp_started()
     finish(results, format_markdown, args.out)
 
 
