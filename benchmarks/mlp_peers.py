@@ -1,4 +1,9 @@
-"""Neural rating models: fastcf ``MLPRecommender`` (NumPy) beside the same model in PyTorch.
+"""Neural models: fastcf ``MLPRecommender`` and ``NeuMF`` (NumPy) beside the same in PyTorch.
+
+Two sections, each of which can be skipped (``--skip-mlp``, ``--skip-neumf``).
+
+MLP rating model
+----------------
 
 Data: MovieLens 100K fold u1 (``--ml100k``; ``u1.base`` 80,000 train
 ratings, ``u1.test`` 20,000 test ratings). fastcf's ``Interactions`` is built
@@ -67,10 +72,75 @@ Adam) at the same threads; |mean test RMSE fastcf - PyTorch| <= 0.01 at
 equal epochs, for the same kind of Adam: fastcf ``sparse_adam=True`` against
 (B) and ``sparse_adam=False`` against (A).
 
+NeuMF (implicit feedback, He et al. 2017)
+----------------------------------------
+
+Data: all of MovieLens 100K (``u.data`` in ``--ml100k``, read with
+``read_movielens_frame``, ``Interactions.from_frame(frame, rating="rating",
+timestamp="timestamp")``; every rating is a positive), split by
+``fastcf.split.leave_one_out(data, by="time")``: every user's latest
+interaction is its test item, the rest train (items seen only in test are
+dropped from train, so their test pairs are not scored). Both libraries train
+on the same positives, fastcf's internal indices in ``train.by_user`` order.
+
+Model (both libraries): GMF branch (user and item embeddings of size 8,
+element-wise product) and MLP branch (user and item embeddings of size 32,
+concatenated -> Linear(64, 64) -> ReLU -> 32 -> ReLU -> 16 -> ReLU -> 8 ->
+ReLU), concatenated -> Linear(16, 1) logit; embeddings N(0, 0.01^2), the
+Linear layers ``torch.nn.Linear``'s default initialisation. Binary
+cross-entropy on the logits (batch mean), Adam lr 1e-3, mini-batches of 256;
+every epoch draws 4 negatives per training interaction, uniform over the
+items the user has no training interaction with
+(``fastcf.mlp.sample_negatives``, seeded), and shuffles positives and
+negatives together. ``--neumf-epochs`` epochs, float32.
+
+Rows (``--repeats`` fits each, seeds 0, 1, ..., interleaved seed by seed;
+``--threads`` threads):
+    - fastcf ``NeuMF(factors=8, embedding_dim=32, hidden=(64, 32, 16, 8),
+      epochs=E, batch_size=256, lr=1e-3, n_negatives=4, embedding_std=0.01,
+      n_threads=T, seed=s)``, its default ``sparse_adam=True`` (lazy Adam on
+      the embedding rows a batch touched). Timed: ``history_[e]["seconds"]``
+      summed over the epochs -- each epoch's negative sampling, shuffle,
+      batch gathers, forward, backward and Adam; samples/s = the summed
+      ``history_[e]["samples"]`` (positives + negatives) / that sum. The BLAS
+      threads in effect while training are read as for the MLP (batches this
+      small train on one). One untimed tiny fit first.
+    - PyTorch: the same model as a ``torch.nn.Module`` (four ``nn.Embedding``
+      with ``nn.init.normal_(w, 0, 0.01)``, five ``nn.Linear``),
+      ``torch.manual_seed(s)``, ``torch.set_num_threads(T)``, dense
+      embeddings and ``torch.optim.Adam(model.parameters(), lr=1e-3)`` (the
+      usual way), ``F.binary_cross_entropy_with_logits``. Each epoch's
+      negatives and order come from the same numpy code as fastcf's
+      (``sample_negatives``, then ``Generator.permutation``) on a
+      ``numpy.random.default_rng(s)`` of its own (the same procedure and cost,
+      not the same draws: fastcf's generator also initialises its weights).
+      Timed with ``time.perf_counter`` around each epoch -- the negative
+      sampling and shuffle (included on both sides, as fastcf's seconds
+      include them), the permuted epoch tensors, then per batch forward,
+      loss, zero_grad, backward, step and the loss read back with
+      ``.item()``. 20 untimed batches on a throw-away model before every fit.
+
+Evaluation (leave-one-out, sampled): each test (user, item) whose user and
+item are in train is ranked among itself and 99 negatives drawn uniformly
+from the items the user has in neither train nor test. The candidate lists
+are drawn ONCE (seed 0) exactly as ``fastcf.metrics.sampled_hit_rate_ndcg``
+draws them, and both libraries' predicted probabilities are ranked on the
+same lists with that function's rule: rank = the number of negatives scored
+>= the test item, hit = rank < 10, gain = 1 / log2(rank + 2). For every
+fastcf fit ``sampled_hit_rate_ndcg(model, train, test, k=10, n_negatives=99,
+seed=0)`` is computed too and must give the same numbers (the report says
+whether it did). Reported per row: median samples/s over the seeds, mean
+HR@10 and NDCG@10 and those of each seed, and HR@10 / training loss by epoch
+(evaluated outside the epoch timing).
+
+Targets: |mean HR@10 fastcf - PyTorch| <= 0.01 and |mean NDCG@10 fastcf -
+PyTorch| <= 0.01 at equal epochs; fastcf NeuMF samples/s > PyTorch's at the
+same threads setting.
+
 Run with fastcf and PyTorch (the ``[bench]`` extra) installed::
 
-    python benchmarks/mlp_peers.py [--ml100k DIR] [--epochs 20] [--threads 2] \\
-        [--repeats 3] [--out DIR]
+    python benchmarks/mlp_peers.py [--ml100k DIR] [--epochs 20] [--neumf-epochs 20] \\
+        [--threads 2] [--repeats 3] [--skip-mlp | --skip-neumf] [--out DIR]
 """
 
 import argparse
@@ -86,9 +156,11 @@ from _common import (
     peak_rss_mb,
 )
 
-from fastcf import Interactions, MLPRecommender
+from fastcf import Interactions, MLPRecommender, NeuMF
 from fastcf.datasets import read_movielens_frame
-from fastcf.metrics import rmse
+from fastcf.metrics import rmse, sampled_hit_rate_ndcg
+from fastcf.mlp import sample_negatives
+from fastcf.split import leave_one_out
 
 DEFAULT_ML100K = "/work/shared/data/ml-100k"
 FOLD = "u1"
@@ -103,6 +175,16 @@ MLP_ROWS = (("fastcf_sparse", "fastcf", "lazy (sparse_adam=True)", True),
             ("fastcf_dense", "fastcf", "dense (sparse_adam=False)", False),
             ("torch_dense", "PyTorch", "(A) Adam, dense embeddings", False),
             ("torch_sparse", "PyTorch", "(B) SparseAdam + Adam, sparse embeddings", True))
+#: NeuMF: GMF factors, MLP-branch embedding size, MLP-branch layers, embedding std,
+#: negatives per training interaction and epoch
+NEUMF_FACTORS, NEUMF_DIM, NEUMF_HIDDEN, NEUMF_STD, NEUMF_NEGATIVES = 8, 32, (64, 32, 16, 8), \
+    0.01, 4
+EVAL_K, EVAL_NEGATIVES, EVAL_SEED = 10, 99, 0  # HR@k / NDCG@k among 1 + 99 candidates
+HR_TARGET = 0.01  # |mean HR@10 (and NDCG@10) fastcf - PyTorch|
+NEUMF_CURVE_EPOCHS = (1, 2, 5, 10, 15, 20)
+#: (row key, library, Adam kind)
+NEUMF_ROWS = (("fastcf", "fastcf", "lazy (sparse_adam=True)"),
+              ("torch", "PyTorch", "Adam, dense embeddings"))
 TORCH_HINT = ("install it (pip install torch; it is in the [bench] extra: "
               "pip install \".[bench]\"), or run this script with the Python of the "
               "environment that has it")
@@ -439,6 +521,298 @@ def add_ratios_and_targets(res):
                                  f"(2 SE of the difference over the seeds {noise:.4f})",
                         "met": abs(diff) <= RMSE_TARGET})
     res["targets"] = targets
+
+
+# ---------------------------------------------------------------------- NeuMF
+class LooSplit(NamedTuple):
+    """Leave-one-out split of ML-100K, the shared training arrays and the candidate lists."""
+
+    train: Interactions
+    test: Interactions
+    users: np.ndarray  # int64 internal user of every training interaction (by_user order)
+    items: np.ndarray  # int64 internal item
+    indptr: np.ndarray  # train.by_user.indptr: each user's positives (for the negatives)
+    eval_users: np.ndarray  # int64 internal user of every scored test pair
+    candidates: np.ndarray  # int64 internal items (n pairs, 1 + EVAL_NEGATIVES); column 0: test
+    n_test: int  # test pairs before dropping those train does not know
+    description: str
+
+
+def eval_candidates(train, test, n_negatives=EVAL_NEGATIVES, seed=EVAL_SEED):
+    """(users, candidates): the test pairs known to train and, per pair, the test item then
+    ``n_negatives`` items the user has in neither train nor test -- drawn exactly as
+    ``fastcf.metrics.sampled_hit_rate_ndcg`` draws them (same order, same generator)."""
+    frame = test.to_frame()
+    users = train.user_index(frame["user"].to_numpy(), strict=False)
+    items = train.item_index(frame["item"].to_numpy(), strict=False)
+    keep = (users >= 0) & (items >= 0)
+    users, items = users[keep], items[keep]
+    known = np.unique(np.concatenate([
+        np.repeat(np.arange(train.n_users), np.diff(train.by_user.indptr)) * train.n_items
+        + train.by_user.indices, users * train.n_items + items]))
+    rows, cols = np.divmod(known, train.n_items)
+    indptr = np.zeros(train.n_users + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=train.n_users), out=indptr[1:])
+    negatives = sample_negatives(users, indptr, cols, train.n_items, n_negatives,
+                                 np.random.default_rng(seed))
+    candidates = np.concatenate([items[:, None], negatives.reshape(len(users), n_negatives)],
+                                axis=1)
+    return np.asarray(users, dtype=np.int64), np.asarray(candidates, dtype=np.int64)
+
+
+def load_ml100k_loo(folder):
+    """``LooSplit`` of ``u.data`` in ``folder`` (latest interaction of every user to test)."""
+    frame = read_movielens_frame(Path(folder) / "u.data")
+    data = Interactions.from_frame(frame, rating="rating", timestamp="timestamp")
+    split = leave_one_out(data, by="time")
+    train, test = split.train, split.test
+    by_user = train.by_user
+    users = np.repeat(np.arange(train.n_users, dtype=np.int64), np.diff(by_user.indptr))
+    items = np.asarray(by_user.indices, dtype=np.int64)
+    eval_users, candidates = eval_candidates(train, test)
+    description = (f"MovieLens 100K {folder}/u.data, every rating a positive, "
+                   f"leave_one_out(by=\"time\"): {train.nnz:,} train interactions, "
+                   f"{train.n_users:,} users x {train.n_items:,} items; {test.nnz:,} test "
+                   f"pairs (each user's latest), {len(eval_users):,} with an item seen in train "
+                   f"scored among 1 + {EVAL_NEGATIVES} candidates (negatives drawn once, seed "
+                   f"{EVAL_SEED})")
+    return LooSplit(train, test, users, items, np.asarray(by_user.indptr, dtype=np.int64),
+                    eval_users, candidates, int(test.nnz), description)
+
+
+def hit_rate_ndcg(scores, k=EVAL_K):
+    """(HR@k, NDCG@k) of candidate scores, column 0 the test item: sampled_hit_rate_ndcg's rule
+    (rank = negatives scored >= the test item; hit = rank < k; gain = 1 / log2(rank + 2))."""
+    rank = (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
+    hit = rank < k
+    return float(hit.mean()), float(np.mean(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0)))
+
+
+def neumf_model(epochs, threads, seed):
+    return NeuMF(factors=NEUMF_FACTORS, embedding_dim=NEUMF_DIM, hidden=NEUMF_HIDDEN,
+                 epochs=epochs, batch_size=BATCH_SIZE, lr=LR, n_negatives=NEUMF_NEGATIVES,
+                 embedding_std=NEUMF_STD, n_threads=threads, seed=seed)
+
+
+def warm_up_fastcf_neumf(loo, threads):
+    """One tiny NeuMF fit + predict, untimed (on the first ``TINY`` train interactions)."""
+    tiny = Interactions.from_frame(loo.train.to_frame().iloc[:TINY], rating="rating")
+    start = time.perf_counter()
+    model = neumf_model(2, threads, 0).fit(tiny)
+    model.predict(tiny.user_ids[:5], tiny.item_ids[:5])
+    return time.perf_counter() - start
+
+
+def fastcf_candidate_scores(model, loo):
+    """fastcf's probabilities of the candidate lists, through ``predict`` (external ids)."""
+    n_candidates = loo.candidates.shape[1]
+    users = loo.train.user_ids[np.repeat(loo.eval_users, n_candidates)]
+    items = loo.train.item_ids[loo.candidates.ravel()]
+    return model.predict(users, items).reshape(loo.candidates.shape)
+
+
+def train_fastcf_neumf(loo, epochs, threads, seed):
+    """One fastcf NeuMF fit: training-epoch throughput, fit wall time, HR@10 / NDCG@10."""
+    model = neumf_model(epochs, threads, seed)
+    blas_threads, hr_curve = [], []
+
+    def hr_by_epoch(entry):  # after the epoch's seconds are taken
+        hr_curve.append(hit_rate_ndcg(fastcf_candidate_scores(model, loo))[0])
+
+    start = time.perf_counter()
+    model.fit(loo.train, callbacks=[blas_threads_probe(blas_threads), hr_by_epoch])
+    wall = time.perf_counter() - start
+    history = model.history_
+    seconds = [e["seconds"] for e in history]
+    samples = [e["samples"] for e in history]
+    hr, ndcg = hit_rate_ndcg(fastcf_candidate_scores(model, loo))
+    check = sampled_hit_rate_ndcg(model, loo.train, loo.test, k=EVAL_K,
+                                  n_negatives=EVAL_NEGATIVES, seed=EVAL_SEED)
+    return {"seed": seed, "samples_per_s": throughput(samples, seconds),
+            "epochs_s": float(np.sum(seconds)), "wall_s": wall, "epoch_s": seconds,
+            "samples_per_epoch": int(samples[0]), "hr": hr, "ndcg": ndcg,
+            "sampled_hit_rate_ndcg": list(check),
+            "check_max_abs_diff": float(max(abs(hr - check[0]), abs(ndcg - check[1]))),
+            "loss_curve": [e["train_loss"] for e in history], "hr_curve": hr_curve,
+            "blas_threads_training": blas_threads[0]}
+
+
+def torch_neumf(torch, n_users, n_items):
+    """fastcf's NeuMF as a ``torch.nn.Module`` (initialised from the global RNG)."""
+    nn = torch.nn
+
+    class NeuMFModule(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gmf_user = nn.Embedding(n_users, NEUMF_FACTORS)
+            self.gmf_item = nn.Embedding(n_items, NEUMF_FACTORS)
+            self.mlp_user = nn.Embedding(n_users, NEUMF_DIM)
+            self.mlp_item = nn.Embedding(n_items, NEUMF_DIM)
+            widths = [2 * NEUMF_DIM, *NEUMF_HIDDEN]
+            self.layers = nn.ModuleList(nn.Linear(n_in, n_out)
+                                        for n_in, n_out in zip(widths[:-1], widths[1:]))
+            self.output = nn.Linear(NEUMF_FACTORS + NEUMF_HIDDEN[-1], 1)
+            for table in (self.gmf_user, self.gmf_item, self.mlp_user, self.mlp_item):
+                nn.init.normal_(table.weight, 0.0, NEUMF_STD)
+
+        def forward(self, users, items):
+            gmf = self.gmf_user(users) * self.gmf_item(items)
+            x = torch.cat([self.mlp_user(users), self.mlp_item(items)], dim=1)
+            for layer in self.layers:
+                x = torch.relu(layer(x))
+            return self.output(torch.cat([gmf, x], dim=1)).squeeze(1)
+
+    return NeuMFModule()
+
+
+def torch_neumf_batch(torch, model, optimizer, users, items, labels):
+    """One training step; the batch's mean binary cross-entropy (a float)."""
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(model(users, items), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def neumf_epoch_examples(loo, all_users, labels, rng):
+    """An epoch's (users, items, labels), shuffled: the positives and fresh negatives, drawn
+    by the numpy code fastcf's NeuMF runs (``sample_negatives``, then a permutation)."""
+    negatives = sample_negatives(loo.users, loo.indptr, loo.items, loo.train.n_items,
+                                 NEUMF_NEGATIVES, rng)
+    order = rng.permutation(len(all_users))
+    return all_users[order], np.concatenate([loo.items, negatives])[order], labels[order]
+
+
+def torch_neumf_data(loo):
+    """(users of every example, labels): the positives then ``NEUMF_NEGATIVES`` per positive."""
+    all_users = np.concatenate([loo.users, np.repeat(loo.users, NEUMF_NEGATIVES)])
+    labels = np.concatenate([np.ones(len(loo.users), np.float32),
+                             np.zeros(len(loo.users) * NEUMF_NEGATIVES, np.float32)])
+    return all_users, labels
+
+
+def warm_up_torch_neumf(torch, loo, batches=WARM_UP_BATCHES):
+    """``batches`` steps on a throw-away NeuMF (untimed); its seconds."""
+    all_users, labels = torch_neumf_data(loo)
+    start = time.perf_counter()
+    users, items, labels = (torch.from_numpy(a) for a in neumf_epoch_examples(
+        loo, all_users, labels, np.random.default_rng(12345)))
+    model = torch_neumf(torch, loo.train.n_users, loo.train.n_items)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    for b in range(batches):
+        part = slice(b * BATCH_SIZE, (b + 1) * BATCH_SIZE)
+        torch_neumf_batch(torch, model, optimizer, users[part], items[part], labels[part])
+    torch_candidate_scores(torch, model, loo)
+    return time.perf_counter() - start
+
+
+def torch_candidate_scores(torch, model, loo):
+    """PyTorch's probabilities of the candidate lists, under no_grad."""
+    users = torch.from_numpy(np.repeat(loo.eval_users, loo.candidates.shape[1]))
+    items = torch.from_numpy(loo.candidates.ravel())
+    with torch.no_grad():
+        scores = torch.sigmoid(model(users, items))
+    return scores.double().numpy().reshape(loo.candidates.shape)
+
+
+def train_torch_neumf(torch, loo, epochs, threads, seed):
+    """One PyTorch NeuMF fit (after an untimed warm-up): as ``train_fastcf_neumf``."""
+    torch.set_num_threads(threads)
+    warm_s = warm_up_torch_neumf(torch, loo)
+    all_users, all_labels = torch_neumf_data(loo)
+    n = len(all_labels)
+    start_wall = time.perf_counter()
+    torch.manual_seed(seed)
+    model = torch_neumf(torch, loo.train.n_users, loo.train.n_items)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    rng = np.random.default_rng(seed)
+    seconds, loss_curve, hr_curve = [], [], []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        users, items, labels = (torch.from_numpy(a) for a in neumf_epoch_examples(
+            loo, all_users, all_labels, rng))
+        total = 0.0
+        for first in range(0, n, BATCH_SIZE):
+            part = slice(first, first + BATCH_SIZE)
+            total += torch_neumf_batch(torch, model, optimizer, users[part], items[part],
+                                       labels[part]) * len(labels[part])
+        seconds.append(time.perf_counter() - start)
+        loss_curve.append(total / n)
+        hr_curve.append(hit_rate_ndcg(torch_candidate_scores(torch, model, loo))[0])
+    wall = time.perf_counter() - start_wall
+    hr, ndcg = hit_rate_ndcg(torch_candidate_scores(torch, model, loo))
+    return {"seed": seed, "samples_per_s": throughput([n] * epochs, seconds),
+            "epochs_s": float(np.sum(seconds)), "wall_s": wall, "epoch_s": seconds,
+            "samples_per_epoch": n, "hr": hr, "ndcg": ndcg, "loss_curve": loss_curve,
+            "hr_curve": hr_curve, "warm_up_s": warm_s}
+
+
+def summarise_neumf(key, library, adam, runs, threads):
+    hrs, ndcgs = [r["hr"] for r in runs], [r["ndcg"] for r in runs]
+    return {"key": key, "library": library, "adam": adam, "threads": threads,
+            "samples_per_s": float(np.median([r["samples_per_s"] for r in runs])),
+            "epochs_s": float(np.median([r["epochs_s"] for r in runs])),
+            "wall_s": float(np.median([r["wall_s"] for r in runs])),
+            "hr": float(np.mean(hrs)), "hr_all": hrs,
+            "ndcg": float(np.mean(ndcgs)), "ndcg_all": ndcgs,
+            "hr_curve_mean": np.mean([r["hr_curve"] for r in runs], axis=0).tolist(),
+            "loss_curve_mean": np.mean([r["loss_curve"] for r in runs], axis=0).tolist(),
+            "runs": runs}
+
+
+def measure_neumf(torch, folder, epochs, threads, repeats):
+    """fastcf NeuMF and PyTorch NeuMF (``NEUMF_ROWS``), seeds interleaved; targets."""
+    loo = load_ml100k_loo(folder)
+    print(loo.description, flush=True)
+    res = {"data": loo.description,
+           "model": f"GMF embeddings {NEUMF_FACTORS} + MLP embeddings {NEUMF_DIM} x 2 -> "
+                    f"{' -> '.join(str(h) for h in NEUMF_HIDDEN)} (ReLU), joined -> 1 logit; "
+                    f"embeddings N(0, {NEUMF_STD}^2), BCE, Adam lr {LR:g}, batch "
+                    f"{BATCH_SIZE}, {NEUMF_NEGATIVES} negatives per positive every epoch",
+           "epochs": epochs, "threads": threads, "repeats": repeats,
+           "n_train": int(loo.train.nnz), "n_test": loo.n_test,
+           "n_scored": len(loo.eval_users),
+           "fastcf_warm_up_s": warm_up_fastcf_neumf(loo, threads)}
+    runs = {key: [] for key, *_ in NEUMF_ROWS}
+    for seed in range(repeats):
+        for key, library, _ in NEUMF_ROWS:
+            if library == "fastcf":
+                run = train_fastcf_neumf(loo, epochs, threads, seed)
+            else:
+                run = train_torch_neumf(torch, loo, epochs, threads, seed)
+            runs[key].append(run)
+            print(f"  seed {seed} NeuMF {key}: {run['samples_per_s']:,.0f} samples/s (epochs "
+                  f"{run['epochs_s']:.2f} s, wall {run['wall_s']:.2f} s), HR@{EVAL_K} "
+                  f"{run['hr']:.4f}, NDCG@{EVAL_K} {run['ndcg']:.4f}", flush=True)
+    res["rows"] = [summarise_neumf(key, library, adam, runs[key], threads)
+                   for key, library, adam in NEUMF_ROWS]
+    res["check_max_abs_diff"] = max(r["check_max_abs_diff"] for r in runs["fastcf"])
+    add_neumf_targets(res)
+    return res
+
+
+def add_neumf_targets(res):
+    rows = {r["key"]: r for r in res["rows"]}
+    fast, peer = rows["fastcf"], rows["torch"]
+    for r in res["rows"]:
+        r["vs_torch"] = r["samples_per_s"] / peer["samples_per_s"]
+    gaps = {}
+    for metric in ("hr", "ndcg"):
+        gaps[metric] = rmse_gap(fast[f"{metric}_all"], peer[f"{metric}_all"])
+        res[f"{metric}_diff"] = gaps[metric][0]
+    values = "; ".join(f"{name}@{EVAL_K} {fast[m]:.4f} - {peer[m]:.4f} = {gaps[m][0]:+.4f} "
+                       f"(2 SE of the difference over the seeds {gaps[m][1]:.4f})"
+                       for m, name in (("hr", "HR"), ("ndcg", "NDCG")))
+    res["targets"] = [
+        {"target": f"fastcf NeuMF HR@{EVAL_K} and NDCG@{EVAL_K} within {HR_TARGET:g} of "
+                   f"PyTorch's (equal epochs: {res['epochs']})",
+         "value": values,
+         "met": all(abs(gap[0]) <= HR_TARGET for gap in gaps.values())},
+        {"target": f"fastcf NeuMF faster than PyTorch (samples/s, same threads: "
+                   f"{res['threads']})",
+         "value": f"{fast['vs_torch']:.2f}x ({fast['samples_per_s']:,.0f} vs "
+                  f"{peer['samples_per_s']:,.0f} samples/s)",
+         "met": fast["samples_per_s"] > peer["samples_per_s"]}]
 
 
 # ------------------------------------------------------------------- report

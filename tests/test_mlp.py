@@ -108,6 +108,18 @@ def test_results_do_not_depend_on_n_threads(planted):
     np.testing.assert_array_equal(one.user_embedding_, two.user_embedding_)
 
 
+@pytest.mark.parametrize("backend", ["numba", "cython", "reference"])
+def test_backends_train_the_same_model(planted, backend):
+    train, _ = planted
+    options = {"embedding_dim": 3, "hidden": (4,), "epochs": 1, "batch_size": 512,
+               "dtype": np.float64, "seed": 3}
+    ref = MLPRecommender(backend="numba", **options).fit(train)
+    other = MLPRecommender(backend=backend, **options).fit(train)
+    np.testing.assert_allclose(other.user_embedding_, ref.user_embedding_, rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_allclose(other.dense_params_, ref.dense_params_, rtol=1e-10, atol=1e-12)
+
+
 def test_full_batch_sparse_and_dense_adam_agree(planted):
     # one batch holding every rating touches every user and item at every step
     train, _ = planted
@@ -199,6 +211,7 @@ def test_divergence_stops_with_the_epoch_named(planted):
     ({"epochs": 0}, ValueError, "epochs"),
     ({"sparse_adam": "yes"}, TypeError, "sparse_adam"),
     ({"n_threads": 0}, ValueError, "n_threads"),
+    ({"backend": "gpu"}, ValueError, "backend"),
 ])
 def test_bad_params(planted, params, exc, match):
     train, _ = planted

@@ -26,6 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .kernels.adam import run_sparse_adam_update
+
 
 class SparseGrad(NamedTuple):
     """Gradient of an embedding table: ``values[j]`` is the gradient of row ``rows[j]``.
@@ -40,6 +42,19 @@ class SparseGrad(NamedTuple):
         dense = np.zeros((n_rows, self.values.shape[1]), dtype=self.values.dtype)
         dense[self.rows] = self.values
         return dense
+
+
+class BatchGrad(NamedTuple):
+    """Gradient of an embedding table as one term a batch entry: row ``index[j]``
+    gets ``values[j]`` (rows may repeat; their terms add up). What a backward
+    pass produces; Adam's lazy update sums and applies it in one compiled pass."""
+
+    index: np.ndarray
+    values: np.ndarray
+
+    def summed(self):
+        """The same gradient as a :class:`SparseGrad` (distinct rows, sums)."""
+        return SparseGrad(*sum_rows_by_index(self.index, self.values))
 
 
 def sum_rows_by_index(index, values):
@@ -59,7 +74,12 @@ class Embedding:
 
     def __init__(self, n_rows, dim, rng, dtype=np.float32, std=0.01):
         self.weight = rng.normal(0.0, std, (n_rows, dim)).astype(dtype)
-        self.grads = {}
+        self.batch_grad = None
+
+    @property
+    def grads(self):
+        """The last backward pass's gradient, summed per row (a :class:`SparseGrad`)."""
+        return {"weight": self.batch_grad.summed()}
 
     def params(self):
         return {"weight": self.weight}
@@ -69,32 +89,64 @@ class Embedding:
         return self.weight[index]
 
     def backward(self, grad_out):
-        self.grads = {"weight": SparseGrad(*sum_rows_by_index(self._index, grad_out))}
+        self.batch_grad = BatchGrad(np.asarray(self._index, dtype=np.int64), grad_out)
 
 
 class Dense:
-    """Fully connected layer ``x @ weight + bias``; ``weight`` has shape (n_in, n_out)."""
+    """Fully connected layer ``x @ weight + bias``; ``weight`` has shape (n_in, n_out).
+
+    ``backward`` writes the parameter gradients into ``grad_weight`` /
+    ``grad_bias`` (reused arrays: :func:`share_buffers` can make them, and the
+    parameters, views of one flat array that Adam updates in one go).
+    """
 
     def __init__(self, n_in, n_out, rng, dtype=np.float32):
         bound = 1.0 / np.sqrt(n_in)
         self.weight = rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype)
         self.bias = rng.uniform(-bound, bound, n_out).astype(dtype)
-        self.grads = {}
+        self.grad_weight = np.zeros_like(self.weight)
+        self.grad_bias = np.zeros_like(self.bias)
+
+    @property
+    def grads(self):
+        return {"weight": self.grad_weight, "bias": self.grad_bias}
 
     def params(self):
         return {"weight": self.weight, "bias": self.bias}
 
     def forward(self, x):
         self._x = x
-        return x @ self.weight + self.bias
+        out = x @ self.weight
+        out += self.bias
+        return out
 
     def backward(self, grad_out):
-        self.grads = {"weight": self._x.T @ grad_out, "bias": grad_out.sum(axis=0)}
+        np.matmul(self._x.T, grad_out, out=self.grad_weight)
+        np.sum(grad_out, axis=0, out=self.grad_bias)
         return grad_out @ self.weight.T
 
 
+def share_buffers(layers):
+    """(parameters, gradients): two flat arrays holding every ``Dense`` layer's
+    weight and bias, and their gradients, the layers' arrays becoming views."""
+    arrays = [(layer, name) for layer in layers for name in ("weight", "bias")]
+    size = sum(getattr(layer, name).size for layer, name in arrays)
+    params = np.empty(size, dtype=layers[0].weight.dtype)
+    grads = np.zeros_like(params)
+    offset = 0
+    for layer, name in arrays:
+        current = getattr(layer, name)
+        view = params[offset:offset + current.size].reshape(current.shape)
+        view[...] = current
+        setattr(layer, name, view)
+        setattr(layer, f"grad_{name}", grads[offset:offset + current.size].reshape(current.shape))
+        offset += current.size
+    return params, grads
+
+
 class ReLU:
-    """max(x, 0); the gradient at 0 is 0 (PyTorch's choice)."""
+    """max(x, 0); the gradient at 0 is 0 (PyTorch's choice). Works in place on
+    the arrays it is given (each is a fresh product of the layer before)."""
 
     grads = {}
 
@@ -102,11 +154,12 @@ class ReLU:
         return {}
 
     def forward(self, x):
-        self._positive = x > 0
-        return np.where(self._positive, x, 0).astype(x.dtype, copy=False)
+        self._out = np.maximum(x, 0, out=x)
+        return self._out
 
     def backward(self, grad_out):
-        return np.where(self._positive, grad_out, 0).astype(grad_out.dtype, copy=False)
+        grad_out *= self._out > 0
+        return grad_out
 
 
 def mse_loss(predictions, targets):
@@ -142,21 +195,24 @@ class Adam:
     :math:`\theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}
     \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}` -- PyTorch ``Adam``.
 
-    A :class:`SparseGrad` is applied lazily (only its rows' :math:`m, v, \theta`
-    move, with the global :math:`t`; weight decay only on those rows), unless
+    A :class:`SparseGrad` or :class:`BatchGrad` is applied lazily (only its rows'
+    :math:`m, v, \theta` move, with the global :math:`t`; weight decay only on
+    those rows) by the compiled kernel ``kernels.adam`` on ``backend``, unless
     ``sparse=False``, which applies the dense update to the dense gradient:
     every row's moments decay, the result equals PyTorch ``Adam`` on a dense
     embedding gradient.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 sparse=True):
+                 sparse=True, backend="auto"):
         self.params = params
+        self.backend = backend
         self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps
         self.weight_decay = weight_decay
         self.sparse = sparse
         self.m = {name: np.zeros_like(p) for name, p in params.items()}
         self.v = {name: np.zeros_like(p) for name, p in params.items()}
+        self._scratch = {name: np.empty_like(p) for name, p in params.items()}
         self.t = 0
 
     def step(self, grads):
@@ -166,23 +222,30 @@ class Adam:
         root_bias = np.sqrt(1.0 - self.beta2 ** self.t)
         for name, grad in grads.items():
             param, m, v = self.params[name], self.m[name], self.v[name]
-            if isinstance(grad, SparseGrad) and not self.sparse:
-                grad = grad.to_dense(len(param))
-            if isinstance(grad, SparseGrad):
-                rows, g = grad.rows, grad.values
-                if self.weight_decay:
-                    g = g + self.weight_decay * param[rows]
-                m_rows = self.beta1 * m[rows] + (1.0 - self.beta1) * g
-                v_rows = self.beta2 * v[rows] + (1.0 - self.beta2) * g * g
-                m[rows], v[rows] = m_rows, v_rows
-                param[rows] -= (step_size * m_rows / (np.sqrt(v_rows) / root_bias + self.eps)
-                                ).astype(param.dtype, copy=False)
-                continue
+            if isinstance(grad, (SparseGrad, BatchGrad)):
+                if not self.sparse:
+                    summed = grad.summed() if isinstance(grad, BatchGrad) else grad
+                    grad = summed.to_dense(len(param))
+                else:
+                    run_sparse_adam_update(param, m, v, np.asarray(grad[0], dtype=np.int64),
+                                           np.ascontiguousarray(grad[1], dtype=param.dtype),
+                                           step_size, root_bias, self.beta1, self.beta2,
+                                           self.eps, self.weight_decay, backend=self.backend)
+                    continue
             if self.weight_decay:
                 grad = grad + self.weight_decay * param
+            # in place, through one scratch array: these run once a batch
+            tmp = self._scratch[name]
             m *= self.beta1
-            m += (1.0 - self.beta1) * grad
+            np.multiply(grad, 1.0 - self.beta1, out=tmp)
+            m += tmp
             v *= self.beta2
-            v += (1.0 - self.beta2) * grad * grad
-            param -= (step_size * m / (np.sqrt(v) / root_bias + self.eps)).astype(
-                param.dtype, copy=False)
+            np.multiply(grad, grad, out=tmp)
+            tmp *= 1.0 - self.beta2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp *= 1.0 / root_bias
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            param -= tmp

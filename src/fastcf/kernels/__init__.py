@@ -8,13 +8,15 @@ Importing this package registers every implementation with ``_backends``.
 import importlib
 
 from .. import _backends
+from ..reference import adam as _adam_reference
 from ..reference import baseline as _baseline_reference
 from ..reference import mf as _mf_reference
 from ..reference import neighbors as _neighbors_reference
 from ..reference import scoring as _scoring_reference
 from ..reference import similarity as _similarity_reference
 from ..reference import topk as _topk_reference
-from . import baseline_nb, mf_nb, neighbors_nb, scoring_nb, similarity_nb, topk_nb
+from . import adam_nb, baseline_nb, mf_nb, neighbors_nb, scoring_nb, similarity_nb, topk_nb
+from .adam import FAMILY as _SPARSE_ADAM
 from .baseline import FAMILY as _BIAS_SWEEP
 from .baseline import bias_sweep
 from .mf import FAMILY as _SGD_EPOCH
@@ -84,6 +86,8 @@ _IMPLEMENTATIONS = {
                    _mf_reference.sgd_epoch_hogwild),
     _SHUFFLE_RATINGS: (mf_nb.shuffle_ratings, _cython(MF_CYTHON_BUILD, "shuffle_ratings"),
                        _mf_reference.shuffle_ratings),
+    _SPARSE_ADAM: (adam_nb.sparse_adam_update, _cython("_adam", "sparse_adam_update"),
+                   _adam_reference.sparse_adam_update),
 }
 for _family, (_numba, _cy, _ref) in _IMPLEMENTATIONS.items():
     _backends.register(_family, "numba", _numba)
