@@ -611,6 +611,17 @@ def fastcf_candidate_scores(model, loo):
     return model.predict(users, items).reshape(loo.candidates.shape)
 
 
+def sparse_adam_backend():
+    """The backend ``backend="auto"`` picks for fastcf's lazy Adam kernel (None: unknown)."""
+    try:
+        from fastcf import _backends
+        from fastcf.kernels import adam
+
+        return _backends.get_kernel(adam.FAMILY, "auto")[1]
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
 def train_fastcf_neumf(loo, epochs, threads, seed):
     """One fastcf NeuMF fit: training-epoch throughput, fit wall time, HR@10 / NDCG@10."""
     model = neumf_model(epochs, threads, seed)
@@ -772,7 +783,8 @@ def measure_neumf(torch, folder, epochs, threads, repeats):
            "epochs": epochs, "threads": threads, "repeats": repeats,
            "n_train": int(loo.train.nnz), "n_test": loo.n_test,
            "n_scored": len(loo.eval_users),
-           "fastcf_warm_up_s": warm_up_fastcf_neumf(loo, threads)}
+           "fastcf_warm_up_s": warm_up_fastcf_neumf(loo, threads),
+           "fastcf_sparse_adam_backend": sparse_adam_backend()}
     runs = {key: [] for key, *_ in NEUMF_ROWS}
     for seed in range(repeats):
         for key, library, _ in NEUMF_ROWS:
@@ -800,9 +812,13 @@ def add_neumf_targets(res):
     for metric in ("hr", "ndcg"):
         gaps[metric] = rmse_gap(fast[f"{metric}_all"], peer[f"{metric}_all"])
         res[f"{metric}_diff"] = gaps[metric][0]
+    def noise(m):
+        if res["repeats"] < 2:
+            return "one seed: no spread"
+        return f"2 SE of the difference over the seeds {gaps[m][1]:.4f}"
+
     values = "; ".join(f"{name}@{EVAL_K} {fast[m]:.4f} - {peer[m]:.4f} = {gaps[m][0]:+.4f} "
-                       f"(2 SE of the difference over the seeds {gaps[m][1]:.4f})"
-                       for m, name in (("hr", "HR"), ("ndcg", "NDCG")))
+                       f"({noise(m)})" for m, name in (("hr", "HR"), ("ndcg", "NDCG")))
     res["targets"] = [
         {"target": f"fastcf NeuMF HR@{EVAL_K} and NDCG@{EVAL_K} within {HR_TARGET:g} of "
                    f"PyTorch's (equal epochs: {res['epochs']})",
@@ -876,14 +892,74 @@ def format_mlp(res):
     return "\n".join(lines)
 
 
+def format_neumf(res):
+    lines = [f"Data: {res['data']}.", "",
+             f"Model: {res['model']}; {res['epochs']} epochs, {res['threads']} thread(s), "
+             f"seeds 0..{res['repeats'] - 1} (median samples/s, mean HR@{EVAL_K} and "
+             f"NDCG@{EVAL_K}). fastcf untimed warm-up fit {res['fastcf_warm_up_s']:.2f} s "
+             "(compiles its kernels if not cached); its lazy Adam kernel runs on the "
+             f"{res.get('fastcf_sparse_adam_backend') or 'unknown'} backend (backend=\"auto\").",
+             "",
+             f"| library | Adam | threads | epochs s | fit wall s | samples/s | vs PyTorch "
+             f"| HR@{EVAL_K} | NDCG@{EVAL_K} | HR@{EVAL_K} of the seeds | NDCG@{EVAL_K} of the "
+             "seeds | notes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in res["rows"]:
+        seconds = ", ".join(f"{x['epochs_s']:.2f}" for x in r["runs"])
+        lines.append(f"| {r['library']} | {r['adam']} | {_threads(r)} | {r['epochs_s']:.2f} | "
+                     f"{r['wall_s']:.2f} | {r['samples_per_s']:,.0f} | {r['vs_torch']:.2f}x | "
+                     f"{r['hr']:.4f} | {r['ndcg']:.4f} | "
+                     f"{', '.join(f'{v:.4f}' for v in r['hr_all'])} | "
+                     f"{', '.join(f'{v:.4f}' for v in r['ndcg_all'])} | epochs s of the seeds "
+                     f"{seconds}; last-epoch train loss (last seed) "
+                     f"{r['runs'][-1]['loss_curve'][-1]:.4f} |")
+    warm = [x["warm_up_s"] for r in res["rows"] for x in r["runs"] if "warm_up_s" in x]
+    samples = res["rows"][0]["runs"][0]["samples_per_epoch"]
+    check = res["check_max_abs_diff"]
+    check_text = ("equal to" if check == 0 else f"NOT equal to (max |difference| {check:.2g})")
+    lines += ["", f"samples/s = samples per epoch ({samples:,}: {res['n_train']:,} positives "
+              f"+ {NEUMF_NEGATIVES} negatives each) x epochs / the summed training seconds of "
+              "the epochs, negative sampling and shuffle included on both sides (fastcf: "
+              "history_[e]['seconds'], PyTorch: perf_counter around each epoch); median over "
+              "the seeds, and the epochs s column is the median too. Fit wall s: fastcf's "
+              "whole fit, PyTorch from the model's construction on, both with the per-epoch "
+              f"HR@{EVAL_K} (PyTorch without its warm-up: {WARM_UP_BATCHES} batches on a "
+              f"throw-away model before every fit, {min(warm):.2f}..{max(warm):.2f} s). "
+              f"HR@{EVAL_K} / NDCG@{EVAL_K}: the {res['n_scored']:,} test pairs (of "
+              f"{res['n_test']:,}) whose item is in train, each ranked among the same 1 + "
+              f"{EVAL_NEGATIVES} candidates for both libraries (negatives drawn once, seed "
+              f"{EVAL_SEED}); fastcf's figures are {check_text} "
+              f"fastcf.metrics.sampled_hit_rate_ndcg(model, train, test, k={EVAL_K}, "
+              f"n_negatives={EVAL_NEGATIVES}, seed={EVAL_SEED}) for every fit.", ""]
+    epochs = [e for e in NEUMF_CURVE_EPOCHS if e <= res["epochs"]]
+    if res["epochs"] not in epochs:
+        epochs.append(res["epochs"])
+    lines += [f"HR@{EVAL_K} and training loss by epoch (mean over the seeds; evaluated "
+              "outside the epoch timing):", "",
+              "| library | " + " | ".join(f"epoch {e}" for e in epochs) + " |",
+              "|---|" + "---|" * len(epochs)]
+    for r in res["rows"]:
+        for name, curve in ((f"HR@{EVAL_K}", r["hr_curve_mean"]),
+                            ("train loss", r["loss_curve_mean"])):
+            lines.append(f"| {r['library']} {name} | "
+                         + " | ".join(f"{curve[e - 1]:.4f}" for e in epochs) + " |")
+    lines += ["", "Targets:", ""]
+    for t in res["targets"]:
+        lines.append(f"- {t['target']}: {t['value']} -- {_met(t['met'])}")
+    return "\n".join(lines)
+
+
 def format_markdown(results):
-    lines = [f"Data: {results['data']}.", "",
-             f"Load average before / after: {results['load_before']} / "
+    lines = [f"Load average before / after: {results['load_before']} / "
              f"{results['load_after']}; peak RSS of this process "
              f"{results['peak_rss_mb']:.0f} MB. PyTorch {results['torch']['version']} "
-             f"({results['torch']['parallel']}).", "",
-             "MLP rating model: fastcf MLPRecommender vs PyTorch", "",
-             format_mlp(results["mlp"])]
+             f"({results['torch']['parallel']})."]
+    if "mlp" in results:
+        lines += ["", "MLP rating model: fastcf MLPRecommender vs PyTorch", "",
+                  f"Data: {results['data']}.", "", format_mlp(results["mlp"])]
+    if "neumf" in results:
+        lines += ["", "NeuMF (implicit feedback, leave-one-out): fastcf NeuMF vs PyTorch", "",
+                  format_neumf(results["neumf"])]
     if results.get("numba_threading_layer"):
         lines += ["", f"WARNING: Numba's {results['numba_threading_layer']} threading layer "
                   "started in this process: its thread pool beside PyTorch's slows PyTorch's "
@@ -902,19 +978,31 @@ def torch_info(torch, threads):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ml100k", default=DEFAULT_ML100K,
-                        help=f"MovieLens 100K folder with {FOLD}.base and {FOLD}.test")
-    parser.add_argument("--epochs", type=int, default=20)
+                        help=f"MovieLens 100K folder: {FOLD}.base and {FOLD}.test (MLP), "
+                             "u.data (NeuMF)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs of the MLP section")
+    parser.add_argument("--neumf-epochs", type=int, default=20,
+                        help="epochs of the NeuMF section")
+    parser.add_argument("--skip-mlp", action="store_true",
+                        help="run only the NeuMF section")
+    parser.add_argument("--skip-neumf", action="store_true", help="run only the MLP section")
     parser.add_argument("--threads", type=int, default=2,
                         help="fastcf n_threads (BLAS) and torch.set_num_threads")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="fits per row, seeds 0..repeats-1 (median samples/s, mean RMSE)")
+                        help="fits per row, seeds 0..repeats-1 (median samples/s, mean "
+                             "RMSE / HR@10 / NDCG@10)")
     parser.add_argument("--out", help="directory for results.json and results.md")
     args = parser.parse_args(argv)
-    for name in ("epochs", "threads", "repeats"):
+    for name in ("epochs", "neumf_epochs", "threads", "repeats"):
         if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1")
-    if not (Path(args.ml100k) / f"{FOLD}.base").is_file():
-        parser.error(f"no {FOLD}.base in {args.ml100k} (--ml100k)")
+            parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.skip_mlp and args.skip_neumf:
+        parser.error("--skip-mlp and --skip-neumf together leave nothing to run")
+    needed = ([] if args.skip_mlp else [f"{FOLD}.base", f"{FOLD}.test"]) + \
+        ([] if args.skip_neumf else ["u.data"])
+    for name in needed:
+        if not (Path(args.ml100k) / name).is_file():
+            parser.error(f"no {name} in {args.ml100k} (--ml100k)")
     return args
 
 
@@ -922,11 +1010,15 @@ def main(argv=None):
     args = parse_args(argv)
     torch = import_torch()
     load_before = load_average()
-    split = load_ml100k(args.ml100k)
-    print(split.description, flush=True)
-    results = {"data": split.description, "load_before": load_before,
-               "torch": torch_info(torch, args.threads)}
-    results["mlp"] = measure_mlp(torch, split, args.epochs, args.threads, args.repeats)
+    results = {"load_before": load_before, "torch": torch_info(torch, args.threads)}
+    if not args.skip_mlp:
+        split = load_ml100k(args.ml100k)
+        print(split.description, flush=True)
+        results["data"] = split.description
+        results["mlp"] = measure_mlp(torch, split, args.epochs, args.threads, args.repeats)
+    if not args.skip_neumf:
+        results["neumf"] = measure_neumf(torch, args.ml100k, args.neumf_epochs, args.threads,
+                                         args.repeats)
     results["peak_rss_mb"] = peak_rss_mb()
     results["numba_threading_layer"] = numba_openmp_started()
     finish(results, format_markdown, args.out)

@@ -1,26 +1,29 @@
-"""Cython twin of ``adam_nb``: Adam's lazy update of the embedding rows a batch touched."""
+# distutils: extra_compile_args = -fno-math-errno
+"""Cython twin of ``adam_nb``: Adam's lazy update of the embedding rows a batch touched.
+
+Compiled without errno for math functions (the distutils line above), so gcc
+may vectorise the square roots of a row's update.
+"""
 
 from cython cimport floating
 from libc.math cimport sqrt
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
-import numpy as np
 
 
 def sparse_adam_update(floating[:, ::1] param, floating[:, ::1] m, floating[:, ::1] v,
-                       const int64_t[::1] index, const floating[:, ::1] values,
+                       const int64_t[::1] index, const int64_t[::1] order,
+                       const floating[:, ::1] values,
                        floating step_size, floating root_bias, floating beta1, floating beta2,
                        floating eps, floating weight_decay):
     """Same contract as ``kernels.adam.run_sparse_adam_update`` (arrays already checked)."""
     cdef Py_ssize_t n = values.shape[0], dim = values.shape[1], j, k, f, row
     cdef floating g
-    if index.shape[0] != n or param.shape[1] != dim:
-        raise ValueError("index, values and param disagree in shape.")
+    if index.shape[0] != n or order.shape[0] != n or param.shape[1] != dim:
+        raise ValueError("index, order, values and param disagree in shape.")
     if n == 0:
         return
-    # stable: a row's terms are summed in batch order, as by the other backends
-    cdef const int64_t[::1] order = np.argsort(np.asarray(index), kind="stable")
     cdef floating* acc = <floating*>malloc(dim * sizeof(floating))
     if acc == NULL:
         raise MemoryError()

@@ -3,8 +3,8 @@
 import math
 
 
-def sparse_adam_update(param, m, v, index, values, step_size, root_bias, beta1, beta2, eps,
-                       weight_decay):
+def sparse_adam_update(param, m, v, index, order, values, step_size, root_bias, beta1, beta2,
+                       eps, weight_decay):
     r"""Same contract as ``kernels.adam.run_sparse_adam_update``.
 
     For each distinct row :math:`r` of ``index``, :math:`g = \sum_{j: index_j = r}
@@ -13,7 +13,8 @@ def sparse_adam_update(param, m, v, index, values, step_size, root_bias, beta1, 
     :math:`v_r \leftarrow \beta_2 v_r + (1-\beta_2) g^2`,
     :math:`\theta_r \leftarrow \theta_r - s\, m_r / (\sqrt{v_r} / c + \epsilon)`
     with ``step_size`` :math:`s` and ``root_bias`` :math:`c`. Rows not in ``index``
-    are left as they are.
+    are left as they are. (``order`` is the compiled kernels' helper; a dict
+    needs none.)
     """
     sums = {}
     for j, row in enumerate(index):
