@@ -2,14 +2,15 @@ r"""A minimal neural-network layer library in NumPy: what the MLP models need, n
 
 Every layer keeps what its backward pass needs from the last forward pass
 (one batch at a time), and ``backward`` takes the loss gradient of the
-layer's output and returns that of its input, storing its parameters'
-gradients in ``grads``. Matrix products go to BLAS (``@``); nothing else
+layer's output and returns that of its input, keeping its parameters'
+gradients (``grads``). Matrix products go to BLAS (``@``); nothing else
 here is faster than a loop over a batch needs to be.
 
 - :class:`Embedding`: rows of a table looked up by index. Its gradient is
-  sparse: a :class:`SparseGrad` of the distinct rows the batch touched and
-  their summed gradients (one stable sort and ``np.add.reduceat``, not the
-  slow ``np.add.at``).
+  sparse: one term a batch entry (:class:`BatchGrad`), which Adam's compiled
+  lazy update sums and applies in one pass; summed per distinct row on
+  request (:class:`SparseGrad`: a stable sort and ``np.add.reduceat``, not
+  the slow ``np.add.at``).
 - :class:`Dense`: :math:`y = x W + b`, PyTorch ``nn.Linear``'s initialisation
   (:math:`W, b \sim U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`).
 - :class:`ReLU`.
@@ -63,6 +64,8 @@ def sum_rows_by_index(index, values):
     A stable sort groups equal indices; ``np.add.reduceat`` sums each group in
     batch order, so the result is deterministic.
     """
+    if len(index) == 0:
+        return index[:0], values[:0]
     order = np.argsort(index, kind="stable")
     sorted_index = index[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_index[1:] != sorted_index[:-1])))
@@ -74,15 +77,12 @@ class Embedding:
 
     def __init__(self, n_rows, dim, rng, dtype=np.float32, std=0.01):
         self.weight = rng.normal(0.0, std, (n_rows, dim)).astype(dtype)
-        self.batch_grad = None
+        self.batch_grad = BatchGrad(np.zeros(0, np.int64), np.zeros((0, dim), dtype))
 
     @property
     def grads(self):
         """The last backward pass's gradient, summed per row (a :class:`SparseGrad`)."""
         return {"weight": self.batch_grad.summed()}
-
-    def params(self):
-        return {"weight": self.weight}
 
     def forward(self, index):
         self._index = index
@@ -110,9 +110,6 @@ class Dense:
     @property
     def grads(self):
         return {"weight": self.grad_weight, "bias": self.grad_bias}
-
-    def params(self):
-        return {"weight": self.weight, "bias": self.bias}
 
     def forward(self, x):
         self._x = x
@@ -149,9 +146,6 @@ class ReLU:
     the arrays it is given (each is a fresh product of the layer before)."""
 
     grads = {}
-
-    def params(self):
-        return {}
 
     def forward(self, x):
         self._out = np.maximum(x, 0, out=x)
