@@ -898,10 +898,12 @@ def format_mlp(res):
     for r in res["rows"]:
         lines.append(f"| {r['library']} | {r['adam']} | "
                      + " | ".join(f"{r['curve_mean'][e - 1]:.4f}" for e in epochs) + " |")
-    lines += ["", "Targets:", ""]
-    for t in res["targets"]:
-        lines.append(f"- {t['target']}: {t['value']} -- {_met(t['met'])}")
-    return "\n".join(lines)
+    return "\n".join(lines + _target_lines(res["targets"]))
+
+
+def _target_lines(targets):
+    return ["", "Targets:", ""] + [f"- {t['target']}: {t['value']} -- {_met(t['met'])}"
+                                   for t in targets]
 
 
 def format_neumf(res):
@@ -955,10 +957,7 @@ def format_neumf(res):
                             ("train loss", r["loss_curve_mean"])):
             lines.append(f"| {r['library']} {name} | "
                          + " | ".join(f"{curve[e - 1]:.4f}" for e in epochs) + " |")
-    lines += ["", "Targets:", ""]
-    for t in res["targets"]:
-        lines.append(f"- {t['target']}: {t['value']} -- {_met(t['met'])}")
-    return "\n".join(lines)
+    return "\n".join(lines + _target_lines(res["targets"]))
 
 
 def format_markdown(results):
