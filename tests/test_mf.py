@@ -136,7 +136,8 @@ def test_cython_prefetches_as_far_ahead_as_numba():
 
 
 @pytest.mark.parametrize("backend", COMPILED)
-def test_hogwild_on_one_thread_is_the_reference(planted, backend):
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_hogwild_on_one_thread_is_the_reference(planted, backend, shuffle):
     from fastcf.kernels.mf import block_grid
 
     train, _ = planted
@@ -149,9 +150,10 @@ def test_hogwild_on_one_thread_is_the_reference(planted, backend):
     for seed in (7, 8):
         cells = np.random.default_rng(seed).permutation(16)
         loss = run_sgd_epoch_hogwild(*arrays, block_ptr, cells, seed, 3.5, *state, *rates,
-                                     True, backend=backend, n_threads=1)
+                                     True, shuffle=shuffle, backend=backend, n_threads=1)
         want = run_sgd_epoch_hogwild(*ref_arrays, block_ptr, cells, seed, 3.5, *ref_state,
-                                     *rates, True, backend="reference", n_threads=1)
+                                     *rates, True, shuffle=shuffle, backend="reference",
+                                     n_threads=1)
         assert loss == pytest.approx(want, rel=1e-9)
     for got, ref in zip(arrays + list(state), ref_arrays + list(ref_state)):
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
@@ -278,6 +280,7 @@ def test_save_load_round_trip(planted, tmp_path):
 
 @pytest.mark.parametrize("params, exc, match", [
     ({"factors": 0}, ValueError, "factors == 0"),
+    ({"cell_order": "random"}, ValueError, "cell_order"),
     ({"epochs": 0}, ValueError, "epochs == 0"),
     ({"lr": 0.0}, ValueError, "lr == 0.0, must be > 0"),
     ({"lr_pu": -1.0}, ValueError, "lr_pu"),
@@ -301,10 +304,12 @@ def test_implicit_data_is_refused():
 
 
 @pytest.mark.parametrize("backend", COMPILED)
-def test_blocked_is_identical_for_any_thread_count_and_matches_the_reference(planted, backend):
+@pytest.mark.parametrize("cell_order", ["sorted", "shuffled"])
+def test_blocked_is_identical_for_any_thread_count_and_matches_the_reference(planted, backend,
+                                                                              cell_order):
     train, _ = planted
     options = {"factors": 6, "epochs": 3, "schedule": "blocked", "blocks": 5,
-               "dtype": np.float64, "seed": 4}
+               "cell_order": cell_order, "dtype": np.float64, "seed": 4}
     one = MatrixFactorization(backend=backend, n_threads=1, **options).fit(train)
     two = MatrixFactorization(backend=backend, n_threads=2, **options).fit(train)
     assert np.array_equal(one.user_factors_, two.user_factors_)

@@ -10,11 +10,13 @@ Three training schedules (``schedule=``):
   a seed gives the same model bit for bit on a backend.
 - ``"blocked"`` (FPSGD): the ratings cut into a ``blocks`` x ``blocks`` grid
   of (user block, item block) cells; threads update cells that share no user
-  and no item, each cell's ratings shuffled from the seed: parallel, and the
-  same model for a seed whatever ``n_threads``.
-- ``"hogwild"``: the same grid's cells in a fresh random order, each cell's
-  ratings shuffled, one run of cells a thread, updated in parallel without
-  locks or rounds: fast, but concurrent updates of one row may be lost, so
+  and no item, in a seeded random schedule, each cell's ratings by user
+  (LIBMF's order: the user factors then stream from memory) or shuffled
+  (``cell_order="shuffled"``): parallel, and the same model for a seed
+  whatever ``n_threads``.
+- ``"hogwild"``: the same grid's cells in a fresh random order, handed out
+  one at a time to threads that update them without locks or rounds (each
+  cell's ratings as for ``"blocked"``): fast, but concurrent updates of one row may be lost, so
   two runs can differ (their accuracy does not, measurably).
 """
 
@@ -41,6 +43,7 @@ PREDICT_CHUNK = 1 << 18
 _RATE_NAMES = ("lr_bu", "lr_bi", "lr_pu", "lr_qi")
 _REG_NAMES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
 SCHEDULES = ("serial", "blocked", "hogwild")
+CELL_ORDERS = ("sorted", "shuffled")
 
 
 class TrainingDiverged(ValueError):
@@ -75,6 +78,11 @@ class MatrixFactorization(Recommender):
         Grid size of ``"blocked"`` and ``"hogwild"`` (at most the number of
         users and of items); never set from the thread count, so blocked
         results do not depend on ``n_threads``.
+    cell_order : {"sorted", "shuffled"}
+        How ``"blocked"`` and ``"hogwild"`` visit a cell's ratings: by user
+        (LIBMF's choice; 10M ratings, one thread: 17.3 vs 13.2 M updates/s,
+        the user factors streaming instead of jumping) or freshly shuffled
+        every epoch.
     patience : int, optional
         With ``fit(..., validation=)``: stop after this many epochs without a
         better validation RMSE and keep the best epoch's model.
@@ -108,7 +116,8 @@ class MatrixFactorization(Recommender):
     def __init__(self, factors=100, epochs=20, lr=0.005, reg=0.02, lr_bu=None, lr_bi=None,
                  lr_pu=None, lr_qi=None, reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None,
                  lr_decay=1.0, biased=True, init_mean=0.0, init_std=0.1, dtype=np.float32,
-                 schedule="serial", blocks=32, patience=None, clip=True, verbose=False,
+                 schedule="serial", blocks=32, cell_order="sorted", patience=None, clip=True,
+                 verbose=False,
                  backend="auto", n_threads=None, seed=0):
         self.factors = factors
         self.epochs = epochs
@@ -129,6 +138,7 @@ class MatrixFactorization(Recommender):
         self.dtype = dtype
         self.schedule = schedule
         self.blocks = blocks
+        self.cell_order = cell_order
         self.patience = patience
         self.clip = clip
         self.verbose = verbose
@@ -155,6 +165,7 @@ class MatrixFactorization(Recommender):
         check_value_dtype(self.dtype)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_int("blocks", self.blocks, min_value=1)
+        check_choice("cell_order", self.cell_order, CELL_ORDERS)
         if self.patience is not None:
             check_int("patience", self.patience, min_value=1)
         for name in ("biased", "clip", "verbose"):
@@ -234,6 +245,7 @@ class MatrixFactorization(Recommender):
             positions, block_ptr = block_grid(users, items, n_users, n_items, g,
                                               rng.integers(2**63))
             users, items, ratings = users[positions], items[positions], ratings[positions]
+        shuffle = self.cell_order == "shuffled"
         best = None
         epochs = range(n_epochs)
         if self.verbose:
@@ -249,11 +261,12 @@ class MatrixFactorization(Recommender):
             if self.schedule == "blocked":
                 loss = run_sgd_epoch_blocked(
                     users, items, ratings, block_ptr, rng.permutation(g), rng.permutation(g),
-                    rng.integers(2**63), *params, backend=self.backend, n_threads=n_threads)
+                    rng.integers(2**63), *params, shuffle=shuffle, backend=self.backend,
+                    n_threads=n_threads)
             elif self.schedule == "hogwild":
                 loss = run_sgd_epoch_hogwild(users, items, ratings, block_ptr,
                                              rng.permutation(g * g), rng.integers(2**63),
-                                             *params, backend=self.backend,
+                                             *params, shuffle=shuffle, backend=self.backend,
                                              n_threads=n_threads)
             else:
                 run_shuffle_ratings(users, items, ratings, rng.integers(2**63),

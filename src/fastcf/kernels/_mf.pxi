@@ -128,7 +128,7 @@ def sgd_epoch(const index_t[::1] users, const index_t[::1] items,
 
 def sgd_epoch_blocked(index_t[::1] users, index_t[::1] items, floating[::1] ratings,
                       const int64_t[::1] block_ptr, const int64_t[::1] row_perm,
-                      const int64_t[::1] col_perm, uint64_t seed, floating mu,
+                      const int64_t[::1] col_perm, uint64_t seed, bint shuffle, floating mu,
                       floating[::1] user_bias, floating[::1] item_bias,
                       floating[:, ::1] user_factors, floating[:, ::1] item_factors,
                       floating lr_bu, floating lr_bi, floating lr_pu, floating lr_qi,
@@ -147,8 +147,9 @@ def sgd_epoch_blocked(index_t[::1] users, index_t[::1] items, floating[::1] rati
                 cell = row_perm[b] * g + col_perm[(b + rnd) % g]
                 start = block_ptr[cell]
                 stop = block_ptr[cell + 1]
-                _shuffle_ratings(&users[0], &items[0], &ratings[0], start, stop,
-                                 _cell_seed(seed, cell))
+                if shuffle:
+                    _shuffle_ratings(&users[0], &items[0], &ratings[0], start, stop,
+                                     _cell_seed(seed, cell))
                 block_loss[cell] = _run_steps(
                     start, stop, &users[0], &items[0], &ratings[0], mu, &user_bias[0],
                     &item_bias[0], &user_factors[0, 0], &item_factors[0, 0], k, lr_bu, lr_bi,
@@ -157,7 +158,7 @@ def sgd_epoch_blocked(index_t[::1] users, index_t[::1] items, floating[::1] rati
 
 def sgd_epoch_hogwild(index_t[::1] users, index_t[::1] items, floating[::1] ratings,
                       const int64_t[::1] block_ptr, const int64_t[::1] cell_order,
-                      uint64_t seed, floating mu,
+                      uint64_t seed, bint shuffle, floating mu,
                       floating[::1] user_bias, floating[::1] item_bias,
                       floating[:, ::1] user_factors, floating[:, ::1] item_factors,
                       floating lr_bu, floating lr_bi, floating lr_pu, floating lr_qi,
@@ -175,8 +176,9 @@ def sgd_epoch_hogwild(index_t[::1] users, index_t[::1] items, floating[::1] rati
             cell = cell_order[j]
             start = block_ptr[cell]
             stop = block_ptr[cell + 1]
-            _shuffle_ratings(&users[0], &items[0], &ratings[0], start, stop,
-                             _cell_seed(seed, cell))
+            if shuffle:
+                _shuffle_ratings(&users[0], &items[0], &ratings[0], start, stop,
+                                 _cell_seed(seed, cell))
             cell_loss[cell] = _run_steps(
                 start, stop, &users[0], &items[0], &ratings[0], mu, &user_bias[0],
                 &item_bias[0], &user_factors[0, 0], &item_factors[0, 0], k, lr_bu, lr_bi,

@@ -161,20 +161,21 @@ def block_grid(users, items, n_users, n_items, g, seed):
 
 def run_sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed, mu,
                           user_bias, item_bias, user_factors, item_factors, lr, reg, biased,
-                          *, backend="auto", n_threads=1):
+                          *, shuffle=False, backend="auto", n_threads=1):
     """One FPSGD epoch over ratings laid out cell by cell (:func:`block_grid`).
 
-    Each cell's ratings are reshuffled in place first. Reproducible for a seed
-    whatever ``n_threads`` (see ``mf_nb``); returns the loss.
+    Each cell's ratings are visited in their order, or with ``shuffle``
+    reshuffled in place first. Reproducible for a seed whatever ``n_threads``
+    (see ``mf_nb``); returns the loss.
     """
     kernel, name = _backends.get_kernel(FAMILY_BLOCKED, backend)
     scalar = user_factors.dtype.type if name != "reference" else float
     g = len(row_perm)
     block_loss = np.zeros(g * g)
     args = (users, items, ratings, block_ptr, np.asarray(row_perm, np.int64),
-            np.asarray(col_perm, np.int64), np.uint64(seed), scalar(mu), user_bias, item_bias,
-            user_factors, item_factors, *(scalar(v) for v in lr), *(scalar(v) for v in reg),
-            bool(biased), block_loss)
+            np.asarray(col_perm, np.int64), np.uint64(seed), bool(shuffle), scalar(mu),
+            user_bias, item_bias, user_factors, item_factors, *(scalar(v) for v in lr),
+            *(scalar(v) for v in reg), bool(biased), block_loss)
     # Cells one at a time (as the Cython kernels' dynamic schedule): a thread the
     # OS slows down then takes fewer of them instead of holding the epoch back.
     _backends.run(kernel, name, args, n_threads, numba_chunksize=1)
@@ -183,18 +184,19 @@ def run_sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, 
 
 def run_sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, mu, user_bias,
                           item_bias, user_factors, item_factors, lr, reg, biased, *,
-                          backend="auto", n_threads=1):
+                          shuffle=False, backend="auto", n_threads=1):
     """One lock-free parallel epoch over ratings laid out cell by cell (:func:`block_grid`).
 
     The cells are handed to the threads one at a time in ``cell_order`` (a
-    permutation of the cells); each cell's ratings are reshuffled in place
-    first. Not reproducible for more than one thread; returns the loss.
+    permutation of the cells); each cell's ratings are visited in their order,
+    or with ``shuffle`` reshuffled in place first. Not reproducible for more
+    than one thread; returns the loss.
     """
     kernel, name = _backends.get_kernel(FAMILY_HOGWILD, backend)
     scalar = user_factors.dtype.type if name != "reference" else float
     cell_loss = np.zeros(len(block_ptr) - 1)
     args = (users, items, ratings, block_ptr, np.asarray(cell_order, np.int64), np.uint64(seed),
-            scalar(mu), user_bias, item_bias, user_factors, item_factors,
+            bool(shuffle), scalar(mu), user_bias, item_bias, user_factors, item_factors,
             *(scalar(v) for v in lr), *(scalar(v) for v in reg), bool(biased), cell_loss)
     # Cells one at a time (as the Cython kernels' dynamic schedule): a thread the
     # OS slows down then takes fewer of them instead of holding the epoch back.

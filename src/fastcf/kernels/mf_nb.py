@@ -13,11 +13,13 @@ dtype (float32 or float64), the loss in float64.
 - ``sgd_epoch_blocked`` (FPSGD): the ratings are grouped into a g x g grid of
   (user block, item block) cells; an epoch is g rounds, and round t runs the g
   cells (row_perm[b], col_perm[(b + t) % g]) in parallel -- no two share a user
-  or an item, so no update races. Each cell shuffles its own ratings with
-  SplitMix64 seeded by (epoch seed, cell), so the result depends on the seed,
-  not on the thread count or on which thread ran a cell.
+  or an item, so no update races. Each cell visits its ratings in the order
+  they are laid out (by user: LIBMF's choice, the user factors then stream)
+  or, with ``shuffle``, shuffles them first with SplitMix64 seeded by (epoch
+  seed, cell); either way the result depends on the seed, not on the thread
+  count or on which thread ran a cell.
 - ``sgd_epoch_hogwild``: the same grid cells in a random order, handed out
-  to the threads one at a time, each cell shuffled within itself, run in
+  to the threads one at a time, each cell in its order (or shuffled), run in
   parallel with no locks and no rounds (Recht et al.): two threads may update a shared row at
   once and one update be lost, so the result is not reproducible. (Cells, not
   one shuffle of all ratings, because a step then finds its factor rows among
@@ -104,30 +106,32 @@ def _run_steps(start, stop, users, items, ratings, mu, user_bias, item_bias, use
 
 
 @numba.njit(**NUMBA_PARALLEL_JIT)
-def sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed, mu, user_bias,
-                      item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu,
-                      reg_bi, reg_pu, reg_qi, biased, block_loss):
+def sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed, shuffle, mu,
+                      user_bias, item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
+                      lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased, block_loss):
     """Same contract as ``kernels.mf.run_sgd_epoch_blocked`` (arrays already checked)."""
     g = row_perm.shape[0]
     for rnd in range(g):
         for b in numba.prange(g):
             block = row_perm[b] * g + col_perm[(b + rnd) % g]
             start, stop = block_ptr[block], block_ptr[block + 1]
-            _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, block))
+            if shuffle:
+                _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, block))
             block_loss[block] = _run_steps(
                 start, stop, users, items, ratings, mu, user_bias, item_bias, user_factors,
                 item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
 
 
 @numba.njit(**NUMBA_PARALLEL_JIT)
-def sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, mu, user_bias,
-                      item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu,
-                      reg_bi, reg_pu, reg_qi, biased, cell_loss):
+def sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, shuffle, mu,
+                      user_bias, item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
+                      lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased, cell_loss):
     """Same contract as ``kernels.mf.run_sgd_epoch_hogwild`` (arrays already checked)."""
     for j in numba.prange(cell_order.shape[0]):
         cell = cell_order[j]
         start, stop = block_ptr[cell], block_ptr[cell + 1]
-        _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
+        if shuffle:
+            _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
         cell_loss[cell] = _run_steps(start, stop, users, items, ratings, mu, user_bias,
                                      item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
                                      lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)

@@ -62,37 +62,39 @@ def shuffle_ratings(users, items, ratings, seed):
     _shuffle_ratings(users, items, ratings, 0, len(ratings), seed)
 
 
-def sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed, mu, user_bias,
-                      item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu,
-                      reg_bi, reg_pu, reg_qi, biased, block_loss):
+def sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed, shuffle, mu,
+                      user_bias, item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
+                      lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased, block_loss):
     """Same contract as ``kernels.mf.run_sgd_epoch_blocked``, one cell after another.
 
-    Round t of g visits cells (row_perm[b], col_perm[(b + t) % g]); a cell first
-    shuffles its ratings with SplitMix64 seeded by ``seed ^ (cell * 0x9E3779B1 + 1)``,
-    then runs the serial update over them.
+    Round t of g visits cells (row_perm[b], col_perm[(b + t) % g]); a cell (with
+    ``shuffle``) first shuffles its ratings with SplitMix64 seeded by
+    ``seed ^ (cell * 0x9E3779B1 + 1)``, then runs the serial update over them.
     """
     g = len(row_perm)
     for rnd in range(g):
         for b in range(g):
             cell = int(row_perm[b]) * g + int(col_perm[(b + rnd) % g])
             start, stop = int(block_ptr[cell]), int(block_ptr[cell + 1])
-            _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
+            if shuffle:
+                _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
             block_loss[cell] = sgd_epoch(users[start:stop], items[start:stop],
                                          ratings[start:stop], mu, user_bias, item_bias,
                                          user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi,
                                          reg_bu, reg_bi, reg_pu, reg_qi, biased)
 
 
-def sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, mu, user_bias,
-                      item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu, lr_qi, reg_bu,
-                      reg_bi, reg_pu, reg_qi, biased, cell_loss):
+def sgd_epoch_hogwild(users, items, ratings, block_ptr, cell_order, seed, shuffle, mu,
+                      user_bias, item_bias, user_factors, item_factors, lr_bu, lr_bi, lr_pu,
+                      lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased, cell_loss):
     """``kernels.mf.run_sgd_epoch_hogwild`` without the races: the cells of
-    ``cell_order`` one after another, each shuffled as in ``sgd_epoch_blocked``
-    and then updated serially."""
+    ``cell_order`` one after another, each (with ``shuffle``) shuffled as in
+    ``sgd_epoch_blocked`` and then updated serially."""
     for cell in cell_order:
         cell = int(cell)
         start, stop = int(block_ptr[cell]), int(block_ptr[cell + 1])
-        _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
+        if shuffle:
+            _shuffle_ratings(users, items, ratings, start, stop, _cell_seed(seed, cell))
         cell_loss[cell] = sgd_epoch(users[start:stop], items[start:stop], ratings[start:stop],
                                     mu, user_bias, item_bias, user_factors, item_factors, lr_bu,
                                     lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi, biased)
