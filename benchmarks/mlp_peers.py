@@ -161,7 +161,12 @@ from _common import (
 
 from fastcf import Interactions, MLPRecommender, NeuMF
 from fastcf.datasets import read_movielens_frame
-from fastcf.metrics import rmse, sampled_hit_rate_ndcg
+from fastcf.metrics import (
+    hit_rate_ndcg_of_candidates,
+    rmse,
+    sampled_candidates,
+    sampled_hit_rate_ndcg,
+)
 from fastcf.mlp import sample_negatives
 from fastcf.split import leave_one_out
 
@@ -550,28 +555,6 @@ class LooSplit(NamedTuple):
     description: str
 
 
-def eval_candidates(train, test, n_negatives=EVAL_NEGATIVES, seed=EVAL_SEED):
-    """(users, candidates): the test pairs known to train and, per pair, the test item then
-    ``n_negatives`` items the user has in neither train nor test -- drawn exactly as
-    ``fastcf.metrics.sampled_hit_rate_ndcg`` draws them (same order, same generator)."""
-    frame = test.to_frame()
-    users = train.user_index(frame["user"].to_numpy(), strict=False)
-    items = train.item_index(frame["item"].to_numpy(), strict=False)
-    keep = (users >= 0) & (items >= 0)
-    users, items = users[keep], items[keep]
-    known = np.unique(np.concatenate([
-        np.repeat(np.arange(train.n_users), np.diff(train.by_user.indptr)) * train.n_items
-        + train.by_user.indices, users * train.n_items + items]))
-    rows, cols = np.divmod(known, train.n_items)
-    indptr = np.zeros(train.n_users + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=train.n_users), out=indptr[1:])
-    negatives = sample_negatives(users, indptr, cols, train.n_items, n_negatives,
-                                 np.random.default_rng(seed))
-    candidates = np.concatenate([items[:, None], negatives.reshape(len(users), n_negatives)],
-                                axis=1)
-    return np.asarray(users, dtype=np.int64), np.asarray(candidates, dtype=np.int64)
-
-
 def load_ml100k_loo(folder):
     """``LooSplit`` of ``u.data`` in ``folder`` (latest interaction of every user to test)."""
     frame = read_movielens_frame(Path(folder) / "u.data")
@@ -581,7 +564,8 @@ def load_ml100k_loo(folder):
     by_user = train.by_user
     users = np.repeat(np.arange(train.n_users, dtype=np.int64), np.diff(by_user.indptr))
     items = np.asarray(by_user.indices, dtype=np.int64)
-    eval_users, candidates = eval_candidates(train, test)
+    eval_users, candidates = sampled_candidates(train, test, n_negatives=EVAL_NEGATIVES,
+                                                seed=EVAL_SEED)
     description = (f"MovieLens 100K {folder}/u.data, every rating a positive, "
                    f"leave_one_out(by=\"time\"): {train.nnz:,} train interactions, "
                    f"{train.n_users:,} users x {train.n_items:,} items; {test.nnz:,} test "
@@ -593,11 +577,8 @@ def load_ml100k_loo(folder):
 
 
 def hit_rate_ndcg(scores, k=EVAL_K):
-    """(HR@k, NDCG@k) of candidate scores, column 0 the test item: sampled_hit_rate_ndcg's rule
-    (rank = negatives scored >= the test item; hit = rank < k; gain = 1 / log2(rank + 2))."""
-    rank = (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
-    hit = rank < k
-    return float(hit.mean()), float(np.mean(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0)))
+    """(HR@k, NDCG@k) of candidate scores, column 0 the test item (fastcf.metrics' rule)."""
+    return hit_rate_ndcg_of_candidates(scores, k)
 
 
 def neumf_model(epochs, threads, seed):
