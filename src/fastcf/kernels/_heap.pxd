@@ -5,17 +5,19 @@ value and higher index. Inline definitions live here (a .pxd) so that each
 extension compiles its own copy, with no cross-module call.
 """
 
+from cython cimport floating
 from libc.stdint cimport int64_t
 
 
-cdef inline bint _worse(double v1, int64_t i1, double v2, int64_t i2) noexcept nogil:
+cdef inline bint _worse(floating v1, int64_t i1, floating v2, int64_t i2) noexcept nogil:
     """(v1, i1) ranks after (v2, i2): lower value, or equal value and higher index."""
     return v1 < v2 or (v1 == v2 and i1 > i2)
 
 
-cdef inline void _sift_down(double* hv, int64_t* hi, Py_ssize_t pos,
+cdef inline void _sift_down(floating* hv, int64_t* hi, Py_ssize_t pos,
                             Py_ssize_t size) noexcept nogil:
-    cdef double v = hv[pos]
+    """Move hv/hi[pos] down the heap of ``size`` entries to its place."""
+    cdef floating v = hv[pos]
     cdef int64_t i = hi[pos]
     cdef Py_ssize_t child
     while True:

@@ -14,38 +14,14 @@ from cython.parallel cimport prange
 from libc.math cimport INFINITY, NAN
 from libc.stdint cimport int32_t, int64_t
 
+from ._heap cimport _sift_down
+
 ctypedef fused index_t:
     int32_t
     int64_t
 
 cdef enum:
     WINDOW = 64  # columns per vectorised check, as in topk_nb
-
-
-cdef inline bint _worse(floating va, int64_t ia, floating vb, int64_t ib) noexcept nogil:
-    return va < vb or (va == vb and ia > ib)
-
-
-cdef inline void _sift_down(floating* heap_val, int64_t* heap_idx, Py_ssize_t size,
-                            Py_ssize_t pos) noexcept nogil:
-    cdef floating value = heap_val[pos]
-    cdef int64_t index = heap_idx[pos]
-    cdef Py_ssize_t child
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and _worse(heap_val[child + 1], heap_idx[child + 1],
-                                       heap_val[child], heap_idx[child]):
-            child = child + 1
-        if _worse(heap_val[child], heap_idx[child], value, index):
-            heap_val[pos] = heap_val[child]
-            heap_idx[pos] = heap_idx[child]
-            pos = child
-        else:
-            break
-    heap_val[pos] = value
-    heap_idx[pos] = index
 
 
 cdef inline bint _window_at_most(const floating* values, floating top) noexcept nogil:
@@ -76,7 +52,7 @@ cdef inline void _scan(const floating* values, Py_ssize_t n_cols, Py_ssize_t lo,
             if value > top:
                 heap_val[0] = value
                 heap_idx[0] = c
-                _sift_down(heap_val, heap_idx, k, 0)
+                _sift_down(heap_val, heap_idx, 0, k)
                 top = heap_val[0]
             else:  # NaN
                 n_nan[0] += 1
@@ -107,7 +83,7 @@ cdef int64_t _topk_row(const floating* values, Py_ssize_t n_cols, Py_ssize_t k,
         value, index = heap_val[end], heap_idx[end]
         heap_val[end], heap_idx[end] = heap_val[0], heap_idx[0]
         heap_val[0], heap_idx[0] = value, index
-        _sift_down(heap_val, heap_idx, end, 0)
+        _sift_down(heap_val, heap_idx, 0, end)
     for slot in range(k):
         if heap_idx[slot] < 0:
             heap_val[slot] = NAN
