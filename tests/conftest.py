@@ -11,6 +11,16 @@ BACKENDS = ["numba", "cython", "reference"]
 DTYPES = [np.float32, np.float64]
 
 
+def load_surprise_fixture(name):
+    """(arrays of tests/fixtures/<name>.npz, the Interactions of its users/items/ratings)."""
+    from pathlib import Path
+
+    with np.load(Path(__file__).parent / "fixtures" / f"{name}.npz") as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    return arrays, Interactions.from_arrays(arrays["users"], arrays["items"], arrays["ratings"],
+                                            dtype=np.float64)
+
+
 def central_difference(loss, param, idx, eps=1e-6):
     """(loss(param[idx] + eps) - loss(param[idx] - eps)) / (2 eps), param restored."""
     old = param[idx]

@@ -9,15 +9,12 @@ and k=5/min_k=3: the estimate (clipped and not), ``was_impossible`` and
 its tie order is fastcf's and tied neighbourhoods must agree as well.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_surprise_fixture
 
 import fastcf
-from fastcf import Interactions
 
-FIXTURE = Path(__file__).parent / "fixtures" / "surprise_knn.npz"
 MODES = ["basic", "means", "zscore", "baseline"]
 SIMS = ["pearson", "cosine", "msd", "pearson_baseline"]
 AXES = ["user", "item"]
@@ -26,15 +23,18 @@ ATOL = 1e-6
 
 
 @pytest.fixture(scope="module")
-def fixture():
-    with np.load(FIXTURE) as npz:
-        return {name: npz[name] for name in npz.files}
+def loaded():
+    return load_surprise_fixture("surprise_knn")
 
 
 @pytest.fixture(scope="module")
-def data(fixture):
-    return Interactions.from_arrays(fixture["users"], fixture["items"], fixture["ratings"],
-                                    dtype=np.float64)
+def fixture(loaded):
+    return loaded[0]
+
+
+@pytest.fixture(scope="module")
+def data(loaded):
+    return loaded[1]
 
 
 @pytest.mark.parametrize("mode", MODES)

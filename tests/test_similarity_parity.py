@@ -7,33 +7,32 @@ with Surprise's defaults. The reference must match them to 1e-9, and so must
 every backend of the public ``fastcf.similarity`` once it exists.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import BACKENDS
+from conftest import BACKENDS, load_surprise_fixture
 
 import fastcf
-from fastcf import Interactions
 from fastcf.baseline import fit_biases
 from fastcf.reference.similarity import similarity as reference_similarity
 
-FIXTURE = Path(__file__).parent / "fixtures" / "surprise_similarity.npz"
 KINDS = ["cosine", "msd", "pearson", "pearson_baseline"]
 AXES = ["user", "item"]
 ATOL = 1e-9
 
 
 @pytest.fixture(scope="module")
-def fixture():
-    with np.load(FIXTURE) as npz:
-        return {name: npz[name] for name in npz.files}
+def loaded():
+    return load_surprise_fixture("surprise_similarity")
 
 
 @pytest.fixture(scope="module")
-def data(fixture):
-    return Interactions.from_arrays(fixture["users"], fixture["items"], fixture["ratings"],
-                                    dtype=np.float64)
+def fixture(loaded):
+    return loaded[0]
+
+
+@pytest.fixture(scope="module")
+def data(loaded):
+    return loaded[1]
 
 
 def _rows(fixture, axis):
