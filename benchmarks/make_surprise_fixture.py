@@ -62,18 +62,15 @@ def make_frame(seed=7):
     return frame
 
 
-def main(argv=None):
+def surprise_trainset(frame):
+    """(Surprise's trainset of ``frame``, the fixture arrays every parity fixture holds:
+    the ratings, Surprise's inner user / item order, its global mean and version)."""
     import surprise
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
-
-    frame = make_frame()
     trainset = surprise.Dataset.load_from_df(
         frame[["user", "item", "rating"]], surprise.Reader(rating_scale=(1, 5))
     ).build_full_trainset()
-    arrays = {
+    return trainset, {
         "users": frame["user"].to_numpy(dtype=np.int64),
         "items": frame["item"].to_numpy(dtype=np.int64),
         "ratings": frame["rating"].to_numpy(dtype=np.float64),
@@ -84,6 +81,17 @@ def main(argv=None):
         "global_mean": np.float64(trainset.global_mean),
         "surprise_version": np.array(surprise.__version__),
     }
+
+
+def main(argv=None):
+    import surprise
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+
+    frame = make_frame()
+    trainset, arrays = surprise_trainset(frame)
     for user_based in (True, False):
         for kind in KINDS:
             algo = surprise.KNNBasic(sim_options={"name": kind, "user_based": user_based},

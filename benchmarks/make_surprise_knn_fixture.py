@@ -131,12 +131,13 @@ AXES = ("user", "item")
 CONFIGS = ((40, 1), (5, 3))
 
 
-def _load_make_frame():
+def _load_similarity_fixture_script():
+    """make_surprise_fixture.py as a module: its data set and its trainset helper."""
     spec = importlib.util.spec_from_file_location(
         "_make_surprise_fixture", HERE / "make_surprise_fixture.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.make_frame
+    return module
 
 
 def make_queries(frame, seed=11):
@@ -243,24 +244,14 @@ def main(argv=None):
 
     # Sorted by (user, item): Surprise's yr[y] lists then run in ascending raw
     # id, so its tie rule (earlier in yr[y] wins) is fastcf's (lower index wins).
-    frame = _load_make_frame()().sort_values(["user", "item"], kind="stable")
+    similarity_fixture = _load_similarity_fixture_script()
+    frame = similarity_fixture.make_frame().sort_values(["user", "item"], kind="stable")
     frame = frame.reset_index(drop=True)
-    trainset = surprise.Dataset.load_from_df(
-        frame[["user", "item", "rating"]], surprise.Reader(rating_scale=(1, 5))
-    ).build_full_trainset()
+    trainset, arrays = similarity_fixture.surprise_trainset(frame)
     qu, qi, kind, in_train = make_queries(frame)
-    arrays = {
-        "users": frame["user"].to_numpy(dtype=np.int64),
-        "items": frame["item"].to_numpy(dtype=np.int64),
-        "ratings": frame["rating"].to_numpy(dtype=np.float64),
-        "user_order": np.array([trainset.to_raw_uid(u) for u in range(trainset.n_users)],
-                               dtype=np.int64),
-        "item_order": np.array([trainset.to_raw_iid(i) for i in range(trainset.n_items)],
-                               dtype=np.int64),
+    arrays.update({
         "query_uid": qu, "query_iid": qi, "query_kind": kind, "query_in_train": in_train,
-        "global_mean": np.float64(trainset.global_mean),
-        "surprise_version": np.array(surprise.__version__),
-    }
+    })
     classes = {"basic": surprise.KNNBasic, "means": surprise.KNNWithMeans,
                "zscore": surprise.KNNWithZScore, "baseline": surprise.KNNBaseline}
     summary = []
