@@ -83,12 +83,27 @@ def describe_unknown(ids, mask, kind):
     return f"{int(np.count_nonzero(mask))} unknown {kind} ids (first: {first!r})"
 
 
-def as_contiguous(name, array):
-    """C-contiguous view of ``array``; copies (with a warning) only if it must."""
+def as_contiguous(name, array, stacklevel=3):
+    """C-contiguous view of ``array``; copies (with a warning) only if it must.
+
+    ``stacklevel`` 3 points the warning at the caller of the function that
+    called this one (the user's call of a public function).
+    """
     if array.flags.c_contiguous:
         return array
-    warnings.warn(f"{name} is not C-contiguous; copying it.", stacklevel=3)
+    warnings.warn(f"{name} is not C-contiguous; copying it.", stacklevel=stacklevel)
     return np.ascontiguousarray(array)
+
+
+def check_value_matrix(name, array):
+    """A float32/float64 2-d numpy array, made C-contiguous (with a warning) if it is not."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}.")
+    if array.dtype not in VALUE_DTYPES:
+        raise TypeError(f"{name}.dtype == {array.dtype}, must be float32 or float64.")
+    if array.ndim != 2:
+        raise ValueError(f"{name}.ndim == {array.ndim}, must be 2.")
+    return as_contiguous(name, array, stacklevel=4)
 
 
 def check_csr_arrays(indptr, indices, data, n_cols=None, *, require_data=True):

@@ -21,9 +21,8 @@ set. The estimators turn the sums into a rating (see :mod:`fastcf.knn`).
 import numpy as np
 
 from .. import _backends
-from .._config import VALUE_DTYPES
 from .._parallel import resolve_n_threads
-from .._validation import as_contiguous, check_csr_arrays, check_int
+from .._validation import check_csr_arrays, check_int, check_value_matrix
 
 FAMILY = "neighborhood_sums"
 
@@ -70,13 +69,7 @@ def neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices, col
     sum_sim, sum_num : ndarray of float64, shape (n_pairs,)
     count : ndarray of int64, shape (n_pairs,)
     """
-    if not isinstance(sim_rows, np.ndarray):
-        raise TypeError(f"sim_rows must be a numpy array, got {type(sim_rows).__name__}.")
-    if sim_rows.dtype not in VALUE_DTYPES:
-        raise TypeError(f"sim_rows.dtype == {sim_rows.dtype}, must be float32 or float64.")
-    if sim_rows.ndim != 2:
-        raise ValueError(f"sim_rows.ndim == {sim_rows.ndim}, must be 2.")
-    sim_rows = as_contiguous("sim_rows", sim_rows)
+    sim_rows = check_value_matrix("sim_rows", sim_rows)
     if not np.isfinite(sim_rows).all():
         raise ValueError("sim_rows contain NaN or inf values, must be finite.")
     n_rows, n = sim_rows.shape

@@ -3,9 +3,8 @@
 import numpy as np
 
 from .. import _backends
-from .._config import VALUE_DTYPES
 from .._parallel import resolve_n_threads
-from .._validation import as_contiguous, check_csr_arrays, check_int
+from .._validation import check_csr_arrays, check_int, check_value_matrix
 
 FAMILY = "topk"
 
@@ -58,13 +57,7 @@ def topk(scores, k, exclude=None, *, backend="auto", n_threads=None):
         ``scores`` not 2-d or containing NaN; ``k`` out of range; ``exclude``
         with the wrong number of rows or an index outside ``[0, n_cols)``.
     """
-    if not isinstance(scores, np.ndarray):
-        raise TypeError(f"scores must be a numpy array, got {type(scores).__name__}.")
-    if scores.dtype not in VALUE_DTYPES:
-        raise TypeError(f"scores.dtype == {scores.dtype}, must be float32 or float64.")
-    if scores.ndim != 2:
-        raise ValueError(f"scores.ndim == {scores.ndim}, must be 2.")
-    scores = as_contiguous("scores", scores)
+    scores = check_value_matrix("scores", scores)
     n_rows, n_cols = scores.shape
     k = check_int("k", k, min_value=1)
     if k > n_cols:
