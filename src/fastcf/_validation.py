@@ -75,6 +75,19 @@ def check_random_state(seed, name="seed"):
     raise TypeError(f"{name} must be an int, None or a numpy Generator, got {type(seed).__name__}.")
 
 
+def check_rating_values(name, values):
+    """``values`` (a list of ratings, e.g. a dict's values) as float64.
+
+    TypeError names the first one that is not a real number: strings, bools,
+    None and complex numbers are refused, never converted.
+    """
+    for value in values:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+            raise TypeError(f"{name} must hold real numbers, got {value!r} "
+                            f"({type(value).__name__}).")
+    return np.asarray(values, dtype=np.float64)
+
+
 def describe_unknown(ids, mask, kind):
     """``"3 unknown user ids (first: 'bob')"`` for the ids where ``mask`` is True."""
     first = ids[np.argmax(mask)]
@@ -106,7 +119,8 @@ def check_value_matrix(name, array):
     return as_contiguous(name, array, stacklevel=4)
 
 
-def check_csr_arrays(indptr, indices, data, n_cols=None, *, require_data=True):
+def check_csr_arrays(indptr, indices, data, n_cols=None, *, require_data=True,
+                     names=("indptr", "indices", "data")):
     """Validate the three arrays of a CSR matrix for a kernel.
 
     Parameters
@@ -116,42 +130,48 @@ def check_csr_arrays(indptr, indices, data, n_cols=None, *, require_data=True):
     data : ndarray of float32 or float64, shape (nnz,), or None when not required
     n_cols : int, optional
         When given, every index must lie in ``[0, n_cols)``.
+    names : tuple of 3 str
+        What the messages call the three arrays (the caller's parameter names,
+        e.g. ``("w_indptr", "w_indices", "w_data")``).
 
     Returns
     -------
     indptr, indices, data
         C-contiguous (copied with a warning when they were not).
     """
-    arrays = {"indptr": indptr, "indices": indices}
+    ptr_name, idx_name, data_name = names
+    arrays = {ptr_name: indptr, idx_name: indices}
     if require_data or data is not None:
-        arrays["data"] = data
+        arrays[data_name] = data
     for name, arr in arrays.items():
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"{name} must be a numpy array, got {type(arr).__name__}.")
         if arr.ndim != 1:
             raise ValueError(f"{name}.ndim == {arr.ndim}, must be 1.")
-    for name in ("indptr", "indices"):
+    for name in (ptr_name, idx_name):
         if arrays[name].dtype not in INDEX_DTYPES:
             raise TypeError(f"{name}.dtype == {arrays[name].dtype}, must be int32 or int64.")
     if indptr.dtype != indices.dtype:
-        raise TypeError(
-            f"indptr.dtype == {indptr.dtype} but indices.dtype == {indices.dtype}; they must match."
-        )
-    if "data" in arrays and data.dtype not in VALUE_DTYPES:
-        raise TypeError(f"data.dtype == {data.dtype}, must be float32 or float64.")
+        raise TypeError(f"{ptr_name}.dtype == {indptr.dtype} but {idx_name}.dtype == "
+                        f"{indices.dtype}; they must match.")
+    has_data = data_name in arrays
+    if has_data and data.dtype not in VALUE_DTYPES:
+        raise TypeError(f"{data_name}.dtype == {data.dtype}, must be float32 or float64.")
     if len(indptr) == 0 or indptr[0] != 0:
-        raise ValueError("indptr must start with 0.")
+        raise ValueError(f"{ptr_name} must start with 0.")
     if indptr[-1] != len(indices):
-        raise ValueError(f"indptr[-1] == {indptr[-1]} but len(indices) == {len(indices)}.")
-    if "data" in arrays and len(data) != len(indices):
-        raise ValueError(f"len(data) == {len(data)} but len(indices) == {len(indices)}.")
+        raise ValueError(f"{ptr_name}[-1] == {indptr[-1]} but len({idx_name}) == "
+                         f"{len(indices)}.")
+    if has_data and len(data) != len(indices):
+        raise ValueError(f"len({data_name}) == {len(data)} but len({idx_name}) == "
+                         f"{len(indices)}.")
     if np.any(np.diff(indptr) < 0):
-        raise ValueError("indptr must be non-decreasing.")
+        raise ValueError(f"{ptr_name} must be non-decreasing.")
     if len(indices) and n_cols is not None:
         lo, hi = indices.min(), indices.max()
         if lo < 0 or hi >= n_cols:
             bad = lo if lo < 0 else hi
-            raise ValueError(f"indices contain {bad}, must lie in [0, {n_cols}).")
-    out = [as_contiguous("indptr", indptr), as_contiguous("indices", indices)]
-    out.append(as_contiguous("data", data) if "data" in arrays else None)
+            raise ValueError(f"{idx_name} contain {bad}, must lie in [0, {n_cols}).")
+    out = [as_contiguous(ptr_name, indptr), as_contiguous(idx_name, indices)]
+    out.append(as_contiguous(data_name, data) if has_data else None)
     return tuple(out)

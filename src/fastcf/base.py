@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._config import RECOMMEND_BLOCK_CELLS
-from ._validation import check_choice, check_int, describe_unknown
+from ._validation import check_choice, check_int, check_rating_values, describe_unknown
 from .data import Interactions
 from .kernels import topk
 
@@ -52,6 +52,8 @@ class Recommender:
 
     #: Names of the fitted array attributes that ``save`` stores.
     _state_names = ()
+    #: Whether ``predict`` estimates ratings (RMSE / MAE mean something).
+    predicts_ratings = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -245,6 +247,8 @@ class Recommender:
     def _candidate_columns(self, candidates):
         """Sorted internal indices of candidate item ids (all known, no repeats)."""
         candidates = _as_id_array(candidates, "candidates")
+        if len(candidates) == 0:
+            raise ValueError("candidates is empty, must hold at least one item id.")
         columns = self.item_index(candidates)
         _raise_unknown(candidates, columns < 0, "candidate item",
                        hint="candidates must be items of the training data")
@@ -288,7 +292,7 @@ class Recommender:
             items = self.item_index(ids)
             _raise_unknown(ids, items < 0, "item",
                            hint="fold-in ratings must be of items known to the model")
-            values = np.asarray(list(row.values()), dtype=np.float64)
+            values = check_rating_values(f"ratings[{r}]", list(row.values()))
             if not np.all(np.isfinite(values)):
                 raise ValueError(f"ratings[{r}] contains NaN or inf values.")
             order = np.argsort(items)

@@ -297,7 +297,8 @@ class Interactions:
                 values = values[keep]
                 timestamps = None if timestamps is None else timestamps[keep]
             else:
-                sums = np.add.reduceat(values.astype(np.float64), starts)
+                with np.errstate(over="ignore"):  # an inf sum is refused below
+                    sums = np.add.reduceat(values.astype(np.float64), starts)
                 if duplicates == "mean":
                     sums /= np.diff(np.r_[starts, len(key)])
                 values = sums
@@ -309,7 +310,13 @@ class Interactions:
         indices = (key - row * n_items).astype(index_dtype)
         indptr = np.zeros(n_users + 1, dtype=index_dtype)
         np.cumsum(np.bincount(row, minlength=n_users), out=indptr[1:])
-        values = np.array(values, dtype=dtype)  # always a fresh, owned copy
+        with np.errstate(over="ignore"):
+            values = np.array(values, dtype=dtype)  # always a fresh, owned copy
+        if not implicit and not np.isfinite(values).all():
+            # finite input (checked before) that overflows the storage dtype, or sums to inf
+            hint = " or pass dtype=np.float64" if np.dtype(dtype) != np.float64 else ""
+            raise ValueError(f"{int((~np.isfinite(values)).sum())} ratings overflow "
+                             f"{np.dtype(dtype).name} to inf; rescale them{hint}.")
         if timestamps is not None:
             timestamps = np.array(timestamps)
         return cls(indptr, indices, values, np.asarray(user_ids).copy(),

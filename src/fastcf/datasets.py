@@ -85,6 +85,10 @@ def _detect_format(path):
             return "csv"
         if len(fields) == 4 and _is_int(fields[0]) and _is_int(fields[1]):
             return "csv-noheader"
+        missing = [name for name in _CSV_HEADER if name not in [f.lower() for f in fields]]
+        if not _is_int(fields[0]) and 0 < len(missing) < len(_CSV_HEADER):  # a header
+            raise ValueError(f"{path} is not a MovieLens ratings file: its CSV header {fields} "
+                             f"lacks the column(s) {missing}; expected {_EXPECTED}.")
     raise ValueError(f"{path} is not a MovieLens ratings file: its first line is {line[:80]!r}; "
                      f"expected {_EXPECTED}.")
 

@@ -113,7 +113,10 @@ class _Neighborhood(Recommender):
         y_csr = data.by_item if user_axis else data.by_user
         self.global_mean_ = np.float64(data.global_mean)
         self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
-        self.overall_sigma_ = np.float64(np.std(data.by_user.data))
+        # All ratings equal: every deviation is 0, and sigma 1 keeps each z-score
+        # 0 where Surprise's 0 / 0 would give NaN predictions.
+        overall_sigma = np.std(data.by_user.data)
+        self.overall_sigma_ = np.float64(overall_sigma if overall_sigma > 0 else 1.0)
         self.means_, self.sigmas_ = _row_stats(x_csr.indptr, x_csr.data, self.global_mean_,
                                                self.overall_sigma_)
         _, self.user_bias_, self.item_bias_ = fit_biases(

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from . import _backends
+from ._parallel import resolve_n_threads
 from ._validation import check_float, check_int, check_value_dtype
 from .base import Recommender
 from .data import Interactions
@@ -60,7 +61,7 @@ def _blas_limit(n_threads):
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=n_threads, user_api="blas")
+    return threadpool_limits(limits=resolve_n_threads(n_threads), user_api="blas")
 
 
 def _training_threads(model, widths):
@@ -87,8 +88,8 @@ def _check_network_params(model):
         if not isinstance(getattr(model, name), (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool, got {type(getattr(model, name)).__name__}.")
     check_value_dtype(model.dtype)
-    if model.n_threads is not None:
-        check_int("n_threads", model.n_threads, min_value=1)
+    if model.n_threads is not None:  # -1: every usable core, as everywhere in fastcf
+        resolve_n_threads(model.n_threads)
     check_int("seed", model.seed, min_value=0)
     _backends.check_backend(model.backend)
 
@@ -278,9 +279,9 @@ class MLPRecommender(_Network):
     dtype : {numpy.float32, numpy.float64}
     n_threads : int, optional
         BLAS threads (threadpoolctl) while training and scoring; None leaves
-        BLAS as configured. Batches of at most ``SINGLE_THREAD_BATCH_CELLS``
-        (batch size x widest layer) train on one BLAS thread whatever this
-        says: their products are too small to share.
+        BLAS as configured, -1 uses every usable core. Batches of at most
+        ``SINGLE_THREAD_BATCH_CELLS`` (batch size x widest layer) train on one
+        BLAS thread whatever this says: their products are too small to share.
     verbose : bool
         Progress bar (tqdm) over epochs.
     backend : {"auto", "numba", "cython", "reference"}
@@ -491,6 +492,8 @@ class NeuMF(_Network):
     probability; an unknown user is scored with the mean user embeddings,
     an unknown item gets 0.
     """
+
+    predicts_ratings = False  # it ranks: predict is P(interaction)
 
     _state_names = ("gmf_user_", "gmf_item_", "mlp_user_", "mlp_item_", "dense_params_")
 

@@ -11,15 +11,22 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
+from ._validation import check_csr_arrays
 from .base import MODEL_CLASSES, Recommender
 
 FORMAT = "fastcf-model"
 VERSION = 1
 _HEADER = "__header__"
 _IDS = ("user_ids_", "item_ids_")
+#: What numpy and zipfile raise for a file that is not a readable .npz: a damaged
+#: directory entry can also claim an unknown compression (NotImplementedError),
+#: encryption (RuntimeError) or compressed data that is not (zlib.error).
+_UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
+               NotImplementedError, RuntimeError, zlib.error)
 
 
 def _json_param(name, value):
@@ -99,9 +106,17 @@ def load(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path!r}.")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        npz = np.load(path, allow_pickle=False)
+    except _UNREADABLE as exc:
+        raise ValueError(f"{path!r} is not a fastcf model file (truncated or foreign): "
+                         f"{exc}") from exc
+    if not isinstance(npz, np.lib.npyio.NpzFile):  # a .npy file: one bare array
+        raise ValueError(f"{path!r} is not a fastcf model file: it holds a single .npy "
+                         "array, not an .npz archive.")
+    try:
+        with npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+    except _UNREADABLE as exc:
         raise ValueError(f"{path!r} is not a fastcf model file (truncated or foreign): "
                          f"{exc}") from exc
     if _HEADER not in arrays:
@@ -112,13 +127,19 @@ def load(path):
         raise ValueError(f"{path!r} is not a fastcf model file: unreadable header.") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ValueError(f"{path!r} is not a fastcf model file: wrong format marker.")
-    if not isinstance(header.get("version"), int) or header["version"] > VERSION:
-        raise ValueError(f"{path!r} has format version {header.get('version')!r}; this fastcf "
+    version = header.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{path!r} has format version {version!r}, not a version fastcf "
+                         f"ever wrote (an int from 1 to {VERSION}).")
+    if version > VERSION:
+        raise ValueError(f"{path!r} has format version {version!r}; this fastcf "
                          f"reads versions <= {VERSION}. Upgrade fastcf.")
-    cls = MODEL_CLASSES.get(header.get("class"))
+    # Private base classes (``_Network``, ...) register too, but are no models.
+    public = {name: c for name, c in MODEL_CLASSES.items() if not name.startswith("_")}
+    cls = public.get(header.get("class"))
     if cls is None:
         raise ValueError(f"{path!r} holds an unknown model class {header.get('class')!r}; "
-                         f"known: {sorted(MODEL_CLASSES)}.")
+                         f"known: {sorted(public)}.")
     try:
         model = cls(**header.get("params", {}))
         model._check_params()
@@ -128,5 +149,34 @@ def load(path):
                if n not in arrays]
     if missing:
         raise ValueError(f"{path!r} is incomplete: missing arrays {missing}.")
+    _check_state(path, arrays)
     model._set_state(arrays, arrays["user_ids_"], arrays["item_ids_"])
     return model
+
+
+def _check_state(path, arrays):
+    """Refuse state arrays no fitted model holds: the file was altered after ``save``.
+
+    Every fitted array is numeric (or a 0-d string, as a kNN model's ``storage_``),
+    its floats are finite, and the seen-items CSR fits the id maps.
+    """
+    for name, arr in arrays.items():
+        if name in _IDS:
+            continue
+        if arr.dtype.kind not in "biuf" and not (arr.dtype.kind == "U" and arr.ndim == 0):
+            raise ValueError(f"{path!r} is corrupted: array {name!r} has dtype {arr.dtype}, "
+                             "must be numeric.")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError(f"{path!r} is corrupted: array {name!r} holds NaN or inf values.")
+    indptr, indices = arrays["seen_indptr_"], arrays["seen_indices_"]
+    if indptr.dtype.kind in "iu" and indices.dtype.kind in "iu":
+        indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
+    n_users, n_items = len(arrays["user_ids_"]), len(arrays["item_ids_"])
+    try:
+        check_csr_arrays(indptr, indices, None, n_cols=n_items, require_data=False,
+                         names=("seen_indptr_", "seen_indices_", ""))
+        if len(indptr) != n_users + 1:
+            raise ValueError(f"len(seen_indptr_) == {len(indptr)}, must be n_users + 1 == "
+                             f"{n_users + 1}.")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path!r} is corrupted: {exc}") from None

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._config import BASELINE_REG_ITEM, BASELINE_REG_USER
-from ._validation import check_choice
+from ._validation import check_choice, check_rating_values
 from .data import Interactions
 from .kernels import bias_sweep, pairwise
 
@@ -143,7 +143,7 @@ def _queries_csr(data, queries, axis):
     for r, query in enumerate(queries):
         ids = np.asarray(list(query.keys()), dtype=object)
         position = lookup(ids, strict=True) if len(ids) else np.empty(0, dtype=np.int64)
-        values = np.asarray(list(query.values()), dtype=np.float64)
+        values = check_rating_values(f"queries[{r}]", list(query.values()))
         order = np.argsort(position)
         cols.append(position[order])
         vals.append(values[order])

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import _backends
 from .._parallel import resolve_n_threads
-from .._validation import check_csr_arrays, check_float
+from .._validation import as_contiguous, check_csr_arrays, check_float
 
 FAMILY = "bias_sweep"
 
@@ -30,11 +30,11 @@ def bias_sweep(indptr, indices, data, mu, other_bias, reg, out=None, *, backend=
     mu : float
         Global mean.
     other_bias : ndarray of float64, shape (n_cols,)
-        Current biases of the columns (items when rows are users).
+        Current biases of the columns (items when rows are users). Finite.
     reg : float
         Regularisation :math:`\lambda >= 0`.
     out : ndarray of float64, shape (n_rows,), optional
-        Written in place and returned.
+        C-contiguous and writeable; written in place and returned.
     backend : {"auto", "numba", "cython", "reference"}
     n_threads : int or None
         scikit-learn's meaning; the result does not depend on it.
@@ -47,7 +47,11 @@ def bias_sweep(indptr, indices, data, mu, other_bias, reg, out=None, *, backend=
     if other_bias.dtype != np.float64 or other_bias.ndim != 1:
         raise TypeError(f"other_bias must be a 1-d float64 array, got {other_bias.dtype} "
                         f"with ndim {other_bias.ndim}.")
+    other_bias = as_contiguous("other_bias", other_bias)
     indptr, indices, data = check_csr_arrays(indptr, indices, data, n_cols=len(other_bias))
+    for name, values in (("data", data), ("other_bias", other_bias)):
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name} contain NaN or inf values, must be finite.")
     mu = check_float("mu", mu)
     reg = check_float("reg", reg, min_value=0.0)
     n_rows = len(indptr) - 1
@@ -55,8 +59,18 @@ def bias_sweep(indptr, indices, data, mu, other_bias, reg, out=None, *, backend=
         out = np.empty(n_rows, dtype=np.float64)
     elif not isinstance(out, np.ndarray) or out.dtype != np.float64 or out.shape != (n_rows,):
         raise ValueError(f"out must be a float64 array of shape ({n_rows},).")
+    elif not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError("out must be C-contiguous and writeable (written in place).")
     if reg == 0.0 and np.any(np.diff(indptr) == 0):
         raise ValueError("reg == 0.0 with empty rows would divide by zero, must be > 0.")
+    return run_bias_sweep(indptr, indices, data, mu, other_bias, reg, out, backend=backend,
+                          n_threads=n_threads)
+
+
+def run_bias_sweep(indptr, indices, data, mu, other_bias, reg, out, *, backend="auto",
+                   n_threads=None):
+    """:func:`bias_sweep` without the checks, for arguments :func:`bias_sweep` has
+    already accepted once (the later epochs of ``fit_biases``)."""
     kernel, name = _backends.get_kernel(FAMILY, backend)
     _backends.run(kernel, name, (indptr, indices, data, mu, other_bias, reg, out),
                   resolve_n_threads(n_threads))

@@ -41,6 +41,7 @@ def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_facto
     users, items : ndarray of int32 or int64, shape (n_ratings,)
         Internal indices of each rating, in ``[0, n_users)`` / ``[0, n_items)``.
     ratings : ndarray, shape (n_ratings,), the factors' dtype
+        Finite (as every array here: NaN or inf raise ValueError).
     order : ndarray of int, shape (n_steps,), or None
         Positions into the ratings, visited in this order (e.g. a shuffle);
         None visits them in array order. The ratings are gathered in this
@@ -51,7 +52,7 @@ def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_facto
     user_factors, item_factors : ndarray of float32 or float64, C-contiguous,
         shapes (n_users, k), (n_items, k); updated in place.
     lr, reg : tuple of 4 floats
-        (bu, bi, pu, qi) learning rates and regularisations.
+        (bu, bi, pu, qi) learning rates and regularisations, each finite and >= 0.
     biased : bool
     backend : {"auto", "numba", "cython", "reference"}
 
@@ -79,10 +80,18 @@ def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_facto
                          f"{item_bias.shape}.")
     users, items = np.asarray(users), np.asarray(items)
     for name, arr, upper in (("users", users, n_users), ("items", items, n_items)):
-        if arr.dtype not in INDEX_DTYPES or arr.shape != ratings.shape:
-            raise TypeError(f"{name} must be int32/int64 with one entry per rating.")
+        if arr.dtype not in INDEX_DTYPES or arr.ndim != 1:
+            raise TypeError(f"{name} must be a 1-d int32/int64 array, got {arr.dtype} with "
+                            f"ndim {arr.ndim}.")
+        if arr.shape != ratings.shape:
+            raise ValueError(f"len({name}) == {len(arr)} but len(ratings) == {len(ratings)}; "
+                             "they must match.")
         if len(arr) and (arr.min() < 0 or arr.max() >= upper):
             raise ValueError(f"{name} must lie in [0, {upper}).")
+    for name, arr in (("ratings", ratings), ("user_bias", user_bias), ("item_bias", item_bias),
+                      ("user_factors", user_factors), ("item_factors", item_factors)):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contain NaN or inf values, must be finite.")
     if items.dtype != users.dtype:
         items = items.astype(users.dtype)
     if order is not None:
@@ -95,8 +104,9 @@ def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_facto
         users, items, ratings = users[order], items[order], ratings[order]
     if len(lr) != 4 or len(reg) != 4:
         raise ValueError("lr and reg must be 4-tuples (bu, bi, pu, qi).")
-    scalars = [check_float("mu", mu)] + [check_float("lr", v) for v in lr] + \
-        [check_float("reg", v) for v in reg]
+    scalars = [check_float("mu", mu)] + \
+        [check_float(f"lr[{j}]", v, min_value=0.0) for j, v in enumerate(lr)] + \
+        [check_float(f"reg[{j}]", v, min_value=0.0) for j, v in enumerate(reg)]
     return run_sgd_epoch(np.ascontiguousarray(users), np.ascontiguousarray(items),
                          np.ascontiguousarray(ratings), scalars[0], user_bias, item_bias,
                          user_factors, item_factors, scalars[1:5], scalars[5:], biased,

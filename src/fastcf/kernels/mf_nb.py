@@ -77,8 +77,9 @@ def _run_steps(start, stop, users, items, ratings, mu, user_bias, item_bias, use
     n_factors = user_factors.shape[1]
     # p + lr (err q - reg p) = keep_p p + (lr err) q: two multiply-adds a factor
     # (measured 8.5 -> 10.2 M updates/s serial, k=100 float32). ``one`` is 1 in the
-    # factors' dtype: an int 1 would promote the loop to float64.
-    one = lr_pu / lr_pu
+    # factors' dtype: an int 1 would promote the loop to float64. (Not lr_pu / lr_pu:
+    # a learning rate of 0 then raised ZeroDivisionError.)
+    one = user_factors.dtype.type(1)
     keep_p, keep_q = one - lr_pu * reg_pu, one - lr_qi * reg_qi
     loss = 0.0
     for t in range(start, stop):

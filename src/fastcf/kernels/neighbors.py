@@ -74,8 +74,9 @@ def neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices, col
         raise ValueError("sim_rows contain NaN or inf values, must be finite.")
     n_rows, n = sim_rows.shape
     k = check_int("k", k, min_value=1)
-    col_indptr, col_indices, col_values = check_csr_arrays(col_indptr, col_indices, col_values,
-                                                           n_cols=n)
+    col_indptr, col_indices, col_values = check_csr_arrays(
+        col_indptr, col_indices, col_values, n_cols=n,
+        names=("col_indptr", "col_indices", "col_values"))
     if col_values.dtype != np.float64:
         raise TypeError(f"col_values.dtype == {col_values.dtype}, must be float64.")
     if not np.isfinite(col_values).all():
@@ -95,6 +96,10 @@ def run_neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices,
     valid by construction (the kNN estimators: a full check would re-scan a
     whole similarity matrix on every predict)."""
     kernel, name = _backends.get_kernel(FAMILY, backend)
+    # No pair has more candidates than the longest column: a larger k keeps the
+    # same neighbours, but the kernels would allocate a k-heap per thread for it.
+    longest = int(np.diff(col_indptr).max()) if len(col_indptr) > 1 else 0
+    k = min(k, max(longest, 1))
     n_pairs = len(pair_row)
     sum_sim = np.zeros(n_pairs)
     sum_num = np.zeros(n_pairs)

@@ -86,7 +86,12 @@ def prepare_rows(indptr, indices, data, kind, row_bias=None, col_bias=None, mu=0
         rows = _row_of_entry(indptr)
         sums = np.bincount(rows, weights=values, minlength=n_rows)
         means = np.divide(sums, counts, out=np.zeros(n_rows), where=counts > 0)
-        values = values - means[rows]
+        # A constant row centres to exactly 0 (similarity 0), as in the reference:
+        # its computed mean may be an ulp off (3 x 0.1 sums to 0.30000000000000004).
+        first = np.zeros(n_rows)
+        first[counts > 0] = values[indptr[:-1][counts > 0]]
+        varied = np.bincount(rows, weights=values != first[rows], minlength=n_rows) > 0
+        values = values - np.where(varied, means, first)[rows]
     if kind in ("cosine_all", "adjusted_cosine"):
         stat = np.sqrt(np.bincount(_row_of_entry(indptr), weights=values * values,
                                    minlength=n_rows))
@@ -200,6 +205,9 @@ def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, 
     n_q, n_t = len(q[0]) - 1, len(t[0]) - 1
     if k is None:
         _check_dense_budget(n_q, n_t, dtype, max_dense_bytes)
+    # No pair has more than n_cols co-rated columns, so a larger min_support means
+    # the same (every pair 0); clipped, it fits the kernels' int64.
+    min_support = min(min_support, n_cols + 1)
     kernel, name = _backends.get_kernel(DENSE if k is None else TOPK, backend)
     n_threads = resolve_n_threads(n_threads)
     if name == "reference":
@@ -316,10 +324,9 @@ def check_csr_input(indptr, indices, data, n_cols, prefix=""):
     Nothing reaches a compiled kernel (bounds checks off) without this.
     """
     n_cols = check_int("n_cols", n_cols, min_value=1)
-    try:
-        indptr, indices, data = check_csr_arrays(indptr, indices, data, n_cols=n_cols)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{prefix}{exc}" if prefix else str(exc)) from None
+    indptr, indices, data = check_csr_arrays(
+        indptr, indices, data, n_cols=n_cols,
+        names=(f"{prefix}indptr", f"{prefix}indices", f"{prefix}data"))
     steps = np.diff(indices)
     row_starts = indptr[1:-1]
     interior = np.ones(len(steps), dtype=bool)

@@ -57,10 +57,12 @@ def scored_topk(w_indptr, w_indices, w_data, m_indptr, m_indices, m_data, n_cols
         NaN in the padding slots.
     """
     n_cols = check_int("n_cols", n_cols, min_value=1)
-    m_indptr, m_indices, m_data = check_csr_arrays(m_indptr, m_indices, m_data, n_cols=n_cols)
+    m_indptr, m_indices, m_data = check_csr_arrays(m_indptr, m_indices, m_data, n_cols=n_cols,
+                                                   names=("m_indptr", "m_indices", "m_data"))
     n_sources = len(m_indptr) - 1
     w_indptr, w_indices, w_data = check_csr_arrays(w_indptr, w_indices, w_data,
-                                                   n_cols=max(n_sources, 1))
+                                                   n_cols=max(n_sources, 1),
+                                                   names=("w_indptr", "w_indices", "w_data"))
     if len(w_indices) and n_sources == 0:
         raise ValueError("w_indices refer to sources, but m has no rows.")
     for name, values in (("w_data", w_data), ("m_data", m_data)):

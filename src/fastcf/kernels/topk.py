@@ -88,7 +88,8 @@ def _check_exclude(exclude, n_rows, n_cols):
     if not isinstance(exclude, tuple) or len(exclude) != 2:
         raise TypeError("exclude must be None or a tuple (indptr, indices), got "
                         f"{type(exclude).__name__}.")
-    indptr, indices, _ = check_csr_arrays(*exclude, None, n_cols=n_cols, require_data=False)
+    indptr, indices, _ = check_csr_arrays(*exclude, None, n_cols=n_cols, require_data=False,
+                                          names=("exclude indptr", "exclude indices", ""))
     if len(indptr) - 1 != n_rows:
         raise ValueError(f"exclude has {len(indptr) - 1} rows, must have n_rows == {n_rows}.")
     descents = np.flatnonzero(indices[1:] < indices[:-1]) + 1
