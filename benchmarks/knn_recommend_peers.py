@@ -65,10 +65,8 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from _common import (
     finish,
     load_average,
@@ -79,6 +77,7 @@ from _common import (
 
 import fastcf
 from fastcf import ItemKNN, UserKNN
+from fastcf._peers import implicit_cosine, implicit_fit, implicit_user_items
 
 N = 10  # recommendations per user
 TINY = (50, 40, 400)  # make_ratings shape of the warm-up
@@ -89,15 +88,6 @@ RSS_TARGET_MB = 2048
 # ----------------------------------------------------------------------- data
 def load_data(scale, seed=0):
     return synthetic_data(scale, seed)
-
-
-def implicit_user_items(data):
-    """implicit >= 0.5 takes the user x item CSR (float32, int32 indices)."""
-    u = data.by_user
-    return sp.csr_matrix((u.data.astype(np.float32), u.indices.astype(np.int32),
-                          u.indptr.astype(np.int32)), shape=u.shape)
-
-
 
 
 def warm_up(cls, n_threads, **params):
@@ -139,18 +129,10 @@ def measure_fastcf_item(data, args, **extra):
 
 
 def measure_implicit(data, args):
-    from implicit.nearest_neighbours import CosineRecommender
-
     user_items = implicit_user_items(data)
     userids = np.arange(data.n_users, dtype=np.int32)
-
-    def fit(model):
-        with warnings.catch_warnings():  # its fit converts its own normalised COO to CSR
-            warnings.filterwarnings("ignore", message="Method expects CSR input")
-            model.fit(user_items, show_progress=False)
-
     fit_s, rec_s, _, (ids, scores) = time_fit_recommend(
-        lambda: CosineRecommender(K=args.k + 1, num_threads=args.threads), fit,
+        lambda: implicit_cosine(args.k, args.threads), lambda m: implicit_fit(m, user_items),
         lambda m: m.recommend(userids, user_items, N=N, filter_already_liked_items=True),
         args.repeats)
     return {"fit_s": fit_s, "recommend_s": rec_s}, ids, scores

@@ -160,6 +160,7 @@ from _common import (
 )
 
 from fastcf import Interactions, MLPRecommender, NeuMF
+from fastcf._peers import torch_mlp_module, torch_neumf_module
 from fastcf.datasets import read_movielens_frame
 from fastcf.metrics import (
     hit_rate_ndcg_of_candidates,
@@ -346,28 +347,8 @@ def import_torch():
 
 def torch_mlp(torch, n_users, n_items, sparse, global_mean):
     """The fastcf architecture as a ``torch.nn.Module`` (initialised from the global RNG)."""
-    nn = torch.nn
-
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.user = nn.Embedding(n_users, EMBEDDING_DIM, sparse=sparse)
-            self.item = nn.Embedding(n_items, EMBEDDING_DIM, sparse=sparse)
-            widths = [2 * EMBEDDING_DIM, *HIDDEN, 1]
-            self.layers = nn.ModuleList(nn.Linear(n_in, n_out)
-                                        for n_in, n_out in zip(widths[:-1], widths[1:]))
-            nn.init.normal_(self.user.weight, 0.0, EMBEDDING_STD)
-            nn.init.normal_(self.item.weight, 0.0, EMBEDDING_STD)
-            with torch.no_grad():
-                self.layers[-1].bias.fill_(float(global_mean))
-
-        def forward(self, users, items):
-            x = torch.cat([self.user(users), self.item(items)], dim=1)
-            for layer in self.layers[:-1]:
-                x = torch.relu(layer(x))
-            return self.layers[-1](x).squeeze(1)
-
-    return MLP()
+    return torch_mlp_module(torch, n_users, n_items, EMBEDDING_DIM, HIDDEN, EMBEDDING_STD,
+                            global_mean, sparse=sparse)
 
 
 def torch_optimizers(torch, model, sparse):
@@ -643,30 +624,8 @@ def train_fastcf_neumf(loo, epochs, threads, seed):
 
 def torch_neumf(torch, n_users, n_items):
     """fastcf's NeuMF as a ``torch.nn.Module`` (initialised from the global RNG)."""
-    nn = torch.nn
-
-    class NeuMFModule(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gmf_user = nn.Embedding(n_users, NEUMF_FACTORS)
-            self.gmf_item = nn.Embedding(n_items, NEUMF_FACTORS)
-            self.mlp_user = nn.Embedding(n_users, NEUMF_DIM)
-            self.mlp_item = nn.Embedding(n_items, NEUMF_DIM)
-            widths = [2 * NEUMF_DIM, *NEUMF_HIDDEN]
-            self.layers = nn.ModuleList(nn.Linear(n_in, n_out)
-                                        for n_in, n_out in zip(widths[:-1], widths[1:]))
-            self.output = nn.Linear(NEUMF_FACTORS + NEUMF_HIDDEN[-1], 1)
-            for table in (self.gmf_user, self.gmf_item, self.mlp_user, self.mlp_item):
-                nn.init.normal_(table.weight, 0.0, NEUMF_STD)
-
-        def forward(self, users, items):
-            gmf = self.gmf_user(users) * self.gmf_item(items)
-            x = torch.cat([self.mlp_user(users), self.mlp_item(items)], dim=1)
-            for layer in self.layers:
-                x = torch.relu(layer(x))
-            return self.output(torch.cat([gmf, x], dim=1)).squeeze(1)
-
-    return NeuMFModule()
+    return torch_neumf_module(torch, n_users, n_items, NEUMF_FACTORS, NEUMF_DIM, NEUMF_HIDDEN,
+                              NEUMF_STD)
 
 
 def torch_neumf_batch(torch, model, optimizer, users, items, labels):

@@ -36,7 +36,6 @@ import resource
 import subprocess
 import sys
 import time
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,7 +48,13 @@ from _common import (
 )
 
 import fastcf
-from fastcf.benchmark import median_time
+from fastcf._peers import (
+    implicit_cosine,
+    implicit_fit,
+    implicit_user_items,
+    median_time,
+    surprise_trainset,
+)
 
 K = 40
 N_CHECK = 50  # items whose neighbours are compared with a peer's
@@ -160,14 +165,6 @@ def csr_rows(matrix, rows, col_map=None):
 
 
 # -------------------------------------------------------------------- peers
-def surprise_trainset(data):
-    import surprise
-
-    reader = surprise.Reader(rating_scale=(float(data.by_user.data.min()),
-                                           float(data.by_user.data.max())))
-    return surprise.Dataset.load_from_df(ratings_frame(data), reader).build_full_trainset()
-
-
 def fit_surprise_pearson(trainset):
     import surprise
 
@@ -177,22 +174,8 @@ def fit_surprise_pearson(trainset):
     return algo
 
 
-def implicit_user_items(data):
-    """implicit >= 0.5 takes the user x item CSR (float32, int32 indices)."""
-    u = data.by_user
-    return sp.csr_matrix((u.data.astype(np.float32), u.indices.astype(np.int32),
-                          u.indptr.astype(np.int32)), shape=u.shape)
-
-
 def fit_implicit_cosine(user_items, n_threads):
-    from implicit.nearest_neighbours import CosineRecommender
-
-    # implicit's top-K includes the item itself (similarity 1): K + 1 keeps 40 neighbours.
-    model = CosineRecommender(K=K + 1, num_threads=n_threads)
-    with warnings.catch_warnings():  # its fit converts its own normalised COO to CSR
-        warnings.filterwarnings("ignore", message="Method expects CSR input")
-        model.fit(user_items, show_progress=False)
-    return model
+    return implicit_fit(implicit_cosine(K, n_threads), user_items)
 
 
 def lenskit_dataset(data):

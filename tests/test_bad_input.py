@@ -1442,3 +1442,47 @@ def test_load_a_zip_without_arrays(tmp_path):
         pass
     with pytest.raises(ValueError, match="not a fastcf model file: it has no header"):
         fastcf.load(path)
+
+
+# ========================================================================== CLI
+def _cli_files(tmp_path):
+    """A good ratings CSV, a NaN one, one without its rating column, a corrupted model."""
+    good = "userId,movieId,rating,timestamp\n" + "".join(
+        f"{u},{i},{(u + i) % 5 + 1},{1000 + u}\n" for u in range(1, 20) for i in range(1, 15)
+        if (u * i) % 3)
+    (tmp_path / "good.csv").write_text(good)
+    (tmp_path / "nan.csv").write_text(good.replace(",3,", ",nan,", 1))
+    (tmp_path / "nocol.csv").write_text("userId,movieId,timestamp\n1,2,3\n4,5,6\n")
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 truncated model file")
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["train", "--data", "nan.csv", "--algorithm", "mf", "--out", "m.npz"], "NaN"),
+    (["train", "--data", "nocol.csv", "--algorithm", "mf", "--out", "m.npz"], "rating"),
+    (["train", "--data", "missing.csv", "--algorithm", "mf", "--out", "m.npz"], "missing.csv"),
+    (["train", "--data", "good.csv", "--algorithm", "mf", "-p", "factors=0", "--out",
+      "m.npz"], "factors == 0"),
+    (["train", "--data", "good.csv", "--algorithm", "itemknn", "-p", "backend='gpu'",
+      "--out", "m.npz"], "gpu"),
+    (["train", "--data", "good.csv", "--algorithm", "itemknn", "-p", "similarity='dice'",
+      "--out", "m.npz"], "dice"),
+    (["train", "--data", "good.csv", "--algorithm", "mf", "--threads", "0", "--out",
+      "m.npz"], "n_threads"),
+    (["recommend", "--model", "junk.npz", "--users", "1"], "junk.npz"),
+    (["recommend", "--model", "good.csv", "--users", "1"], "good.csv"),
+    (["evaluate", "--data", "good.csv", "--algorithm", "baseline", "-k", "0"], "k == 0"),
+    (["evaluate", "--data", "good.csv", "--algorithm", "baseline", "--test-size", "2"],
+     "test_size"),
+    (["benchmark", "--data", "nan.csv", "--peers", "none"], "NaN"),
+    (["benchmark", "--data", "good.csv", "--peers", "none", "--threads", "0"], "n_threads"),
+])
+def test_cli_bad_input_exits_2_with_a_message(capsys, tmp_path, monkeypatch, argv, match):
+    from fastcf.cli import main
+
+    _cli_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"fastcf {argv[0]}: error: ") and re.search(match, err), err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written

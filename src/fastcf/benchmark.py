@@ -10,12 +10,13 @@ import json
 import logging
 import os
 import re
-import statistics
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._parallel import resolve_n_threads
+from ._peers import median_time
 from ._validation import check_int
 from .baseline import BaselineOnly
 from .metrics import mae, rmse
@@ -34,24 +35,28 @@ DEFAULT_DATA = "synthetic:100k"
 
 @dataclass
 class Row:
-    """One line of the results table."""
+    """One line of the results table (NaN: not measured for this algorithm / library)."""
 
     algorithm: str
     library: str
-    rmse: float
-    mae: float
     fit_s: float
-    predict_s: float
+    predict_s: float = float("nan")
+    recommend_s: float = float("nan")
+    rmse: float = float("nan")
+    mae: float = float("nan")
+    precision: float = float("nan")  # full ranking, top-10, test items relevant
+    ndcg: float = float("nan")
+    hit_rate_sampled: float = float("nan")  # implicit models: 1 + 99 sampled candidates
+    ndcg_sampled: float = float("nan")
     jit_s: float = float("nan")
     n_test: int = 0
-    hit_rate: float = float("nan")
-    ndcg: float = float("nan")
-    fit_speedup: dict = field(default_factory=dict)
-    predict_speedup: dict = field(default_factory=dict)
+    n_ranked: int = 0
+    speedup: dict = field(default_factory=dict)  # peer -> {"fit": x, "predict": x, ...}
 
     @property
     def predictions_per_s(self):
-        return self.n_test / self.predict_s if self.predict_s > 0 else float("inf")
+        ok = self.predict_s > 0 and np.isfinite(self.predict_s)
+        return self.n_test / self.predict_s if ok else float("nan")
 
 
 def _synthetic_shape(spec):
@@ -92,48 +97,24 @@ def load_data(spec, seed=0):
                   f"{data.n_items:,} items, {how}")
 
 
-def median_time(fn, repeats):
-    """``(median seconds over repeats calls of fn, the last result)``."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 # ---------------------------------------------------------------- fastcf side
-def _fastcf_baseline(n_threads):
-    return BaselineOnly(n_threads=n_threads)
+K = 40  # neighbours of the kNN and similarity rows
+N = 10  # length of the recommendation lists
 
-
-#: The kNN configurations benchmarked (Surprise's default KNNBasic, and the
-#: item-based KNNWithMeans / pearson that DESIGN.md quotes on ML-100k).
+#: The kNN configurations benchmarked: Surprise's default KNNBasic (user), the
+#: item-based KNNWithMeans / pearson that DESIGN.md quotes on ML-100k, the
+#: item-item cosine top-N of implicit's CosineRecommender, and LensKit's
+#: item-item (centred cosine, item means, 20 neighbours, positive similarities).
 KNN_CONFIGS = {
-    "userknn": {"axis": "user", "similarity": "msd", "mode": "basic"},
-    "itemknn": {"axis": "item", "similarity": "pearson", "mode": "means"},
+    "userknn": {"axis": "user", "similarity": "msd", "mode": "basic", "k": K},
+    "itemknn": {"axis": "item", "similarity": "pearson", "mode": "means", "k": K},
+    "itemknn_cosine": {"axis": "item", "similarity": "cosine_all", "mode": "basic", "k": K},
+    "itemknn_centered": {"axis": "item", "similarity": "adjusted_cosine", "mode": "means",
+                         "k": 20, "min_sim": 1e-6},
 }
-
-
-def _fastcf_knn(name):
-    from .knn import ItemKNN, UserKNN
-
-    config = KNN_CONFIGS[name]
-    cls = UserKNN if config["axis"] == "user" else ItemKNN
-    return lambda n_threads: cls(k=40, similarity=config["similarity"], mode=config["mode"],
-                                 n_threads=n_threads)
-
 
 #: Biased MF with Surprise SVD's defaults (factors, epochs, lr, reg, init).
 MF_PARAMS = {"factors": 100, "epochs": 20, "lr": 0.005, "reg": 0.02, "init_std": 0.1}
-
-
-def _fastcf_mf(n_threads):
-    from .mf import MatrixFactorization
-
-    return MatrixFactorization(**MF_PARAMS, n_threads=n_threads)
-
-
 #: The seed MLP (embedding 32 + 32, layers 64-32-1, batch 256, Adam 1e-3), and
 #: NeuMF with He et al.'s defaults; few epochs so that the default run stays short.
 MLP_PARAMS = {"embedding_dim": 32, "hidden": (64, 32), "epochs": 5, "batch_size": 256,
@@ -142,23 +123,65 @@ NEUMF_PARAMS = {"factors": 8, "embedding_dim": 32, "hidden": (64, 32, 16, 8), "e
                 "batch_size": 256, "lr": 1e-3, "n_negatives": 4}
 
 
-def _fastcf_mlp(n_threads):
-    from .mlp import MLPRecommender
+class _Similarity:
+    """``fastcf.similarity(train, kind, axis="item", k=K)`` as a fit-only "model"."""
 
-    return MLPRecommender(**MLP_PARAMS, n_threads=n_threads)
+    def __init__(self, kind, n_threads):
+        self.kind, self.n_threads = kind, n_threads
+
+    def fit(self, data):
+        from .similarity import similarity
+
+        k = min(K, data.n_items - 1)  # tiny data: every other item
+        self.result_ = similarity(data, kind=self.kind, axis="item", k=k,
+                                  n_threads=self.n_threads)
+        return self
 
 
-def _fastcf_neumf(n_threads):
-    from .mlp import NeuMF
+def _make(name, n_threads):
+    """A fresh fastcf model (or similarity job) for algorithm ``name``."""
+    from .knn import ItemKNN, UserKNN
+    from .mf import MatrixFactorization
+    from .mlp import MLPRecommender, NeuMF
 
-    return NeuMF(**NEUMF_PARAMS, n_threads=n_threads)
+    if name == "baseline":
+        return BaselineOnly(n_threads=n_threads)
+    if name in KNN_CONFIGS:
+        config = dict(KNN_CONFIGS[name])
+        cls = UserKNN if config.pop("axis") == "user" else ItemKNN
+        return cls(**config, n_threads=n_threads)
+    if name == "mf":
+        return MatrixFactorization(**MF_PARAMS, n_threads=n_threads)
+    if name == "mlp":
+        return MLPRecommender(**MLP_PARAMS, n_threads=n_threads)
+    if name == "neumf":
+        return NeuMF(**NEUMF_PARAMS, n_threads=n_threads)
+    return _Similarity(SIMILARITY_KINDS[name], n_threads)
 
 
-FASTCF_ALGORITHMS = {"baseline": _fastcf_baseline, "userknn": _fastcf_knn("userknn"),
-                     "itemknn": _fastcf_knn("itemknn"), "mf": _fastcf_mf, "mlp": _fastcf_mlp,
-                     "neumf": _fastcf_neumf}
-#: Models of implicit feedback: ranked by sampled HR@10 / NDCG@10, not by RMSE.
+#: Similarity-only rows: algorithm -> kind (item-item, top-K).
+SIMILARITY_KINDS = {"itemsim_pearson": "pearson", "itemsim_cosine": "cosine_all"}
+FASTCF_ALGORITHMS = ("baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
+                     "mf", "mlp", "neumf", "itemsim_pearson", "itemsim_cosine")
+#: Models of implicit feedback: no RMSE; sampled HR@10 / NDCG@10 beside the full ranking.
 IMPLICIT_ALGORITHMS = {"neumf"}
+#: Algorithms whose top-N lists are scored (P@10, NDCG@10 over the ranked test users).
+RANKED_ALGORITHMS = {"baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
+                     "mf", "mlp", "neumf"}
+
+
+def _ranking(train, test):
+    """(internal users ranked, list length, score(recommended internal items) -> metrics)."""
+    from .evaluation import _ranked_users_relevant
+    from .metrics import ndcg_at_k, precision_at_k
+
+    users, relevant = _ranked_users_relevant(train, test)
+
+    def score(recommended):
+        return {"precision": precision_at_k(recommended, relevant, N),
+                "ndcg": ndcg_at_k(recommended, relevant, N), "n_ranked": len(users)}
+
+    return users, N, score
 
 
 def _run_fastcf(name, train, test, n_threads, repeats):
@@ -167,132 +190,72 @@ def _run_fastcf(name, train, test, n_threads, repeats):
     # Compile (or load from cache) every kernel on tiny data first, so the
     # timed runs below measure steady state and the JIT cost is reported apart.
     start = time.perf_counter()
-    tiny = make_ratings(50, 40, 400, seed=1)
-    FASTCF_ALGORITHMS[name](n_threads).fit(tiny).predict(tiny.user_ids[:5], tiny.item_ids[:5])
+    tiny = make_ratings(60, 60, 600, seed=1)  # more items than K: similarity rows need it
+    model = _make(name, n_threads).fit(tiny)
+    if name not in SIMILARITY_KINDS:
+        model.predict(tiny.user_ids[:5], tiny.item_ids[:5])
+        model.recommend(tiny.user_ids[:5], N)
     jit_s = time.perf_counter() - start
-    fit_s, model = median_time(lambda: FASTCF_ALGORITHMS[name](n_threads).fit(train), repeats)
+    fit_s, model = median_time(lambda: _make(name, n_threads).fit(train), repeats)
+    row = Row(name, "fastcf", fit_s, jit_s=jit_s)
+    if name in SIMILARITY_KINDS:
+        return row
     test_frame = test.to_frame()
     users, items = test_frame["user"].to_numpy(), test_frame["item"].to_numpy()
-    predict_s, pred = median_time(lambda: model.predict(users, items), repeats)
-    truth = test_frame["rating"].to_numpy()
+    row.predict_s, pred = median_time(lambda: model.predict(users, items), repeats)
+    row.n_test = len(users)
     if name in IMPLICIT_ALGORITHMS:
         from .metrics import sampled_hit_rate_ndcg
 
-        hit_rate, ndcg = sampled_hit_rate_ndcg(model, train, test, k=10, n_negatives=99)
-        return Row(name, "fastcf", float("nan"), float("nan"), fit_s, predict_s, jit_s,
-                   len(truth), hit_rate, ndcg)
-    return Row(name, "fastcf", rmse(truth, pred), mae(truth, pred), fit_s, predict_s, jit_s,
-               len(truth))
+        row.hit_rate_sampled, row.ndcg_sampled = sampled_hit_rate_ndcg(
+            model, train, test, k=N, n_negatives=99)
+    else:
+        truth = test_frame["rating"].to_numpy()
+        row.rmse, row.mae = rmse(truth, pred), mae(truth, pred)
+    ranked, n, score = _ranking(train, test)
+    row.recommend_s, (rec_items, rec_scores) = median_time(
+        lambda: model.recommend(train.user_ids[ranked], n), repeats)
+    recommended = np.where(np.isnan(rec_scores), -1,
+                           train.item_index(rec_items.ravel()).reshape(rec_items.shape))
+    for key, value in score(recommended).items():
+        setattr(row, key, value)
+    return row
 
 
 # ------------------------------------------------------------------ peers
-#: Surprise's KNN fit builds a dense n x n float64 similarity matrix: past this
-#: many bytes it is skipped (and the table says so) rather than run out of memory.
-SURPRISE_DENSE_LIMIT = 4 * 1024**3
+def _peer_runners():
+    """algorithm -> {peer library: runner(train, test, repeats, n_threads) -> dict or None}."""
+    from . import _peers as p
+
+    return {
+        "baseline": {"surprise": p.surprise_baseline},
+        "userknn": {"surprise": p.surprise_knn(KNN_CONFIGS["userknn"], K)},
+        "itemknn": {"surprise": p.surprise_knn(KNN_CONFIGS["itemknn"], K)},
+        "itemknn_cosine": {"implicit": p.implicit_cosine_recommend(K, _ranking)},
+        "itemknn_centered": {"lenskit": p.lenskit_itemknn(20, 1e-6)},
+        "mf": {"surprise": p.surprise_svd(MF_PARAMS), "cornac": p.cornac_mf(MF_PARAMS)},
+        "mlp": {"torch": p.torch_model("mlp", MLP_PARAMS)},
+        "neumf": {"torch": p.torch_model("neumf", NEUMF_PARAMS)},
+        "itemsim_pearson": {"surprise": p.surprise_pearson_item_fit,
+                            "implicit": p.implicit_cosine_fit(K)},
+        "itemsim_cosine": {"implicit": p.implicit_cosine_fit(K)},
+    }
 
 
-def _surprise_run(name, make_algo, train, test, repeats):
-    """Time a Surprise algorithm's fit and test on our split; a Row."""
-    import surprise
-
-    frame = train.to_frame()
-    reader = surprise.Reader(rating_scale=train.rating_range)
-    trainset = surprise.Dataset.load_from_df(frame[["user", "item", "rating"]],
-                                             reader).build_full_trainset()
-
-    def fit():
-        algo = make_algo(surprise)
-        algo.fit(trainset)
-        return algo
-
-    fit_s, algo = median_time(fit, repeats)
-    test_frame = test.to_frame()
-    pairs = list(zip(test_frame["user"], test_frame["item"], test_frame["rating"]))
-    predict_s, predictions = median_time(lambda: algo.test(pairs), repeats)
-    truth = test_frame["rating"].to_numpy()
-    pred = np.array([p.est for p in predictions])
-    return Row(name, "surprise", rmse(truth, pred), mae(truth, pred), fit_s, predict_s,
-               n_test=len(truth))
-
-
-def _surprise_baseline(train, test, repeats):
-    options = {"method": "als", "reg_u": 15, "reg_i": 10, "n_epochs": 10}
-    return _surprise_run("baseline", lambda s: s.BaselineOnly(bsl_options=options,
-                                                              verbose=False),
-                         train, test, repeats)
-
-
-def _surprise_knn(name):
-    config = KNN_CONFIGS[name]
-    classes = {"basic": "KNNBasic", "means": "KNNWithMeans", "zscore": "KNNWithZScore",
-               "baseline": "KNNBaseline"}
-
-    def run(train, test, repeats):
-        n = train.n_users if config["axis"] == "user" else train.n_items
-        if n * n * 8 > SURPRISE_DENSE_LIMIT:
-            logger.warning("surprise %s skipped: its dense %d x %d similarity matrix would "
-                           "need %.1f GB", name, n, n, n * n * 8 / 1e9)
-            return None
-        options = {"name": config["similarity"], "user_based": config["axis"] == "user"}
-        return _surprise_run(
-            name, lambda s: getattr(s, classes[config["mode"]])(k=40, sim_options=options,
-                                                                verbose=False),
-            train, test, repeats)
-
-    return run
-
-
-def _surprise_svd(train, test, repeats):
-    return _surprise_run("mf", lambda s: s.SVD(
-        n_factors=MF_PARAMS["factors"], n_epochs=MF_PARAMS["epochs"], lr_all=MF_PARAMS["lr"],
-        reg_all=MF_PARAMS["reg"], init_std_dev=MF_PARAMS["init_std"], random_state=0),
-        train, test, repeats)
-
-
-def _cornac_mf(train, test, repeats):
-    """cornac's MF (its Cython SGD, one thread: seed given) with the same hyper-parameters."""
-    import cornac
-
-    frame = train.to_frame()
-    dataset = cornac.data.Dataset.from_uir(
-        list(zip(frame["user"].tolist(), frame["item"].tolist(),
-                 frame["rating"].astype(float).tolist())), seed=0)
-    init = np.random.default_rng(0)
-    shape = (dataset.num_users, MF_PARAMS["factors"])
-    u0 = init.normal(0.0, MF_PARAMS["init_std"], shape).astype(np.float32)
-    v0 = init.normal(0.0, MF_PARAMS["init_std"], (dataset.num_items, shape[1])).astype(np.float32)
-
-    def fit():
-        model = cornac.models.MF(  # it trains init_params in place: fresh copies per fit
-            k=MF_PARAMS["factors"], max_iter=MF_PARAMS["epochs"], learning_rate=MF_PARAMS["lr"],
-            lambda_reg=MF_PARAMS["reg"], use_bias=True, early_stop=False, verbose=False, seed=0,
-            init_params={"U": u0.copy(), "V": v0.copy()})
-        model.fit(dataset)
-        return model
-
-    fit_s, model = median_time(fit, repeats)
-    test_frame = test.to_frame()
-    mean = float(frame["rating"].mean())
-    pairs = [(dataset.uid_map.get(u), dataset.iid_map.get(i))
-             for u, i in zip(test_frame["user"], test_frame["item"])]
-
-    def predict():
-        return np.array([model.score(u, i) if u is not None and i is not None else mean
-                         for u, i in pairs])
-
-    predict_s, pred = median_time(predict, repeats)
-    pred = np.clip(pred, *train.rating_range)
-    truth = test_frame["rating"].to_numpy()
-    return Row("mf", "cornac", rmse(truth, pred), mae(truth, pred), fit_s, predict_s,
-               n_test=len(truth))
-
-
-#: algorithm -> {peer library: runner(train, test, repeats) -> Row or None (cannot run)}
-PEERS = {"baseline": {"surprise": _surprise_baseline},
-         "mf": {"surprise": _surprise_svd, "cornac": _cornac_mf},
-         "userknn": {"surprise": _surprise_knn("userknn")},
-         "itemknn": {"surprise": _surprise_knn("itemknn")}}
-PEER_MODULES = {"surprise": "surprise", "cornac": "cornac"}
+PEER_MODULES = {"surprise": "surprise", "implicit": "implicit", "lenskit": "lenskit",
+                "cornac": "cornac", "torch": "torch"}
+#: What each peer row runs, for the notes under the table.
+PEER_NOTES = {
+    "surprise": "Surprise: BaselineOnly (ALS), KNNBasic / KNNWithMeans, SVD; KNNBasic(pearson, "
+                "item) fit for itemsim_pearson (a dense similarity, one thread)",
+    "implicit": "implicit: CosineRecommender(K=41) (the item itself + 40), fit and "
+                "recommend(filter_already_liked_items=True)",
+    "lenskit": "LensKit: ItemKNNScorer(max_nbrs=20, min_sim=1e-6, explicit) in a predict "
+               "pipeline without fallback (the training mean where it cannot score)",
+    "cornac": "cornac: MF (its Cython SGD, seeded: one thread), the same initial factors",
+    "torch": "PyTorch: the same network, Adam, batches and epochs, in a spawned process "
+             "(beside Numba's OpenMP pool it runs ~10x slower)",
+}
 
 
 def installed_peers():
@@ -318,79 +281,180 @@ def _resolve_peers(peers):
     return wanted
 
 
+def _speedups(rows):
+    for row in rows:
+        if row.library != "fastcf":
+            continue
+        for peer in rows:
+            if peer.algorithm != row.algorithm or peer.library == "fastcf":
+                continue
+            ratios = {}
+            for what in ("fit", "predict", "recommend"):
+                ours, theirs = getattr(row, f"{what}_s"), getattr(peer, f"{what}_s")
+                if np.isfinite(ours) and np.isfinite(theirs) and ours > 0:
+                    ratios[what] = theirs / ours
+            row.speedup[peer.library] = ratios
+
+
+# ------------------------------------------------------------ curves, scaling
+SCALING_ALGORITHMS = ("mf", "itemsim_pearson")
+SCALING_FRACTIONS = (0.25, 0.5, 1.0)
+
+
+def _learning_curves(algorithms, train, test, n_threads):
+    """Per-epoch test RMSE of the iterative rating models (an extra, untimed fit)."""
+    curves = {}
+    for name in ("mf", "mlp"):
+        if name in algorithms:
+            model = _make(name, n_threads).fit(train, validation=test)
+            curves[name] = [e["validation_rmse"] for e in model.history_]
+    return curves
+
+
+def _thread_counts(n_threads):
+    top = n_threads or os.cpu_count() or 1
+    counts = sorted({1, *(2 ** i for i in range(1, 8) if 2 ** i < top), top})
+    return counts
+
+
+def _scaling(algorithms, train, n_threads, repeats, seed):
+    """Fit seconds by thread count and by training-data fraction."""
+    out = {"threads": {}, "data": {}}
+    for name in SCALING_ALGORITHMS:
+        if name not in algorithms:
+            continue
+        out["threads"][name] = {
+            str(t): median_time(lambda t=t, a=name: _make(a, t).fit(train), repeats)[0]
+            for t in _thread_counts(n_threads)}
+        rng = np.random.default_rng(seed)
+        sizes = {}
+        for fraction in SCALING_FRACTIONS:
+            part = train if fraction == 1.0 else train.take(
+                np.sort(rng.choice(train.nnz, int(fraction * train.nnz), replace=False)))
+            sizes[str(part.nnz)] = median_time(lambda p=part, a=name: _make(a, n_threads).fit(p),
+                                               repeats)[0]
+        out["data"][name] = sizes
+    return out
+
+
+# ---------------------------------------------------------------------- driver
 def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=None,
-                  repeats=3, seed=0, test_size=0.2, progress=True):
+                  repeats=3, seed=0, test_size=0.2, progress=True, scaling=True):
     """Run the benchmark and return its results as a dict (see ``format_markdown``)."""
     from tqdm.auto import tqdm
 
     from .split import random_split
 
     repeats = check_int("repeats", repeats, min_value=1)
+    if n_threads is not None:
+        resolve_n_threads(n_threads)  # refused before any work, not by the first model
     algorithms = list(FASTCF_ALGORITHMS) if algorithms is None else list(algorithms)
     unknown = [a for a in algorithms if a not in FASTCF_ALGORITHMS]
     if unknown:
-        raise ValueError(f"algorithms {unknown} unknown; known: {sorted(FASTCF_ALGORITHMS)}.")
+        raise ValueError(f"algorithms {unknown} unknown; known: {list(FASTCF_ALGORITHMS)}.")
     peer_names = _resolve_peers(peers)
+    runners = _peer_runners() if peer_names else {}
     interactions, description = load_data(data, seed=seed)
     train, test = random_split(interactions, test_size, seed=seed)
     _ = train.by_item  # data preparation is not timed (Surprise's trainset is built untimed too)
     jobs = [(a, "fastcf") for a in algorithms]
-    jobs += [(a, p) for a in algorithms for p in peer_names if p in PEERS.get(a, {})]
-    rows = []
+    jobs += [(a, p) for a in algorithms for p in peer_names if p in runners.get(a, {})]
+    jobs += [("curves", "fastcf"), ("scaling", "fastcf")] if scaling else []
+    rows, curves, scaled = [], {}, {}
     for algorithm, library in tqdm(jobs, desc="benchmark", disable=not progress):
         logger.info("running %s / %s", algorithm, library)
-        if library == "fastcf":
+        started = time.perf_counter()
+        if algorithm == "curves":
+            curves = _learning_curves(algorithms, train, test, n_threads)
+        elif algorithm == "scaling":
+            scaled = _scaling(algorithms, train, n_threads, repeats, seed)
+        elif library == "fastcf":
             rows.append(_run_fastcf(algorithm, train, test, n_threads, repeats))
         else:
-            row = PEERS[algorithm][library](train, test, repeats)
-            if row is not None:
-                rows.append(row)
-    for row in rows:
-        if row.library != "fastcf":
-            continue
-        for peer in rows:
-            if peer.algorithm == row.algorithm and peer.library != "fastcf":
-                row.fit_speedup[peer.library] = peer.fit_s / row.fit_s
-                row.predict_speedup[peer.library] = peer.predict_s / row.predict_s
+            fields = runners[algorithm][library](train, test, repeats, n_threads)
+            if fields is not None:
+                rows.append(Row(algorithm, library, n_test=test.nnz, **fields))
+        logger.info("%s / %s took %.1f s", algorithm, library, time.perf_counter() - started)
+    _speedups(rows)
     return {
         "data": description,
         "train": len(train),
         "test": len(test),
         "repeats": repeats,
         "n_threads": n_threads,
+        "machine": _machine(),
         "peers": peer_names,
         "rows": [{**asdict(r), "predictions_per_s": r.predictions_per_s} for r in rows],
+        "learning_curves": curves,
+        "scaling": scaled,
     }
+
+
+def _machine():
+    import platform
+
+    return {"cpus": os.cpu_count(), "machine": platform.machine(),
+            "python": platform.python_version(), "system": platform.system()}
+
+
+def _fmt(value, digits=4):
+    return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
 def format_markdown(results):
     """The results table as Markdown."""
-    header = ("| algorithm | library | RMSE | MAE | HR@10 | NDCG@10 | fit s | predict s | "
-              "predictions/s | JIT s | speed-up vs peer (fit / predict) |")
+    columns = ("algorithm | library | RMSE | MAE | P@10 | NDCG@10 | HR@10 (s) | NDCG@10 (s) | "
+               "fit s | predict s | recommend s | predictions/s | JIT s | speed-up vs peer "
+               "(fit / predict / recommend)")
+    machine = results.get("machine", {})
     lines = [f"Data: {results['data']}; train {results['train']:,}, test {results['test']:,}; "
-             f"times are medians of {results['repeats']} runs; data preparation untimed. "
-             "HR@10 / NDCG@10 (implicit models): each test pair ranked among 99 sampled "
-             "negatives.", "",
-             header,
-             "|" + "---|" * 11]
+             f"times are medians of {results['repeats']} runs; data preparation untimed; "
+             f"{machine.get('cpus', '?')} CPUs, fastcf threads: "
+             f"{results['n_threads'] or 'all'}.", "",
+             "| " + columns + " |", "|" + "---|" * (columns.count("|") + 1)]
     for r in results["rows"]:
-        speedups = ", ".join(f"{p}: {r['fit_speedup'][p]:.1f}x / {r['predict_speedup'][p]:.1f}x"
-                             for p in r["fit_speedup"]) or "-"
-        jit = "-" if np.isnan(r["jit_s"]) else f"{r['jit_s']:.2f}"
-        metrics = " | ".join("-" if np.isnan(r[m]) else f"{r[m]:.4f}"
-                             for m in ("rmse", "mae", "hit_rate", "ndcg"))
-        lines.append(f"| {r['algorithm']} | {r['library']} | {metrics} | "
-                     f"{r['fit_s']:.4f} | {r['predict_s']:.4f} | {r['predictions_per_s']:,.0f} | "
-                     f"{jit} | {speedups} |")
+        speedups = "; ".join(
+            f"{peer}: " + " / ".join(f"{r['speedup'][peer][w]:.1f}x" if w in r["speedup"][peer]
+                                     else "-" for w in ("fit", "predict", "recommend"))
+            for peer in r["speedup"]) or "-"
+        metrics = " | ".join(_fmt(r[m]) for m in ("rmse", "mae", "precision", "ndcg",
+                                                   "hit_rate_sampled", "ndcg_sampled"))
+        times = " | ".join(_fmt(r[t]) for t in ("fit_s", "predict_s", "recommend_s"))
+        rate = r["predictions_per_s"]
+        rate = "-" if not np.isfinite(rate) else f"{rate:,.0f}"
+        lines.append(f"| {r['algorithm']} | {r['library']} | {metrics} | {times} | {rate} | "
+                     f"{_fmt(r['jit_s'], 2)} | {speedups} |")
+    lines += ["", "P@10 / NDCG@10: full ranking of all items (training items excluded) for "
+              "every test user the training data knows, its test items relevant. HR@10 (s) / "
+              "NDCG@10 (s): the sampled protocol (each test pair among 99 sampled negatives), "
+              "for implicit-feedback models only; not comparable with full-ranking figures. "
+              "itemsim_*: item-item top-40 similarity only (fit = the similarity)."]
+    for peer in results["peers"]:
+        lines.append(f"- {PEER_NOTES[peer]}")
     if not results["peers"]:
         lines += ["", "No peer library ran (install them with `pip install 'fastcf[bench]'`)."]
+    scaling = results.get("scaling") or {}
+    for name, by_threads in scaling.get("threads", {}).items():
+        lines.append(f"- {name} fit s by threads: " + ", ".join(
+            f"{t}: {s:.3f}" for t, s in by_threads.items()))
+    for name, by_size in scaling.get("data", {}).items():
+        lines.append(f"- {name} fit s by training ratings: " + ", ".join(
+            f"{int(n):,}: {s:.3f}" for n, s in by_size.items()))
     return "\n".join(lines)
 
 
 def write_results(results, out_dir):
-    """Write ``results.json`` and ``results.md`` into ``out_dir``."""
+    """Write ``results.json``, ``results.md`` and the plots into ``out_dir``.
+
+    Returns the names of the files written, and a note when the plots were
+    skipped (matplotlib is optional).
+    """
+    from ._plots import write_plots
+
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as fh:
         json.dump(results, fh, indent=2, default=float)
     with open(os.path.join(out_dir, "results.md"), "w") as fh:
         fh.write(format_markdown(results) + "\n")
+    plots, note = write_plots(results, out_dir)
+    return ["results.json", "results.md", *plots], note

@@ -1,0 +1,273 @@
+"""Fit a model, then measure it: ``evaluate`` on one split, ``cross_validate`` over folds.
+
+Protocol of the ranking metrics (full ranking, LensKit's convention): every
+test user known to the training data gets a top-``k`` list from
+``model.recommend(users, k)`` (training items excluded); its relevant items
+are its test items (with ``relevance_threshold``, only those rated at least
+that). Test items the model never saw stay in the relevant set -- no list can
+hold them, so they lower recall as they should -- and are left out of AUC,
+which ranks scored items only. RMSE and MAE cover every test pair, unknown
+users and items through the model's fallback prediction (Surprise's
+convention).
+"""
+
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import metrics as m
+from ._config import RECOMMEND_BLOCK_CELLS
+from ._validation import check_choice, check_int
+from .base import Recommender
+from .data import Interactions
+
+#: Metrics of predicted ratings (skipped for models of implicit feedback).
+RATING_METRICS = ("rmse", "mae")
+#: Metrics of the top-k lists.
+RANKING_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "auc")
+#: Metrics of what is recommended rather than how well.
+BEYOND_ACCURACY_METRICS = ("coverage", "novelty", "diversity", "popularity")
+METRICS = RATING_METRICS + RANKING_METRICS + BEYOND_ACCURACY_METRICS
+
+#: Past this many float32 cells, the item-item similarity that ``diversity``
+#: needs (over the distinct recommended items) is not built: the metric is NaN.
+DIVERSITY_MAX_CELLS = 64 * 1024**2
+
+_AT_K = {"precision": m.precision_at_k, "recall": m.recall_at_k, "ndcg": m.ndcg_at_k,
+         "map": m.map_at_k, "hit_rate": m.hit_rate_at_k}
+
+
+def _check_metrics(metrics, model):
+    if metrics is None:
+        wanted = METRICS if getattr(model, "predicts_ratings", True) else (
+            RANKING_METRICS + BEYOND_ACCURACY_METRICS)
+        return list(wanted)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    metrics = list(metrics)
+    for name in metrics:
+        check_choice("metrics", name, METRICS)
+    if not metrics:
+        raise ValueError("metrics is empty, name at least one of: " + ", ".join(METRICS) + ".")
+    return metrics
+
+
+def _check_split(train, test):
+    for name, data in (("train", train), ("test", test)):
+        if not isinstance(data, Interactions):
+            raise TypeError(f"{name} must be an Interactions, got {type(data).__name__}.")
+    if test.nnz == 0:
+        raise ValueError("test is empty: nothing to evaluate.")
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _ranked_users_relevant(train, test, relevance_threshold=None):
+    """The test users ``train`` knows (internal, ascending) and their relevant items.
+
+    Relevant items are a CSR over ``train``'s internal items; each test item
+    ``train`` never saw gets its own column past ``train.n_items``.
+    """
+    frame = test.to_frame()
+    if relevance_threshold is not None:
+        frame = frame[frame["rating"].to_numpy() >= relevance_threshold]
+    users = train.user_index(np.unique(test.user_ids), strict=False)
+    users = np.sort(users[users >= 0])
+    rows = train.user_index(frame["user"].to_numpy(), strict=False)
+    position = np.full(train.n_users, -1, dtype=np.int64)
+    position[users] = np.arange(len(users))
+    keep = rows >= 0
+    rows, item_ids = position[rows[keep]], frame["item"].to_numpy()[keep]
+    cols = train.item_index(item_ids, strict=False)
+    unknown = cols < 0
+    _, codes = np.unique(item_ids[unknown], return_inverse=True)
+    cols[unknown] = train.n_items + codes
+    n_cols = train.n_items + (int(codes.max()) + 1 if len(codes) else 0)
+    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(users), n_cols))
+    matrix.sum_duplicates()
+    return users, matrix
+
+
+def _full_auc(model, users, relevant, seen):
+    """Full-ranking AUC over the model's items, by blocks of users."""
+    n_items = model.n_items_
+    relevant = relevant[:, :n_items]
+    block = max(1, RECOMMEND_BLOCK_CELLS // n_items)
+    values = []
+    for start in range(0, len(users), block):
+        stop = min(start + block, len(users))
+        scores = np.array(model._score_block(users[start:stop]), dtype=np.float64)
+        # "cannot score" (-inf) ranks below every scored item, all tied
+        low = np.where(np.isfinite(scores), scores, np.inf).min(axis=1, keepdims=True)
+        low = np.where(np.isfinite(low), low - 1.0, 0.0)
+        scores = np.where(np.isfinite(scores), scores, low)
+        values.append(m.auc(scores, relevant[start:stop], exclude=seen[start:stop],
+                            per_user=True))
+    return np.concatenate(values) if values else np.empty(0)
+
+
+def _diversity(train_items, recommended):
+    """Intra-list diversity with cosine item similarity of the training columns."""
+    distinct = np.unique(recommended[recommended >= 0])
+    if len(distinct) ** 2 > DIVERSITY_MAX_CELLS:
+        return np.full(len(recommended), np.nan)
+    columns = train_items[distinct]  # items x users
+    norms = np.sqrt(np.asarray(columns.multiply(columns).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    unit = sp.diags(1.0 / norms) @ columns
+    similarity = np.asarray((unit @ unit.T).todense(), dtype=np.float64)
+    local = np.where(recommended >= 0, np.searchsorted(distinct, recommended), -1)
+    return m.intra_list_diversity(local, similarity, per_user=True)
+
+
+def _mean(values):
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None):
+    """Fit ``model`` on ``train`` and measure it on ``test``.
+
+    Parameters
+    ----------
+    model : Recommender
+        A fastcf estimator; fitted here, in place (its previous fit is replaced).
+    train, test : Interactions
+        E.g. the two sides of a :mod:`fastcf.split` split (external ids).
+    metrics : list of str, optional
+        From :data:`METRICS`. Default: all of them (without RMSE / MAE for
+        models of implicit feedback such as :class:`~fastcf.NeuMF`).
+    k : int
+        Length of the recommendation lists.
+    relevance_threshold : float, optional
+        A test item is relevant if its rating is at least this; default every
+        test item.
+
+    Returns
+    -------
+    pandas.Series
+        One value per metric (means over the users that count, see
+        :mod:`fastcf.metrics`), then ``fit_s``, ``predict_s`` (every test
+        pair), ``recommend_s`` (top-``k`` for every known test user),
+        ``n_test`` and ``n_users`` (the users ranked).
+    """
+    if not isinstance(model, Recommender):
+        raise TypeError(f"model must be a fastcf estimator, got {type(model).__name__}.")
+    _check_split(train, test)
+    k = check_int("k", k, min_value=1)
+    wanted = _check_metrics(metrics, model)
+    if relevance_threshold is not None and not np.isfinite(float(relevance_threshold)):
+        raise ValueError(f"relevance_threshold == {relevance_threshold!r}, must be finite.")
+    out = {}
+    fit_s, _ = _timed(lambda: model.fit(train))
+    frame = test.to_frame()
+    predict_s, predicted = _timed(lambda: model.predict(frame["user"].to_numpy(),
+                                                        frame["item"].to_numpy()))
+    truth = frame["rating"].to_numpy()
+    if "rmse" in wanted:
+        out["rmse"] = m.rmse(truth, predicted)
+    if "mae" in wanted:
+        out["mae"] = m.mae(truth, predicted)
+    # the fitted model's internal users and items are train's
+    users, relevant = _ranked_users_relevant(train, test, relevance_threshold)
+    recommend_s, (items, scores) = _timed(lambda: model.recommend(model.user_ids_[users], k))
+    recommended = np.where(np.isnan(scores), -1, model.item_index(items.ravel()).reshape(
+        items.shape))
+    per_user = {name: fn(recommended, relevant, k, per_user=True)
+                for name, fn in _AT_K.items() if name in wanted}
+    if "mrr" in wanted:
+        per_user["mrr"] = m.mrr(recommended, relevant, k, per_user=True)
+    if "auc" in wanted:
+        indptr, indices = model._seen_block(users)
+        seen = sp.csr_matrix((np.ones(len(indices)), indices, indptr),
+                             shape=(len(users), model.n_items_))
+        per_user["auc"] = _full_auc(model, users, relevant, seen)
+    popularity = np.diff(train.by_item.indptr)
+    if "coverage" in wanted:
+        out["coverage"] = m.catalogue_coverage(recommended, model.n_items_)
+    if "novelty" in wanted:
+        per_user["novelty"] = m.novelty(recommended, popularity, train.n_users, per_user=True)
+    if "diversity" in wanted:
+        by_item = train.by_item
+        train_items = sp.csr_matrix((by_item.data, by_item.indices, by_item.indptr),
+                                    shape=(train.n_items, train.n_users))
+        per_user["diversity"] = _diversity(train_items, recommended)
+    if "popularity" in wanted:
+        per_user["popularity"] = m.popularity_bias(recommended, popularity, per_user=True)
+    for name in wanted:
+        if name in per_user:
+            out[name] = _mean(per_user[name])
+    out.update(fit_s=fit_s, predict_s=predict_s, recommend_s=recommend_s,
+               n_test=int(test.nnz), n_users=int(len(users)))
+    return pd.Series({name: out[name] for name in [*wanted, "fit_s", "predict_s",
+                                                   "recommend_s", "n_test", "n_users"]},
+                     name=type(model).__name__)
+
+
+def _new_model(make_model):
+    if isinstance(make_model, Recommender):
+        return type(make_model)(**make_model.get_params())
+    if callable(make_model):
+        model = make_model()
+        if not isinstance(model, Recommender):
+            raise TypeError(f"make_model() returned {type(model).__name__}, must return a "
+                            "fastcf estimator.")
+        return model
+    raise TypeError(f"make_model must be a fastcf estimator or a callable returning one, got "
+                    f"{type(make_model).__name__}.")
+
+
+def cross_validate(make_model, data, folds=5, split="random", metrics=None, k=10, *, seed=0,
+                   relevance_threshold=None):
+    """:func:`evaluate` a fresh model on each fold; one row per fold, then mean and std.
+
+    Parameters
+    ----------
+    make_model : callable or Recommender
+        Returns a new unfitted estimator (an estimator is copied by its
+        ``get_params``), so the folds never share state.
+    data : Interactions
+    folds : int >= 2
+    split : "random" or callable
+        ``"random"``: :func:`fastcf.split.kfold` (each rating in one test
+        fold). A callable ``split(data)`` returns the (train, test) pairs.
+    metrics, k, relevance_threshold
+        As in :func:`evaluate`.
+    seed : int
+        Seed of the folds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``fold 1 .. fold n``, ``mean``, ``std`` (sample std over folds);
+        columns as :func:`evaluate`'s Series.
+    """
+    from .split import kfold
+
+    if not isinstance(data, Interactions):
+        raise TypeError(f"data must be an Interactions, got {type(data).__name__}.")
+    if isinstance(split, str):
+        check_choice("split", split, ("random",))
+        folds = check_int("folds", folds, min_value=2)
+        splits = kfold(data, folds, seed=seed)
+    elif callable(split):
+        splits = list(split(data))
+    else:
+        raise TypeError(f"split must be 'random' or a callable, got {type(split).__name__}.")
+    if not splits:
+        raise ValueError("split produced no (train, test) pair.")
+    rows = []
+    for fold in splits:
+        train, test = fold
+        rows.append(evaluate(_new_model(make_model), train, test, metrics, k,
+                             relevance_threshold=relevance_threshold))
+    table = pd.DataFrame(rows, index=[f"fold {i + 1}" for i in range(len(rows))])
+    summary = pd.DataFrame([table.mean(), table.std(ddof=1)], index=["mean", "std"])
+    return pd.concat([table, summary])

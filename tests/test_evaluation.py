@@ -1,0 +1,143 @@
+"""evaluate / cross_validate: the protocol against a by-hand computation with the references."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fastcf
+from fastcf import evaluation
+from fastcf.evaluation import METRICS, cross_validate, evaluate
+from fastcf.reference import metrics as ref
+from fastcf.split import kfold, random_split
+
+
+@pytest.fixture(scope="module")
+def data():
+    return fastcf.make_ratings(120, 90, 2500, seed=3)
+
+
+@pytest.fixture(scope="module")
+def split(data):
+    train, test = random_split(data, 0.25, seed=1)
+    # a test-only user and an item train never saw, to exercise both rules
+    extra = pd.DataFrame({"user": [10_000, 10_000, int(test.user_ids[0])],
+                          "item": [int(train.item_ids[0]), 20_000, 20_000],
+                          "rating": [4.0, 3.0, 5.0]})
+    frame = pd.concat([test.to_frame()[["user", "item", "rating"]], extra], ignore_index=True)
+    return train, fastcf.Interactions.from_frame(frame, rating="rating")
+
+
+def by_hand(model, train, test, k, threshold=None):
+    """The protocol of evaluation's docstring, one user at a time with the references."""
+    frame = test.to_frame()
+    known_users = [u for u in dict.fromkeys(sorted(frame["user"])) if u in set(train.user_ids)]
+    relevant, lists = [], []
+    for user in known_users:
+        rows = frame[frame["user"] == user]
+        if threshold is not None:
+            rows = rows[rows["rating"] >= threshold]
+        # items train never saw: ids past n_items, one per distinct item
+        unseen = sorted(set(rows["item"]) - set(train.item_ids))
+        relevant.append([int(train.item_index([i])[0]) if i in set(train.item_ids)
+                         else train.n_items + 1000 + unseen.index(i) for i in rows["item"]])
+        items, scores = model.recommend([user], k)
+        lists.append([int(train.item_index([i])[0]) if np.isfinite(s) else -1
+                      for i, s in zip(items[0], scores[0])])
+    return np.array(lists, dtype=np.int64), relevant
+
+
+@pytest.mark.parametrize("make", [
+    lambda: fastcf.BaselineOnly(),
+    lambda: fastcf.ItemKNN(k=20, similarity="cosine_all"),
+    lambda: fastcf.MatrixFactorization(factors=8, epochs=3),
+], ids=["baseline", "itemknn", "mf"])
+def test_evaluate_equals_the_protocol_by_hand(make, split):
+    train, test = split
+    k = 5
+    model = make()
+    result = evaluate(model, train, test, k=k)
+    assert list(result.index) == [*METRICS, "fit_s", "predict_s", "recommend_s", "n_test",
+                                  "n_users"]
+    frame = test.to_frame()
+    pred = model.predict(frame["user"].to_numpy(), frame["item"].to_numpy())
+    assert result["rmse"] == pytest.approx(np.sqrt(np.mean((frame["rating"] - pred) ** 2)))
+    lists, relevant = by_hand(model, train, test, k)
+    assert result["n_users"] == len(lists) == test.n_users - 1  # the test-only user
+    for name, fn in [("precision", ref.precision_at_k), ("recall", ref.recall_at_k),
+                     ("ndcg", ref.ndcg_at_k), ("map", ref.map_at_k),
+                     ("hit_rate", ref.hit_rate_at_k)]:
+        assert result[name] == pytest.approx(fn(lists, relevant, k), rel=1e-12), name
+    assert result["mrr"] == pytest.approx(ref.mrr(lists, relevant, k), rel=1e-12)
+    popularity = np.diff(train.by_item.indptr)
+    assert result["coverage"] == pytest.approx(ref.catalogue_coverage(lists, train.n_items))
+    assert result["novelty"] == pytest.approx(ref.novelty(lists, popularity, train.n_users))
+    assert result["popularity"] == pytest.approx(ref.popularity_bias(lists, popularity))
+    dense = train.by_item.to_scipy().toarray()
+    norms = np.linalg.norm(dense, axis=1)
+    cosine = dense @ dense.T / np.outer(norms, norms)
+    assert result["diversity"] == pytest.approx(ref.intra_list_diversity(lists, cosine))
+    # full-ranking AUC over the known items, training items excluded
+    users = train.user_index([u for u in sorted(set(frame["user"])) if u in set(train.user_ids)])
+    scores = model._score_block(users)
+    known = [[i for i in rel if i < train.n_items] for rel in relevant]
+    seen = [train.by_user.indices[train.by_user.indptr[u]:train.by_user.indptr[u + 1]]
+            for u in users]
+    assert result["auc"] == pytest.approx(ref.auc(scores, known, exclude=seen), rel=1e-12)
+
+
+def test_relevance_threshold_keeps_only_high_ratings(split):
+    train, test = split
+    model = fastcf.BaselineOnly()
+    result = evaluate(model, train, test, ["precision", "recall"], k=10, relevance_threshold=4)
+    lists, relevant = by_hand(model, train, test, 10, threshold=4)
+    assert result["recall"] == pytest.approx(ref.recall_at_k(lists, relevant, 10), rel=1e-12)
+
+
+def test_implicit_models_skip_rating_metrics(split):
+    train, test = split
+    result = evaluate(fastcf.NeuMF(epochs=1, factors=4, embedding_dim=4, hidden=(8,)), train,
+                      test)
+    assert "rmse" not in result and "mae" not in result
+    assert 0.0 <= result["ndcg"] <= 1.0
+
+
+def test_diversity_is_nan_past_its_budget(split, monkeypatch):
+    monkeypatch.setattr(evaluation, "DIVERSITY_MAX_CELLS", 4)
+    result = evaluate(fastcf.BaselineOnly(), *split, ["diversity", "coverage"])
+    assert np.isnan(result["diversity"]) and result["coverage"] > 0
+
+
+def test_cross_validate_is_evaluate_per_fold(data):
+    make = lambda: fastcf.MatrixFactorization(factors=4, epochs=2)  # noqa: E731
+    table = cross_validate(make, data, folds=3, metrics=["rmse", "ndcg"], seed=5)
+    assert list(table.index) == ["fold 1", "fold 2", "fold 3", "mean", "std"]
+    for f, (train, test) in enumerate(kfold(data, 3, seed=5)):
+        alone = evaluate(make(), train, test, ["rmse", "ndcg"])
+        assert table.loc[f"fold {f + 1}", "rmse"] == pytest.approx(alone["rmse"], rel=1e-12)
+    assert table.loc["mean", "rmse"] == pytest.approx(table.iloc[:3]["rmse"].mean())
+    assert table.loc["std", "rmse"] == pytest.approx(table.iloc[:3]["rmse"].std(ddof=1))
+    # an estimator is copied by its parameters, a split callable replaces kfold
+    same = cross_validate(make(), data, metrics=["rmse"],
+                          split=lambda d: kfold(d, 3, seed=5))
+    assert np.allclose(same["rmse"].iloc[:3], table["rmse"].iloc[:3], rtol=1e-12)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda s: evaluate("model", *s), TypeError, "fastcf estimator"),
+    (lambda s: evaluate(fastcf.BaselineOnly(), s[0].to_frame(), s[1]), TypeError,
+     "train must be an Interactions"),
+    (lambda s: evaluate(fastcf.BaselineOnly(), *s, ["rsme"]), ValueError, "rsme"),
+    (lambda s: evaluate(fastcf.BaselineOnly(), *s, []), ValueError, "metrics is empty"),
+    (lambda s: evaluate(fastcf.BaselineOnly(), *s, k=0), ValueError, "k == 0"),
+    (lambda s: evaluate(fastcf.BaselineOnly(), *s, relevance_threshold=np.nan), ValueError,
+     "relevance_threshold"),
+    (lambda s: cross_validate(lambda: "x", s[0]), TypeError, "must return a fastcf estimator"),
+    (lambda s: cross_validate(fastcf.BaselineOnly(), s[0], folds=1), ValueError, "folds"),
+    (lambda s: cross_validate(fastcf.BaselineOnly(), s[0], split="users"), ValueError, "split"),
+    (lambda s: cross_validate(fastcf.BaselineOnly(), s[0], split=3), TypeError, "split"),
+    (lambda s: cross_validate(fastcf.BaselineOnly(), s[0], split=lambda d: []), ValueError,
+     "no \\(train, test\\) pair"),
+])
+def test_bad_arguments(split, call, error, match):
+    with pytest.raises(error, match=match):
+        call(split)
