@@ -37,8 +37,8 @@ def test_benchmark_prints_table_and_writes_results(capsys, tmp_path):
     assert (tmp_path / "results.md").read_text().startswith("Data: synthetic:5k")
     curves, scaling = results["learning_curves"], results["scaling"]
     assert len(curves["mf"]) == 20 and len(curves["mlp"]) == 5
-    assert set(scaling["threads"]) == {"mf", "itemsim_pearson"}
-    assert list(scaling["data"]["mf"]) == ["1000", "2000", str(results["train"])]
+    assert set(scaling["threads"]) == {"mf (blocked)", "itemsim_pearson"}
+    assert list(scaling["data"]["mf (blocked)"]) == ["1000", "2000", str(results["train"])]
 
 
 def test_benchmark_plots_or_says_why(capsys, tmp_path):

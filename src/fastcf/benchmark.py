@@ -250,10 +250,11 @@ PEER_NOTES = {
                 "item) fit for itemsim_pearson (a dense similarity, one thread)",
     "implicit": "implicit: CosineRecommender(K=41) (the item itself + 40), fit and "
                 "recommend(filter_already_liked_items=True)",
-    "lenskit": "LensKit: ItemKNNScorer(max_nbrs=20, min_sim=1e-6, explicit) in a predict "
-               "pipeline without fallback (the training mean where it cannot score)",
+    "lenskit": "LensKit: ItemKNNScorer(max_nbrs=20, save_nbrs=None, min_sim=1e-6, explicit) "
+               "in a predict pipeline without fallback (the training mean where it cannot "
+               "score)",
     "cornac": "cornac: MF (its Cython SGD, seeded: one thread), the same initial factors",
-    "torch": "PyTorch: the same network, Adam, batches and epochs, in a spawned process "
+    "torch": "PyTorch: the same network, Adam, batches and epochs, in a fresh process "
              "(beside Numba's OpenMP pool it runs ~10x slower)",
 }
 
@@ -297,7 +298,9 @@ def _speedups(rows):
 
 
 # ------------------------------------------------------------ curves, scaling
-SCALING_ALGORITHMS = ("mf", "itemsim_pearson")
+#: The parallel fits measured for scaling (MF's parallel schedule: the default
+#: serial one runs on one thread whatever n_threads says).
+SCALING_ALGORITHMS = {"mf": {"schedule": "blocked"}, "itemsim_pearson": {}}
 SCALING_FRACTIONS = (0.25, 0.5, 1.0)
 
 
@@ -317,23 +320,31 @@ def _thread_counts(n_threads):
     return counts
 
 
+def _scaling_fit(name, data, n_threads):
+    model = _make(name, n_threads)
+    if SCALING_ALGORITHMS[name]:
+        model.set_params(**SCALING_ALGORITHMS[name])
+    return model.fit(data)
+
+
 def _scaling(algorithms, train, n_threads, repeats, seed):
     """Fit seconds by thread count and by training-data fraction."""
     out = {"threads": {}, "data": {}}
-    for name in SCALING_ALGORITHMS:
+    for name, params in SCALING_ALGORITHMS.items():
         if name not in algorithms:
             continue
-        out["threads"][name] = {
-            str(t): median_time(lambda t=t, a=name: _make(a, t).fit(train), repeats)[0]
+        label = name + "".join(f" ({v})" for v in params.values())
+        out["threads"][label] = {
+            str(t): median_time(lambda t=t, a=name: _scaling_fit(a, train, t), repeats)[0]
             for t in _thread_counts(n_threads)}
         rng = np.random.default_rng(seed)
         sizes = {}
         for fraction in SCALING_FRACTIONS:
             part = train if fraction == 1.0 else train.take(
                 np.sort(rng.choice(train.nnz, int(fraction * train.nnz), replace=False)))
-            sizes[str(part.nnz)] = median_time(lambda p=part, a=name: _make(a, n_threads).fit(p),
-                                               repeats)[0]
-        out["data"][name] = sizes
+            sizes[str(part.nnz)] = median_time(
+                lambda p=part, a=name: _scaling_fit(a, p, n_threads), repeats)[0]
+        out["data"][label] = sizes
     return out
 
 
