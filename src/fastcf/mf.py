@@ -110,6 +110,11 @@ class MatrixFactorization(Recommender):
     user: by :math:`\\mu + b_i`), scoring users in blocks with BLAS.
     """
 
+    #: Runs the epochs instead of the schedule when set (``fastcf.distributed.fit_mf``'s
+    #: DSGD sets it for one fit): ``start(users, items, ratings, n_users, n_items, rng)``
+    #: once, then ``epoch(mu, user_bias, item_bias, user_factors, item_factors, lr, reg,
+    #: biased, rng)`` per epoch, updating the arrays in place, returning the sum of e^2.
+    _epoch_runner = None
     _state_names = ("global_mean_", "user_bias_", "item_bias_", "user_factors_",
                     "item_factors_", "rating_range_", "partial_fits_")
 
@@ -238,7 +243,10 @@ class MatrixFactorization(Recommender):
         n_users, n_items = len(self.user_bias_), len(self.item_bias_)
         # The kernels shuffle the rating arrays in place (and then stream them):
         # they work on copies laid out for the schedule.
-        if self.schedule == "serial":
+        runner = self._epoch_runner
+        if runner is not None:
+            runner.start(users, items, ratings, n_users, n_items, rng)
+        elif self.schedule == "serial":
             users, items, ratings = users.copy(), items.copy(), ratings.copy()
         else:
             g = max(1, min(self.blocks, n_users, n_items))
@@ -258,7 +266,9 @@ class MatrixFactorization(Recommender):
             mu = self.global_mean_ if self.biased else 0.0
             params = (mu, self.user_bias_, self.item_bias_, self.user_factors_,
                       self.item_factors_, rates, reg, self.biased)
-            if self.schedule == "blocked":
+            if runner is not None:
+                loss = runner.epoch(*params, rng)
+            elif self.schedule == "blocked":
                 loss = run_sgd_epoch_blocked(
                     users, items, ratings, block_ptr, rng.permutation(g), rng.permutation(g),
                     rng.integers(2**63), *params, shuffle=shuffle, backend=self.backend,

@@ -34,6 +34,8 @@ are close (Sterbenz), so a constant row has exactly zero variance and adding
 1e6 to every rating leaves the result bit-for-bit unchanged.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import _backends
@@ -195,24 +197,25 @@ def _reference(kind, q, t, q_self, k, min_support, shrinkage, min_sim, dtype, ba
     return CSR(indptr, indices, scores, (len(result), n_t))
 
 
-def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, baselines,
-         backend, n_threads, max_dense_bytes, transposed=None):
-    """Validated inputs -> the chosen backend -> dense array or top-k CSR.
+class Prepared(NamedTuple):
+    """A validated similarity job, ready for a compiled kernel (see :func:`prepare`)."""
+
+    args: tuple  # the kernels' leading arguments, kind code to min_sim
+    n_q: int
+    n_t: int
+    symmetric: bool  # self-similarity: each unordered pair computed once, by its lower row
+
+
+def prepare(kind, q, t, n_cols, q_self, min_support, shrinkage, min_sim, baselines,
+            transposed=None):
+    """The compiled kernels' input for validated rows ``q`` against ``t`` (``q is t``: self).
 
     ``transposed`` is ``csr_nb.transpose``'s output for ``t`` when the caller
     already holds it (an ``Interactions`` keeps both orientations).
     """
-    n_q, n_t = len(q[0]) - 1, len(t[0]) - 1
-    if k is None:
-        _check_dense_budget(n_q, n_t, dtype, max_dense_bytes)
     # No pair has more than n_cols co-rated columns, so a larger min_support means
     # the same (every pair 0); clipped, it fits the kernels' int64.
     min_support = min(min_support, n_cols + 1)
-    kernel, name = _backends.get_kernel(DENSE if k is None else TOPK, backend)
-    n_threads = resolve_n_threads(n_threads)
-    if name == "reference":
-        return _reference(kind, q, t, q_self, k, min_support, shrinkage, min_sim, dtype,
-                          baselines)
     bias = baselines or {}
     t_vals, t_stat = prepare_rows(*t, kind, bias.get("row_bias"), bias.get("col_bias"),
                                   bias.get("mu", 0.0))
@@ -228,21 +231,90 @@ def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, 
                                                                    t_indices)
     args = (KINDS[kind], q_indptr, q_indices, q_vals, q_stat, np.asarray(q_self, np.int64),
             t_indptr, t_indices, t_data, t_stat, t_after, min_support, shrinkage, min_sim)
+    return Prepared(args, len(q[0]) - 1, len(t[0]) - 1, q is t)
+
+
+def topk_partial(prepared, k, rows=None, backend="auto", n_threads=None):
+    """Top-k of every row over the pairs computed by the query rows ``rows = (start, stop)``.
+
+    For a self-similarity job the pairs of rows [start, stop) are those
+    (q, j > q) with q in the range, each offered to both rows, so every row
+    gets a partial list; the partial lists of ranges that cover all rows
+    merge (:func:`merge_topk`) into exactly the whole job's top-k. Returns
+    ``(top_idx int64 (n, k), top_val float64 (n, k), top_cnt int64 (n,))``,
+    each row best first (similarity desc, index asc); ranked in float64.
+    """
+    kernel, name = _backends.get_kernel(TOPK, backend)
+    if name == "reference":
+        raise ValueError("backend 'reference' has no partial top-k; use 'numba' or 'cython'.")
+    args = prepared.args
+    n_out = prepared.n_t if prepared.symmetric else prepared.n_q
+    if rows is not None:
+        start, stop = rows
+        q_indptr = args[1]
+        if prepared.symmetric:  # the other rows keep their place, empty
+            args = (args[0], np.clip(q_indptr, q_indptr[start], q_indptr[stop]), *args[2:])
+        else:
+            raise ValueError("rows= needs a self-similarity job.")
+    top_idx = np.full((n_out, k), -1, dtype=np.int64)
+    top_val = np.full((n_out, k), np.nan, dtype=np.float64)
+    top_cnt = np.zeros(n_out, dtype=np.int64)
+    _backends.run(kernel, name, (*args, top_idx, top_val, top_cnt),
+                  resolve_n_threads(n_threads), numba_takes_threads=True)
+    return top_idx, top_val, top_cnt
+
+
+def merge_topk(parts, k):
+    """The top-k of each row over several :func:`topk_partial` results of one job.
+
+    Every pair appears in exactly one part, so the merge is the top-k of the
+    union under the strict order (similarity desc, index asc).
+    """
+    idx = np.concatenate([p[0] for p in parts], axis=1)
+    val = np.concatenate([p[1] for p in parts], axis=1)
+    valid = np.concatenate([np.arange(p[0].shape[1])[None, :] < p[2][:, None] for p in parts],
+                           axis=1)
+    key_val = np.where(valid, -val, np.inf)  # invalid slots last
+    key_idx = np.where(valid, idx, np.iinfo(np.int64).max)
+    order = np.lexsort((key_idx, key_val), axis=1)[:, :k]
+    rows = np.arange(idx.shape[0])[:, None]
+    count = np.minimum(valid.sum(axis=1), k)
+    return idx[rows, order], val[rows, order], count
+
+
+def topk_to_csr(top_idx, top_val, top_cnt, n_t, dtype):
+    """A top-k result as the public CSR (row r's first top_cnt[r] entries)."""
+    k = top_idx.shape[1]
+    keep = np.arange(k)[None, :] < top_cnt[:, None]
+    indptr = np.zeros(len(top_cnt) + 1, dtype=np.int64)
+    np.cumsum(top_cnt, out=indptr[1:])
+    return CSR(indptr, top_idx[keep], top_val[keep].astype(dtype, copy=False),
+               (len(top_cnt), n_t))
+
+
+def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, baselines,
+         backend, n_threads, max_dense_bytes, transposed=None):
+    """Validated inputs -> the chosen backend -> dense array or top-k CSR."""
+    n_q, n_t = len(q[0]) - 1, len(t[0]) - 1
+    if k is None:
+        _check_dense_budget(n_q, n_t, dtype, max_dense_bytes)
+    kernel, name = _backends.get_kernel(DENSE if k is None else TOPK, backend)
+    n_threads = resolve_n_threads(n_threads)
+    if name == "reference":
+        return _reference(kind, q, t, q_self, k, min(min_support, n_cols + 1), shrinkage,
+                          min_sim, dtype, baselines)
+    prepared = prepare(kind, q, t, n_cols, q_self, min_support, shrinkage, min_sim, baselines,
+                       transposed)
     if k is None:
         out = np.zeros((n_q, n_t), dtype=dtype)
-        outputs = (out,)
-    else:
-        top_idx = np.full((n_q, k), -1, dtype=np.int64)
-        top_val = np.full((n_q, k), np.nan, dtype=dtype)
-        top_cnt = np.zeros(n_q, dtype=np.int64)
-        outputs = (top_idx, top_val, top_cnt)
-    _backends.run(kernel, name, (*args, *outputs), n_threads, numba_takes_threads=True)
-    if k is None:
+        _backends.run(kernel, name, (*prepared.args, out), n_threads, numba_takes_threads=True)
         return out
-    keep = np.arange(k)[None, :] < top_cnt[:, None]
-    indptr = np.zeros(n_q + 1, dtype=np.int64)
-    np.cumsum(top_cnt, out=indptr[1:])
-    return CSR(indptr, top_idx[keep], top_val[keep], (n_q, n_t))
+    top_idx = np.full((n_q, k), -1, dtype=np.int64)
+    top_val = np.full((n_q, k), np.nan, dtype=dtype)
+    top_cnt = np.zeros(n_q, dtype=np.int64)
+    _backends.run(kernel, name, (*prepared.args, top_idx, top_val, top_cnt), n_threads,
+                  numba_takes_threads=True)
+    return topk_to_csr(top_idx, top_val, top_cnt, n_t, dtype)
 
 
 def similarity(indptr, indices, data, n_cols, kind="pearson", *, k=None, min_support=1,
