@@ -195,3 +195,27 @@ def test_unreachable_cluster(data, monkeypatch):
 def test_bad_input(data, mf, call, error, match):
     with pytest.raises(error, match=match):
         call(data, mf)
+
+
+def test_a_cancelled_job_is_run_again(client):
+    from distributed.client import FutureCancelledError
+
+    executor = distributed._executor(client)
+    calls = []
+
+    def job():
+        calls.append(1)
+        if len(calls) < executor.ATTEMPTS:
+            raise FutureCancelledError("k", "lost with its worker")
+        return "answer"
+
+    assert executor.retrying(job) == "answer" and len(calls) == executor.ATTEMPTS
+
+    def always_lost():
+        calls.append(1)
+        raise FutureCancelledError("k", "lost with its worker")
+
+    calls.clear()
+    with pytest.raises(FutureCancelledError):
+        executor.retrying(always_lost)
+    assert len(calls) == executor.ATTEMPTS

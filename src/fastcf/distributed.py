@@ -34,6 +34,9 @@ class _Here:
 
     n_workers = 1
 
+    def retrying(self, job):
+        return job()
+
     def submit(self, fn, *args, **kwargs):
         return fn(*args)
 
@@ -50,9 +53,25 @@ class _Here:
 class _Cluster:
     """A ``dask.distributed.Client`` behind the executor interface."""
 
+    #: Whole-job attempts when Dask cancels a job's futures: a worker that dies
+    #: while data is being scattered to it can take the only copy of a block.
+    ATTEMPTS = 3
+
     def __init__(self, client):
+        from distributed.client import CancelledError, FutureCancelledError
+
         self.client = client
         self.n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        self.cancelled = (CancelledError, FutureCancelledError)
+
+    def retrying(self, job):
+        """``job()``, run again (pure: the same answer) if Dask cancelled its futures."""
+        for attempt in range(self.ATTEMPTS):
+            try:
+                return job()
+            except self.cancelled:
+                if attempt == self.ATTEMPTS - 1:
+                    raise
 
     def submit(self, fn, *args):
         return self.client.submit(fn, *args, pure=False)
@@ -95,8 +114,26 @@ def _executor(client):
 
 
 # ----------------------------------------------------------- similarity top-k
-def _similarity_block(prepared, k, start, stop, backend, n_threads):
+def _for_the_wire(prepared):
+    """``prepared`` with its two biggest arrays narrowed where that is exact.
+
+    The query values go as float32 when every one is exactly a float32 and
+    the transpose positions as int32 when they fit: 280 -> 200 MB for 10M
+    ratings, which is most of what a 1-worker job adds to the kernel's time.
+    """
+    args = list(prepared.args)
+    args[3] = pairwise._narrowed(args[3])
+    if len(args[10]) and args[10].max() < 2**31:
+        args[10] = args[10].astype(np.int32)
+    return prepared._replace(args=tuple(args))
+
+
+def _similarity_block(wired, k, start, stop, backend, n_threads):
     """Partial top-k of every row from the pairs of rows [start, stop) (a task)."""
+    args = list(wired.args)  # the kernels' dtypes back (exact: see _for_the_wire)
+    args[3] = np.asarray(args[3], dtype=np.float64)
+    args[10] = np.asarray(args[10], dtype=np.int64)
+    prepared = wired._replace(args=tuple(args))
     return pairwise.topk_partial(prepared, k, (start, stop), backend, n_threads)
 
 
@@ -137,8 +174,8 @@ def similarity_topk(x, kind="pearson", axis="item", k=40, *, client=None, block_
         As :func:`fastcf.similarity` (``k`` required; backend numba or cython).
     client : dask.distributed.Client, str or None
     block_rows : int > 0, optional
-        Rows per task. Default: two tasks per worker, of about equal work
-        (low rows visit more pairs).
+        Rows per task. Default: one task per worker, of about equal work
+        (low rows visit more pairs); more blocks cost more in total.
     n_threads : int, optional
         Threads of each task's kernel.
     out_dir : str, optional
@@ -170,8 +207,18 @@ def similarity_topk(x, kind="pearson", axis="item", k=40, *, client=None, block_
     csr = (rows.indptr, rows.indices, rows.data)
     prepared = pairwise.prepare(kind, csr, csr, n_cols, np.arange(n), min_support, shrinkage,
                                 min_sim, baselines, _transpose_of(data, axis))
-    blocks = _row_blocks(prepared, 2 * executor.n_workers, block_rows)
-    shared = executor.scatter_one(prepared, broadcast=True)
+    # one block per worker: each block restarts the kernel's candidate floors, so
+    # more blocks cost more (10M ratings: 2 blocks 6.45 s, 1 block 5.48 s)
+    blocks = _row_blocks(prepared, executor.n_workers, block_rows)
+    wired = _for_the_wire(prepared)
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+    return executor.retrying(lambda: _similarity_job(executor, wired, k, blocks, backend,
+                                                     n_threads, n, dtype, out_dir))
+
+
+def _similarity_job(executor, wired, k, blocks, backend, n_threads, n, dtype, out_dir):
+    shared = executor.scatter_one(wired, broadcast=True)
     parts = [executor.submit(_similarity_block, shared, k, start, stop, backend, n_threads)
              for start, stop in blocks]
     held = list(parts)  # to the end: a merge lost with a worker is recomputed from its parts
@@ -181,13 +228,11 @@ def similarity_topk(x, kind="pearson", axis="item", k=40, *, client=None, block_
     if out_dir is None:
         top_idx, top_val, top_cnt = executor.gather(parts[0])
         return pairwise.topk_to_csr(top_idx, top_val, top_cnt, n, dtype)
-    os.makedirs(out_dir, exist_ok=True)
     edges = np.linspace(0, n, len(blocks) + 1).astype(np.int64)
     shards = [executor.submit(_write_shard, parts[0], int(edges[i]), int(edges[i + 1]), n,
                               dtype, os.path.join(out_dir, f"part-{i:05d}.npz"))
               for i in range(len(blocks))]
-    paths = executor.gather(shards)
-    return paths
+    return executor.gather(shards)
 
 
 def _write_shard(merged, start, stop, n, dtype, path):
@@ -298,14 +343,27 @@ class _DSGD:
 
     def epoch(self, mu, user_bias, item_bias, user_factors, item_factors, lr, reg, biased,
               rng):
+        g = self.grid
+        shifts = rng.permutation(g)
+        seeds = rng.integers(2**63, size=(g, g))
+        users, items, losses = self.executor.retrying(lambda: self._strata(
+            mu, user_bias, item_bias, user_factors, item_factors, lr, reg, biased, shifts,
+            seeds))
+        # written back only once the whole epoch is in: a retried epoch starts as this one
+        for ids, (p, bu) in zip(self.user_ids, users):
+            user_factors[ids], user_bias[ids] = p, bu
+        for ids, (q, bi) in zip(self.item_ids, items):
+            item_factors[ids], item_bias[ids] = q, bi
+        return float(sum(losses))
+
+    def _strata(self, mu, user_bias, item_bias, user_factors, item_factors, lr, reg, biased,
+                shifts, seeds):
         ex, g = self.executor, self.grid
         # replicated on every worker: a lost worker loses no epoch input
         user_parts = ex.scatter([(user_factors[ids], user_bias[ids]) for ids in self.user_ids],
                                 broadcast=True)
         item_parts = ex.scatter([(item_factors[ids], item_bias[ids]) for ids in self.item_ids],
                                 broadcast=True)
-        shifts = rng.permutation(g)
-        seeds = rng.integers(2**63, size=(g, g))
         # Every step's future is held to the end of the epoch: a block lost with a
         # worker is recomputed from its step, which needs the steps before it.
         losses, steps = [], []
@@ -319,11 +377,7 @@ class _DSGD:
                 user_parts[b] = ex.submit(operator.getitem, step, 0)
                 item_parts[i] = ex.submit(operator.getitem, step, 1)
                 losses.append(ex.submit(operator.getitem, step, 2))
-        for ids, (p, bu) in zip(self.user_ids, ex.gather(user_parts)):
-            user_factors[ids], user_bias[ids] = p, bu
-        for ids, (q, bi) in zip(self.item_ids, ex.gather(item_parts)):
-            item_factors[ids], item_bias[ids] = q, bi
-        return float(sum(ex.gather(losses)))
+        return ex.gather(user_parts), ex.gather(item_parts), ex.gather(losses)
 
 
 def fit_mf(model, data, *, client=None, grid=None, validation=None):

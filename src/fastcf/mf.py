@@ -419,12 +419,20 @@ class MatrixFactorization(Recommender):
             np.clip(est, self.rating_range_[0], self.rating_range_[1], out=est)
         return est
 
-    def _score_block(self, users):
+    def _score_block(self, users, out=None):
         known = users >= 0
         q = self.item_factors_.astype(np.float64, copy=False)
-        scores = np.empty((len(users), self.n_items_))
+        scores = np.empty((len(users), self.n_items_)) if out is None else out
         base = float(self.global_mean_) + self.item_bias_ if self.biased else \
             np.full(self.n_items_, float(self.global_mean_))
+        if known.all():  # straight into the buffer: base + (p q + b_u), as below
+            np.matmul(self.user_factors_[users].astype(np.float64), q.T, out=scores)
+            if self.biased:
+                scores += self.user_bias_[users][:, None]
+            else:
+                scores -= float(self.global_mean_)
+            scores += base
+            return scores
         scores[:] = base
         if known.any():
             rows = users[known]
