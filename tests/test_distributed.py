@@ -219,3 +219,16 @@ def test_a_cancelled_job_is_run_again(client):
     with pytest.raises(FutureCancelledError):
         executor.retrying(always_lost)
     assert len(calls) == executor.ATTEMPTS
+
+
+def test_rows_without_entries_anywhere(client):
+    import scipy.sparse as sp
+
+    x = sp.random(60, 30, density=0.2, format="csr", random_state=1)
+    x.data = np.ceil(x.data * 5)
+    x = sp.vstack([sp.csr_matrix((3, 30)), x, sp.csr_matrix((4, 30))]).tocsr()  # empty rows
+    x.sort_indices()
+    want = fastcf.similarity(x, "cosine", axis="user", k=5)
+    for on in (None, client):  # one block, then one per worker (split by pair work)
+        assert_csr_identical(distributed.similarity_topk(x, "cosine", axis="user", k=5,
+                                                         client=on), want)

@@ -150,8 +150,8 @@ def _row_blocks(prepared, n_blocks, block_rows):
                                               prepared.args[6], prepared.args[10])
     # row q visits, for each of its entries, the rest of that transposed row
     work = np.asarray(t_indptr)[np.asarray(q_indices) + 1] - t_after - 1
-    cumulative = np.concatenate([[0], np.cumsum(np.add.reduceat(work, q_indptr[:-1])
-                                                * (np.diff(q_indptr) > 0))])
+    rows = np.repeat(np.arange(n), np.diff(q_indptr))
+    cumulative = np.concatenate([[0], np.cumsum(np.bincount(rows, weights=work, minlength=n))])
     cuts = np.searchsorted(cumulative, np.linspace(0, cumulative[-1], n_blocks + 1)[1:-1])
     edges = np.unique(np.concatenate([[0], np.clip(cuts, 0, n), [n]]))
     return list(zip(edges[:-1], edges[1:]))
