@@ -45,10 +45,11 @@ class Recommender:
     """Base class: parameters, id maps, predict / recommend plumbing, save.
 
     Subclasses implement ``_fit(data)``, ``_predict_internal(users, items)``
-    (internal indices, -1 for unknown) and ``_score_block(users, out=None)`` (dense
-    float64 scores of a block of users over all items; ``out``, when given, is a
-    C-contiguous (len(users), n_items) buffer the scores may be written into),
-    and list their fitted arrays in ``_state_names``.
+    (internal indices, -1 for unknown) and ``_score_block(users, out=None,
+    setup=None)`` (dense float64 scores of a block of users over all items;
+    ``out``, when given, is a C-contiguous (len(users), n_items) buffer the
+    scores may be written into; ``setup`` what ``_score_setup()`` returned for
+    the call), and list their fitted arrays in ``_state_names``.
     """
 
     #: Names of the fitted array attributes that ``save`` stores.
@@ -221,10 +222,12 @@ class Recommender:
         # one score buffer for every block: a fresh 32 MB array per block meant fresh
         # pages to fault in each time (under Dask's malloc settings +11% here)
         buffer = np.empty((min(block_users, len(u)), self.n_items_))
+        setup = self._score_setup()
         for start in range(0, len(u), block_users):
             block = u[start:start + block_users]
-            scores = np.ascontiguousarray(self._score_block(block, out=buffer[:len(block)]),
-                                          dtype=np.float64)
+            scores = np.ascontiguousarray(
+                self._score_block(block, out=buffer[:len(block)], setup=setup),
+                dtype=np.float64)
             if columns is not None:
                 scores = np.ascontiguousarray(scores[:, columns])
             exclude = self._seen_block(block, columns) if exclude_seen else None
@@ -395,7 +398,11 @@ class Recommender:
     def _predict_internal(self, users, items):
         raise NotImplementedError
 
-    def _score_block(self, users, out=None):
+    def _score_setup(self):
+        """What every ``_score_block`` of one ``recommend`` call shares (computed once)."""
+        return None
+
+    def _score_block(self, users, out=None, setup=None):
         raise NotImplementedError
 
 

@@ -117,7 +117,7 @@ class BaselineOnly(Recommender):
             np.clip(est, self.rating_range_[0], self.rating_range_[1], out=est)
         return est
 
-    def _score_block(self, users, out=None):
+    def _score_block(self, users, out=None, setup=None):
         user_bias = np.where(users >= 0, self.user_bias_[np.maximum(users, 0)], 0.0)
         return np.add((self.global_mean_ + user_bias)[:, None], self.item_bias_[None, :],
                       out=out)

@@ -421,7 +421,7 @@ class _Ranking:
         indptr = self.y_indptr_ if self._axis == "user" else self.x_indptr_
         return np.diff(indptr).astype(np.float64)
 
-    def _score_block(self, users, out=None):
+    def _score_block(self, users, out=None, setup=None):
         """Dense scores of a block of users (the ``candidates`` path of recommend)."""
         known = users >= 0
         scores = np.empty((len(users), self.n_items_))

@@ -419,12 +419,17 @@ class MatrixFactorization(Recommender):
             np.clip(est, self.rating_range_[0], self.rating_range_[1], out=est)
         return est
 
-    def _score_block(self, users, out=None):
-        known = users >= 0
-        q = self.item_factors_.astype(np.float64, copy=False)
-        scores = np.empty((len(users), self.n_items_)) if out is None else out
+    def _score_setup(self):
+        """The item side in float64, converted once per ``recommend`` (8.5 MB at 10.7k
+        items x 100 factors, which every block converted again before)."""
         base = float(self.global_mean_) + self.item_bias_ if self.biased else \
             np.full(self.n_items_, float(self.global_mean_))
+        return self.item_factors_.astype(np.float64, copy=False), base
+
+    def _score_block(self, users, out=None, setup=None):
+        known = users >= 0
+        q, base = self._score_setup() if setup is None else setup
+        scores = np.empty((len(users), self.n_items_)) if out is None else out
         if known.all():  # straight into the buffer: base + (p q + b_u), as below
             np.matmul(self.user_factors_[users].astype(np.float64), q.T, out=scores)
             if self.biased:

@@ -424,7 +424,7 @@ class MLPRecommender(_Network):
             np.clip(est, self.rating_range_[0], self.rating_range_[1], out=est)
         return est
 
-    def _score_block(self, users, out=None):
+    def _score_block(self, users, out=None, setup=None):
         """Unclipped scores of ``users`` (internal, -1 unknown: the mean user
         embedding) over every item."""
         vectors = np.where((users >= 0)[:, None], self._user_emb.weight[users],
@@ -629,7 +629,7 @@ class NeuMF(_Network):
         return tuple(np.where(known, table.weight[users], table.weight.mean(axis=0))
                      for table in (self._gmf_user, self._mlp_user))
 
-    def _score_block(self, users, out=None):
+    def _score_block(self, users, out=None, setup=None):
         """Probabilities of ``users`` over every item: the GMF term is one
         product, the MLP branch as in :meth:`MLPRecommender._score_block`."""
         gmf, mlp = self._user_rows(users)
