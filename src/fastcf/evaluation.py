@@ -99,10 +99,10 @@ def _full_auc(model, users, relevant, seen):
     n_items = model.n_items_
     relevant = relevant[:, :n_items]
     block = max(1, RECOMMEND_BLOCK_CELLS // n_items)
-    values = []
+    values, setup = [], model._score_setup()
     for start in range(0, len(users), block):
         stop = min(start + block, len(users))
-        scores = np.array(model._score_block(users[start:stop]), dtype=np.float64)
+        scores = np.array(model._score_block(users[start:stop], setup=setup), dtype=np.float64)
         # "cannot score" (-inf) ranks below every scored item, all tied
         low = np.where(np.isfinite(scores), scores, np.inf).min(axis=1, keepdims=True)
         low = np.where(np.isfinite(low), low - 1.0, 0.0)
