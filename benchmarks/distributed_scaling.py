@@ -26,7 +26,6 @@ single / (2 x distributed).
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 from _common import finish, load_average
@@ -34,20 +33,12 @@ from threadpoolctl import threadpool_limits
 
 import fastcf
 from fastcf import distributed
+from fastcf._peers import median_time
 from fastcf.benchmark import _synthetic_shape
 from fastcf.metrics import rmse
 from fastcf.split import random_split
 
 K, N = 40, 10
-
-
-def median_seconds(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), out
 
 
 def jobs(data, train, test, model):
@@ -102,7 +93,7 @@ def main(argv=None):
     for name, (local, _, _) in work.items():
         local()  # JIT / cache load, untimed
         with threadpool_limits(1):  # the workers' BLAS runs one thread
-            single[name] = median_seconds(local, args.repeats)
+            single[name] = median_time(local, args.repeats)
         print(f"{name}: single machine {single[name][0]:.2f} s", file=sys.stderr)
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -110,7 +101,7 @@ def main(argv=None):
                 Client(cluster) as client:
             for name, (_, remote, check) in work.items():
                 remote(client)  # workers import fastcf, load kernels: untimed
-                seconds, out = median_seconds(lambda r=remote, c=client: r(c), args.repeats)
+                seconds, out = median_time(lambda r=remote, c=client: r(c), args.repeats)
                 alone = single[name][0]
                 results["rows"].append({
                     "job": name, "workers": workers, "single_s": alone, "dask_s": seconds,
