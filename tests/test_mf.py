@@ -380,3 +380,22 @@ def test_partial_fit_grows_the_id_maps_and_keeps_learning(planted):
     assert np.sqrt(np.mean((pred - test_frame["rating"].to_numpy()) ** 2)) < 1.0
     again = MatrixFactorization(factors=6, epochs=5, lr=0.01).fit(old).partial_fit(new, 5)
     assert np.array_equal(again.user_factors_, model.user_factors_)
+
+
+@pytest.mark.parametrize("n_threads, want", [(1, 1), (None, None)])
+def test_recommend_bounds_blas_by_n_threads(monkeypatch, n_threads, want):
+    """n_threads=1 scores on one BLAS thread; None leaves BLAS as it is."""
+    from threadpoolctl import threadpool_info
+
+    data = fastcf.make_ratings(60, 40, 600, seed=2)
+    model = MatrixFactorization(factors=4, epochs=1, n_threads=n_threads).fit(data)
+    seen, score_block = [], MatrixFactorization._score_block
+
+    def spy(self, users, out=None, setup=None):
+        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+        return score_block(self, users, out, setup)
+
+    outside = {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+    monkeypatch.setattr(MatrixFactorization, "_score_block", spy)
+    model.recommend(data.user_ids[:5], 3)
+    assert seen and all(s == ({want} if want else outside) for s in seen)

@@ -56,3 +56,14 @@ def numba_threads(n_threads):
         yield n
     finally:
         numba.set_num_threads(previous)
+
+
+def blas_threads(n_threads):
+    """A context limiting BLAS to ``n_threads`` threads (None: leave BLAS as it is)."""
+    import contextlib
+
+    if n_threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=resolve_n_threads(n_threads), user_api="blas")

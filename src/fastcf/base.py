@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._config import RECOMMEND_BLOCK_CELLS
+from ._parallel import blas_threads
 from ._validation import check_choice, check_int, check_rating_values, describe_unknown
 from .data import Interactions
 from .kernels import topk
@@ -223,19 +224,20 @@ class Recommender:
         # pages to fault in each time (under Dask's malloc settings +11% here)
         buffer = np.empty((min(block_users, len(u)), self.n_items_))
         setup = self._score_setup()
-        for start in range(0, len(u), block_users):
-            block = u[start:start + block_users]
-            scores = np.ascontiguousarray(
-                self._score_block(block, out=buffer[:len(block)], setup=setup),
-                dtype=np.float64)
-            if columns is not None:
-                scores = np.ascontiguousarray(scores[:, columns])
-            exclude = self._seen_block(block, columns) if exclude_seen else None
-            idx, val = topk(scores, width, exclude, backend=backend, n_threads=n_threads)
-            if columns is not None:
-                idx = columns[idx]  # padding (-1) lands on some candidate: meaningless
-            top_items[start:start + len(block)] = idx
-            top_scores[start:start + len(block)] = val
+        with blas_threads(n_threads):  # the model's n_threads bounds its BLAS products too
+            for start in range(0, len(u), block_users):
+                block = u[start:start + block_users]
+                scores = np.ascontiguousarray(
+                    self._score_block(block, out=buffer[:len(block)], setup=setup),
+                    dtype=np.float64)
+                if columns is not None:
+                    scores = np.ascontiguousarray(scores[:, columns])
+                exclude = self._seen_block(block, columns) if exclude_seen else None
+                idx, val = topk(scores, width, exclude, backend=backend, n_threads=n_threads)
+                if columns is not None:
+                    idx = columns[idx]  # padding (-1) lands on some candidate: meaningless
+                top_items[start:start + len(block)] = idx
+                top_scores[start:start + len(block)] = val
         items = self.item_ids_[top_items]
         return (items, top_scores, u < 0) if return_unknown else (items, top_scores)
 

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from . import _backends
-from ._parallel import resolve_n_threads
+from ._parallel import blas_threads, resolve_n_threads
 from ._validation import check_float, check_int, check_value_dtype
 from .base import Recommender
 from .data import Interactions
@@ -51,17 +51,6 @@ class TrainingDiverged(ValueError):
 #: 64-32: 1 BLAS thread 247k samples/s, 2 threads 24k on a 2-core machine with one
 #: core busy elsewhere -- every product then waits for the descheduled thread).
 SINGLE_THREAD_BATCH_CELLS = 1 << 16
-
-
-def _blas_limit(n_threads):
-    """A context limiting BLAS to ``n_threads`` threads (None: leave BLAS as it is)."""
-    import contextlib
-
-    if n_threads is None:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=resolve_n_threads(n_threads), user_api="blas")
 
 
 def _training_threads(model, widths):
@@ -162,7 +151,7 @@ class _Network(Recommender):
             epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
         widths = [2 * self.embedding_dim, *self.hidden]
         # Overflow is caught by the loss check of every batch, not reported as warnings.
-        with _blas_limit(_training_threads(self, widths)), \
+        with blas_threads(_training_threads(self, widths)), \
                 np.errstate(over="ignore", invalid="ignore"):
             for epoch in epochs:
                 start = time.perf_counter()
@@ -240,7 +229,7 @@ class _Network(Recommender):
         n_items, width = item_part.shape
         scores = np.empty((len(user_part), n_items))
         rows = max(1, SCORE_CHUNK_CELLS // (n_items * width))
-        with _blas_limit(self.n_threads):
+        with blas_threads(self.n_threads):
             for start in range(0, len(user_part), rows):
                 h = user_part[start:start + rows, None, :] + item_part[None, :, :]
                 h = h.reshape(-1, width)
@@ -416,7 +405,7 @@ class MLPRecommender(_Network):
         est = np.full(len(users), float(self.global_mean_))
         where = np.flatnonzero(known)
         chunk = max(1, SCORE_CHUNK_CELLS // max(self.hidden[0], 1))
-        with _blas_limit(self.n_threads):
+        with blas_threads(self.n_threads):
             for first in range(0, len(where), chunk):
                 part = where[first:first + chunk]
                 est[part] = self._forward(users[part], items[part])
@@ -612,7 +601,7 @@ class NeuMF(_Network):
             users, items = users[where], items[where]
             gmf, mlp = self._user_rows(users)
             chunk = max(1, SCORE_CHUNK_CELLS // max(self.hidden[0], 1))
-            with _blas_limit(self.n_threads):
+            with blas_threads(self.n_threads):
                 for first in range(0, len(where), chunk):
                     part = slice(first, first + chunk)
                     x = np.concatenate([mlp[part], self._mlp_item.weight[items[part]]], axis=1)
