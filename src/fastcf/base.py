@@ -276,9 +276,12 @@ class Recommender:
 
         Returns
         -------
-        indptr : ndarray of int64, shape (len(block) + 1,)
-        indices : ndarray of int64, shape (nnz,)
+        indptr : ndarray of int32 or int64, shape (len(block) + 1,)
+        indices : ndarray, the same dtype, shape (nnz,)
         """
+        if columns is None and _is_range(block):  # e.g. recommend for every user: a slice
+            bounds = self.seen_indptr_[block[0]:block[-1] + 2]
+            return bounds - bounds[0], self.seen_indices_[bounds[0]:bounds[-1]]
         indptr, indices = take_rows(self.seen_indptr_, block, self.seen_indices_,
                                     valid=block >= 0)
         return (indptr, indices) if columns is None else within_columns(indptr, indices, columns)
@@ -413,6 +416,12 @@ def _raise_unknown(ids, mask, kind, hint=None):
         extra = f"; {hint}" if hint else ""
         raise ValueError(describe_unknown(ids, mask, kind) + extra + ".")
 
+
+
+def _is_range(rows):
+    """Whether ``rows`` is ``first, first + 1, ..., last`` (all >= 0, at least one)."""
+    return (len(rows) > 0 and rows[0] >= 0 and rows[-1] - rows[0] == len(rows) - 1
+            and bool(np.all(np.diff(rows) == 1)))
 
 
 def take_rows(indptr, rows, *arrays, valid=None):
