@@ -39,6 +39,9 @@ from fastcf.metrics import rmse
 from fastcf.split import random_split
 
 K, N = 40, 10
+SIMILARITY_JOB, RECOMMEND_JOB = "similarity top-40 (item-item pearson)", "recommend-all (MF, n=10)"
+#: The jobs whose 1-worker overhead has a target (issue 8): DSGD's is reported only.
+OVERHEAD_TARGET_JOBS = (SIMILARITY_JOB, RECOMMEND_JOB)
 
 
 def jobs(data, train, test, model):
@@ -56,12 +59,12 @@ def jobs(data, train, test, model):
         return rmse(frame["rating"], m.predict(frame["user"], frame["item"]))
 
     return {
-        "similarity top-40 (item-item pearson)": (
+        SIMILARITY_JOB: (
             lambda: fastcf.similarity(data, "pearson", axis="item", k=K, n_threads=1),
             lambda c: distributed.similarity_topk(data, "pearson", axis="item", k=K,
                                                   client=c, n_threads=1),
             lambda a, b: "identical" if same_csr(a, b) else "DIFFERENT"),
-        "recommend-all (MF, n=10)": (
+        RECOMMEND_JOB: (
             lambda: model.recommend_frame(users, N),
             lambda c: distributed.recommend(model, users, N, client=c,
                                             block_users=-(-len(users) // 8)).compute(),
@@ -120,8 +123,10 @@ def format_markdown(results):
              "", "| job | workers | single s | Dask s | overhead (1 worker) | efficiency "
              "(2 workers) | check |", "|---|---|---|---|---|---|---|"]
     for r in results["rows"]:
-        overhead = "-" if r["overhead"] is None else (
-            f"{r['overhead']:+.0%} (target < 15%: {'met' if r['overhead'] < 0.15 else 'NOT met'})")
+        target = "" if r["job"] not in OVERHEAD_TARGET_JOBS else (
+            f" (target < 15%: {'met' if r['overhead'] < 0.15 else 'NOT met'})"
+            if r["overhead"] is not None else "")
+        overhead = "-" if r["overhead"] is None else f"{r['overhead']:+.0%}{target}"
         efficiency = "-" if r["efficiency"] is None else f"{r['efficiency']:.0%}"
         lines.append(f"| {r['job']} | {r['workers']} | {r['single_s']:.2f} | {r['dask_s']:.2f} "
                      f"| {overhead} | {efficiency} | {r['check']} |")
