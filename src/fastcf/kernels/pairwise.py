@@ -309,12 +309,8 @@ def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, 
         out = np.zeros((n_q, n_t), dtype=dtype)
         _backends.run(kernel, name, (*prepared.args, out), n_threads, numba_takes_threads=True)
         return out
-    top_idx = np.full((n_q, k), -1, dtype=np.int64)
-    top_val = np.full((n_q, k), np.nan, dtype=dtype)
-    top_cnt = np.zeros(n_q, dtype=np.int64)
-    _backends.run(kernel, name, (*prepared.args, top_idx, top_val, top_cnt), n_threads,
-                  numba_takes_threads=True)
-    return topk_to_csr(top_idx, top_val, top_cnt, n_t, dtype)
+    # ranked in float64 either way: the float32 cast afterwards gives the same values
+    return topk_to_csr(*topk_partial(prepared, k, None, name, n_threads), n_t, dtype)
 
 
 def similarity(indptr, indices, data, n_cols, kind="pearson", *, k=None, min_support=1,
