@@ -186,6 +186,7 @@ def _ranking(train, test):
 
 def _run_fastcf(name, train, test, n_threads, repeats):
     from .datasets import make_ratings
+    from .evaluation import recommended_indices
 
     # Compile (or load from cache) every kernel on tiny data first, so the
     # timed runs below measure steady state and the JIT cost is reported apart.
@@ -215,8 +216,7 @@ def _run_fastcf(name, train, test, n_threads, repeats):
     ranked, n, score = _ranking(train, test)
     row.recommend_s, (rec_items, rec_scores) = median_time(
         lambda: model.recommend(train.user_ids[ranked], n), repeats)
-    recommended = np.where(np.isnan(rec_scores), -1,
-                           train.item_index(rec_items.ravel()).reshape(rec_items.shape))
+    recommended = recommended_indices(model, rec_items, rec_scores)
     for key, value in score(recommended).items():
         setattr(row, key, value)
     return row

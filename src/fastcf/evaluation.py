@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from . import kernels
 from . import metrics as m
 from ._config import RECOMMEND_BLOCK_CELLS
 from ._validation import check_choice, check_int
@@ -94,6 +95,11 @@ def _ranked_users_relevant(train, test, relevance_threshold=None):
     return users, matrix
 
 
+def recommended_indices(model, items, scores):
+    """``recommend``'s (items, scores) as internal item indices, padding (NaN score) -1."""
+    return np.where(np.isnan(scores), -1, model.item_index(items.ravel()).reshape(items.shape))
+
+
 def _full_auc(model, users, relevant, seen):
     """Full-ranking AUC over the model's items, by blocks of users."""
     n_items = model.n_items_
@@ -118,10 +124,8 @@ def _diversity(train_items, recommended):
     if len(distinct) ** 2 > DIVERSITY_MAX_CELLS:
         return np.full(len(recommended), np.nan)
     columns = train_items[distinct]  # items x users
-    norms = np.sqrt(np.asarray(columns.multiply(columns).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    unit = sp.diags(1.0 / norms) @ columns
-    similarity = np.asarray((unit @ unit.T).todense(), dtype=np.float64)
+    similarity = kernels.similarity(columns.indptr, columns.indices, columns.data,
+                                    columns.shape[1], "cosine_all")
     local = np.where(recommended >= 0, np.searchsorted(distinct, recommended), -1)
     return m.intra_list_diversity(local, similarity, per_user=True)
 
@@ -178,8 +182,7 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
     # the fitted model's internal users and items are train's
     users, relevant = _ranked_users_relevant(train, test, relevance_threshold)
     recommend_s, (items, scores) = _timed(lambda: model.recommend(model.user_ids_[users], k))
-    recommended = np.where(np.isnan(scores), -1, model.item_index(items.ravel()).reshape(
-        items.shape))
+    recommended = recommended_indices(model, items, scores)
     per_user = {name: fn(recommended, relevant, k, per_user=True)
                 for name, fn in _AT_K.items() if name in wanted}
     if "mrr" in wanted:
