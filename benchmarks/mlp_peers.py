@@ -28,7 +28,7 @@ threads):
       batch touched) and with ``sparse_adam=False`` (exact dense Adam).
       ``n_threads`` limits the BLAS threads (threadpoolctl); fastcf trains
       batches this small (256 x 64 cells) on one BLAS thread whatever
-      ``n_threads`` says (``fastcf.mlp.SINGLE_THREAD_BATCH_CELLS``): a fit
+      ``n_threads`` says (``fastcf._config.SINGLE_THREAD_BATCH_CELLS``): a fit
       callback reads the BLAS threads in effect after the first epoch and the
       table shows them beside the setting. Fitted with
       ``validation=`` the u1.test ratings, which records a per-epoch test RMSE
@@ -94,7 +94,7 @@ Linear layers ``torch.nn.Linear``'s default initialisation. Binary
 cross-entropy on the logits (batch mean), Adam lr 1e-3, mini-batches of 256;
 every epoch draws 4 negatives per training interaction, uniform over the
 items the user has no training interaction with
-(``fastcf.mlp.sample_negatives``, seeded), and shuffles positives and
+(``fastcf.sampling.sample_negatives``, seeded), and shuffles positives and
 negatives together. ``--neumf-epochs`` epochs, float32.
 
 Rows (``--repeats`` fits each, seeds 0, 1, ..., interleaved seed by seed;
@@ -168,7 +168,7 @@ from fastcf.metrics import (
     sampled_candidates,
     sampled_hit_rate_ndcg,
 )
-from fastcf.mlp import sample_negatives
+from fastcf.sampling import sample_negatives
 from fastcf.split import leave_one_out
 
 DEFAULT_ML100K = "/work/shared/data/ml-100k"
@@ -588,10 +588,9 @@ def fastcf_candidate_scores(model, loo):
 def sparse_adam_backend():
     """The backend ``backend="auto"`` picks for fastcf's lazy Adam kernel (None: unknown)."""
     try:
-        from fastcf import _backends
-        from fastcf.kernels import adam
+        from fastcf.kernels import _registry, adam
 
-        return _backends.get_kernel(adam.FAMILY, "auto")[1]
+        return _registry.get_kernel(adam.FAMILY, "auto")[1]
     except (ImportError, AttributeError, ValueError):
         return None
 

@@ -492,6 +492,6 @@ def test_blocks_of_users_give_the_same_answer(random_case, monkeypatch):
     sim = rng.random((n_items, n_items))
     want_auc = ref.auc(scores, lists, exclude=exclude, per_user=True)
     want_ild = ref.intra_list_diversity(rec, sim, per_user=True)
-    monkeypatch.setattr(metrics, "_BLOCK_ENTRIES", 3 * max(n_items, rec.shape[1] ** 2) + 1)
+    monkeypatch.setattr(metrics, "METRIC_BLOCK_ENTRIES", 3 * max(n_items, rec.shape[1] ** 2) + 1)
     assert_same(metrics.auc(scores, lists, exclude=exclude, per_user=True), want_auc)
     assert_same(metrics.intra_list_diversity(rec, sim, per_user=True), want_ild)

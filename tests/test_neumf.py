@@ -8,8 +8,8 @@ from conftest import central_difference
 import fastcf
 from fastcf import NeuMF
 from fastcf.metrics import sampled_hit_rate_ndcg
-from fastcf.mlp import sample_negatives
 from fastcf.nn import SparseGrad, bce_with_logits_loss
+from fastcf.sampling import sample_negatives
 from fastcf.split import leave_one_out
 
 

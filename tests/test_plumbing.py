@@ -1,10 +1,10 @@
-"""_parallel, _backends and _validation: the plumbing every entry point uses."""
+"""_parallel, kernels._registry and _validation: the plumbing every entry point uses."""
 
 import numba
 import numpy as np
 import pytest
 
-from fastcf import _backends, config_info, show_config
+from fastcf import config_info, show_config
 from fastcf._parallel import numba_threads, resolve_n_threads, usable_cores
 from fastcf._validation import (
     check_choice,
@@ -14,6 +14,7 @@ from fastcf._validation import (
     check_random_state,
     check_value_dtype,
 )
+from fastcf.kernels import _registry
 
 
 def test_n_threads_follows_scikit_learn():
@@ -43,43 +44,43 @@ def test_numba_thread_count_is_restored_even_on_error():
 
 
 def test_backend_registry():
-    assert _backends.available_backends()["numba"]
-    kernel, name = _backends.get_kernel("bias_sweep", "auto")
+    assert _registry.available_backends()["numba"]
+    kernel, name = _registry.get_kernel("bias_sweep", "auto")
     assert name in ("numba", "cython") and callable(kernel)
-    assert _backends.get_kernel("bias_sweep", "reference")[1] == "reference"
+    assert _registry.get_kernel("bias_sweep", "reference")[1] == "reference"
     with pytest.raises(ValueError, match="backend == 'gpu', must be one of"):
-        _backends.get_kernel("bias_sweep", "gpu")
+        _registry.get_kernel("bias_sweep", "gpu")
     with pytest.raises(TypeError, match="backend must be a str"):
-        _backends.get_kernel("bias_sweep", 1)
+        _registry.get_kernel("bias_sweep", 1)
     with pytest.raises(ValueError, match="no kernel family named 'nope'"):
-        _backends.get_kernel("nope")
+        _registry.get_kernel("nope")
     with pytest.raises(ValueError, match="backend == 'fortran', must be one of"):
-        _backends.register("x", "fortran", print)
+        _registry.register("x", numba=print, reference=print, auto=("fortran",))
 
 
 def test_family_without_that_backend(monkeypatch):
-    monkeypatch.setitem(_backends._REGISTRY, "only_ref", {"reference": print})
+    monkeypatch.setitem(_registry._REGISTRY, "only_ref", {"reference": print})
     with pytest.raises(ValueError, match="backend 'numba' has no 'only_ref' kernel"):
-        _backends.get_kernel("only_ref", "numba")
-    monkeypatch.setitem(_backends._REGISTRY, "only_cy", {"cython": print})
-    monkeypatch.setattr(_backends, "cython_status", lambda: (False, "not built (test)"))
+        _registry.get_kernel("only_ref", "numba")
+    monkeypatch.setitem(_registry._REGISTRY, "only_cy", {"cython": print})
+    monkeypatch.setattr(_registry, "cython_status", lambda: (False, "not built (test)"))
     with pytest.raises(ValueError, match="no available backend implements 'only_cy'"):
-        _backends.get_kernel("only_cy")
+        _registry.get_kernel("only_cy")
 
 
 def test_auto_preference_is_honoured():
     try:
-        _backends.set_auto_preference("bias_sweep", ("reference",))
-        assert _backends.get_kernel("bias_sweep")[1] == "reference"
+        _registry.set_auto_preference("bias_sweep", ("reference",))
+        assert _registry.get_kernel("bias_sweep")[1] == "reference"
     finally:
-        _backends._AUTO_PREFERENCE.pop("bias_sweep")
+        _registry._AUTO_PREFERENCE.pop("bias_sweep")
 
 
 def test_unavailable_backend_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(_backends, "cython_status", lambda: (False, "not built (test)"))
+    monkeypatch.setattr(_registry, "cython_status", lambda: (False, "not built (test)"))
     with pytest.raises(ValueError, match="'cython' is not available: not built"):
-        _backends.get_kernel("bias_sweep", "cython")
-    assert _backends.get_kernel("bias_sweep")[1] != "cython"
+        _registry.get_kernel("bias_sweep", "cython")
+    assert _registry.get_kernel("bias_sweep")[1] != "cython"
 
 
 def test_show_config_reports_everything(capsys):

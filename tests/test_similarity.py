@@ -1,6 +1,8 @@
 """The similarity engine: every kind x axis x backend x dtype x thread count
 against the dict-based reference, plus properties and bad input."""
 
+import importlib
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -8,9 +10,10 @@ from conftest import DTYPES, THREADS, make_frame
 
 import fastcf
 from fastcf import Interactions
-from fastcf.kernels import pairwise
+from fastcf.kernels.similarity import KINDS as _KINDS
+from fastcf.kernels.similarity import narrowed
 
-KINDS = list(pairwise.KINDS)
+KINDS = list(_KINDS)
 COMPILED = ["numba", "cython"]
 RTOL = {np.float64: 1e-9, np.float32: 1e-4}
 
@@ -325,10 +328,10 @@ def test_pearson_is_zero_for_decimal_rows_constant_over_the_co_rated_columns(bac
 
 def test_narrowed_values_are_float32_only_when_exact():
     exact = np.array([1.0, -4.0, 2.5, 0.0, 1e6])
-    assert pairwise._narrowed(exact).dtype == np.float32
+    assert narrowed(exact).dtype == np.float32
     inexact = np.array([1.0, 0.1])
-    narrowed = pairwise._narrowed(inexact)
-    assert narrowed.dtype == np.float64 and narrowed is inexact
+    kept = narrowed(inexact)
+    assert kept.dtype == np.float64 and kept is inexact
 
 
 @pytest.mark.parametrize("backend", COMPILED)
@@ -339,7 +342,8 @@ def test_float32_transposed_values_give_bit_identical_results(data, kind, backen
     for k in (None, 3):
         narrow = fastcf.similarity(data, kind, "item", k=k, backend=backend, n_threads=2)
         with monkeypatch.context() as patch:
-            patch.setattr(pairwise, "_narrowed", lambda values: values)
+            patch.setattr(importlib.import_module("fastcf.kernels.similarity"), "narrowed",
+                          lambda values: values)
             wide = fastcf.similarity(data, kind, "item", k=k, backend=backend, n_threads=2)
         if k is None:
             assert np.array_equal(narrow, wide)

@@ -48,6 +48,29 @@ BASELINE_EPOCHS = 10
 #: of dense scoring to about 8 bytes x this, whatever the catalogue size.
 RECOMMEND_BLOCK_CELLS = 1 << 22
 
+#: Pairs per chunk when a factor model predicts (bounds the gathered factor rows).
+PREDICT_CHUNK = 1 << 18
+
+#: Hidden activations per chunk when a neural model scores users x all items
+#: (bounds the memory).
+SCORE_CHUNK_CELLS = 1 << 21
+
+#: Largest batch product (rows x widest layer) a neural model trains on one BLAS
+#: thread: products this small finish before a second thread is woken (ML-100K,
+#: batch 256, widths 64-32: 1 BLAS thread 247k samples/s, 2 threads 24k on a 2-core
+#: machine with one core busy elsewhere -- every product then waits for the
+#: descheduled thread).
+SINGLE_THREAD_BATCH_CELLS = 1 << 16
+
+#: Entries per block of the dense temporaries of the ``auc`` and
+#: ``intra_list_diversity`` metrics (blocks of users bound their memory).
+METRIC_BLOCK_ENTRIES = 1 << 21
+
+#: Past this many float32 cells, the item-item similarity that evaluation's
+#: ``diversity`` needs (over the distinct recommended items) is not built: the
+#: metric is NaN.
+DIVERSITY_MAX_CELLS = 64 * 1024**2
+
 #: Dense similarity rows (targets x all) per block when a kNN model predicts:
 #: bounds the memory of neighbourhood lookups to about this many bytes.
 KNN_BLOCK_BYTES = 64 * 1024**2

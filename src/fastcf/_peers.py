@@ -378,7 +378,7 @@ def _torch_child(kind, arrays, params, repeats, n_threads, seed):
 
         loss_fn = torch.nn.functional.mse_loss
     else:
-        from .mlp import sample_negatives
+        from .sampling import sample_negatives
 
         n_neg = params["n_negatives"]
         all_users = np.concatenate([arrays["users"], np.repeat(arrays["users"], n_neg)])

@@ -6,8 +6,8 @@ import sys
 import numba
 import numpy as np
 
-from . import _backends
 from ._parallel import resolve_n_threads
+from .kernels import _registry
 
 
 def _numba_threading_layer():
@@ -30,10 +30,11 @@ def config_info():
 
     from . import __version__
 
-    cython_ok, cython_reason = _backends.cython_status()
+    cython_ok, cython_reason = _registry.cython_status()
     openmp, omp_threads, mf_build = False, 1, "none"
     if cython_ok:
-        from .kernels import MF_CYTHON_BUILD, _openmp
+        from .kernels import _openmp
+        from .kernels.mf import MF_CYTHON_BUILD
 
         openmp, omp_threads = _openmp.openmp_enabled(), _openmp.openmp_max_threads()
         mf_build = MF_CYTHON_BUILD
@@ -45,7 +46,7 @@ def config_info():
         "scipy": scipy.__version__,
         "pandas": pandas.__version__,
         "numba": numba.__version__,
-        "backends": _backends.available_backends(),
+        "backends": _registry.available_backends(),
         "cython_build": cython_reason,
         "cython_openmp": openmp,
         "openmp_max_threads": omp_threads,

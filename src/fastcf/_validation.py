@@ -44,6 +44,13 @@ def check_float(name, value, *, min_value=None, max_value=None, min_inclusive=Tr
     return value
 
 
+def check_bool(name, value):
+    """Return ``value`` as a Python bool if it is one (numpy's included), else TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}.")
+    return bool(value)
+
+
 def check_choice(name, value, choices):
     """Return ``value`` if it is one of ``choices``, else raise."""
     if not isinstance(value, str):

@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from . import _backends
 from ._config import BASELINE_EPOCHS, BASELINE_REG_ITEM, BASELINE_REG_USER
 from ._parallel import resolve_n_threads
-from ._validation import check_float, check_int
+from ._validation import check_bool, check_float, check_int
 from .base import Recommender
 from .kernels import bias_sweep
+from .kernels._registry import check_backend
 from .kernels.baseline import run_bias_sweep
 
 
@@ -94,9 +94,8 @@ class BaselineOnly(Recommender):
         check_float("reg_user", self.reg_user, min_value=0.0, min_inclusive=False)
         check_float("reg_item", self.reg_item, min_value=0.0, min_inclusive=False)
         check_int("epochs", self.epochs, min_value=1)
-        if not isinstance(self.clip, (bool, np.bool_)):
-            raise TypeError(f"clip must be a bool, got {type(self.clip).__name__}.")
-        _backends.check_backend(self.backend)
+        check_bool("clip", self.clip)
+        check_backend(self.backend)
         resolve_n_threads(self.n_threads)
 
     def _fit(self, data):

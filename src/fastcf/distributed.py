@@ -20,8 +20,15 @@ from ._parallel import resolve_n_threads
 from ._validation import check_choice, check_int
 from .base import Recommender
 from .data import Interactions
-from .kernels import pairwise
 from .kernels.mf import run_sgd_epoch, run_shuffle_ratings
+from .kernels.similarity import (
+    check_options,
+    merge_topk,
+    narrowed,
+    prepare,
+    topk_partial,
+    topk_to_csr,
+)
 from .mf import MatrixFactorization
 from .similarity import AXES, _as_interactions, _baselines, _rows, _transpose_of
 
@@ -122,7 +129,7 @@ def _for_the_wire(prepared):
     ratings, which is most of what a 1-worker job adds to the kernel's time.
     """
     args = list(prepared.args)
-    args[3] = pairwise._narrowed(args[3])
+    args[3] = narrowed(args[3])
     if len(args[10]) and args[10].max() < 2**31:
         args[10] = args[10].astype(np.int32)
     return prepared._replace(args=tuple(args))
@@ -134,11 +141,11 @@ def _similarity_block(wired, k, start, stop, backend, n_threads):
     args[3] = np.asarray(args[3], dtype=np.float64)
     args[10] = np.asarray(args[10], dtype=np.int64)
     prepared = wired._replace(args=tuple(args))
-    return pairwise.topk_partial(prepared, k, (start, stop), backend, n_threads)
+    return topk_partial(prepared, k, (start, stop), backend, n_threads)
 
 
 def _merge(k, *parts):
-    return pairwise.merge_topk(parts, k)
+    return merge_topk(parts, k)
 
 
 def _row_blocks(prepared, n_blocks, block_rows):
@@ -196,7 +203,7 @@ def similarity_topk(x, kind="pearson", axis="item", k=40, *, client=None, block_
         raise ValueError("k is required: the distributed similarity is top-k only.")
     rows, n_cols, _, _ = _rows(data, axis)
     n = rows.shape[0]
-    k, min_support, shrinkage, min_sim, dtype = pairwise.check_options(
+    k, min_support, shrinkage, min_sim, dtype = check_options(
         kind, k, n, min_support, shrinkage, min_sim, dtype, self_similarity=True)
     n_threads = resolve_n_threads(n_threads)
     executor = _executor(client)
@@ -205,7 +212,7 @@ def similarity_topk(x, kind="pearson", axis="item", k=40, *, client=None, block_
         baselines = _baselines(data, axis, backend, n_threads)
         baselines["query_bias"] = baselines["row_bias"]
     csr = (rows.indptr, rows.indices, rows.data)
-    prepared = pairwise.prepare(kind, csr, csr, n_cols, np.arange(n), min_support, shrinkage,
+    prepared = prepare(kind, csr, csr, n_cols, np.arange(n), min_support, shrinkage,
                                 min_sim, baselines, _transpose_of(data, axis))
     # one block per worker: each block restarts the kernel's candidate floors, so
     # more blocks cost more (10M ratings: 2 blocks 6.45 s, 1 block 5.48 s)
@@ -227,7 +234,7 @@ def _similarity_job(executor, wired, k, blocks, backend, n_threads, n, dtype, ou
         held += parts
     if out_dir is None:
         top_idx, top_val, top_cnt = executor.gather(parts[0])
-        return pairwise.topk_to_csr(top_idx, top_val, top_cnt, n, dtype)
+        return topk_to_csr(top_idx, top_val, top_cnt, n, dtype)
     edges = np.linspace(0, n, len(blocks) + 1).astype(np.int64)
     shards = [executor.submit(_write_shard, parts[0], int(edges[i]), int(edges[i + 1]), n,
                               dtype, os.path.join(out_dir, f"part-{i:05d}.npz"))
@@ -237,7 +244,7 @@ def _similarity_job(executor, wired, k, blocks, backend, n_threads, n, dtype, ou
 
 def _write_shard(merged, start, stop, n, dtype, path):
     top_idx, top_val, top_cnt = merged
-    part = pairwise.topk_to_csr(top_idx[start:stop], top_val[start:stop], top_cnt[start:stop],
+    part = topk_to_csr(top_idx[start:stop], top_val[start:stop], top_cnt[start:stop],
                                 n, dtype)
     np.savez(path, indptr=part.indptr, indices=part.indices, data=part.data, row_start=start,
              n_rows=stop - start, n_cols=n)

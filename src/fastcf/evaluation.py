@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from . import kernels
 from . import metrics as m
-from ._config import RECOMMEND_BLOCK_CELLS
+from ._config import DIVERSITY_MAX_CELLS, RECOMMEND_BLOCK_CELLS
 from ._validation import check_choice, check_int
 from .base import Recommender
 from .data import Interactions
@@ -32,9 +32,6 @@ RANKING_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "auc
 BEYOND_ACCURACY_METRICS = ("coverage", "novelty", "diversity", "popularity")
 METRICS = RATING_METRICS + RANKING_METRICS + BEYOND_ACCURACY_METRICS
 
-#: Past this many float32 cells, the item-item similarity that ``diversity``
-#: needs (over the distinct recommended items) is not built: the metric is NaN.
-DIVERSITY_MAX_CELLS = 64 * 1024**2
 
 _AT_K = {"precision": m.precision_at_k, "recall": m.recall_at_k, "ndcg": m.ndcg_at_k,
          "map": m.map_at_k, "hit_rate": m.hit_rate_at_k}

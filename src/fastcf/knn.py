@@ -26,15 +26,17 @@ its target among the candidates with similarity 1, as in Surprise.
 import numpy as np
 import scipy.sparse as sp
 
-from . import _backends
 from ._config import BASELINE_REG_USER, DENSE_SIMILARITY_BUDGET, KNN_BLOCK_BYTES
 from ._parallel import resolve_n_threads
-from ._validation import check_choice, check_int, check_value_dtype
+from ._validation import check_bool, check_choice, check_int, check_value_dtype
 from .base import Recommender, _as_id_array, _raise_unknown, kept_indptr, take_rows
 from .baseline import fit_biases
-from .kernels import bias_sweep, pairwise, topk
+from .kernels import bias_sweep, topk
+from .kernels import similarity as rows_similarity
+from .kernels._registry import check_backend
 from .kernels.neighbors import run_neighborhood_sums
 from .kernels.scoring import run_scored_topk
+from .kernels.similarity import KINDS, check_options, similarity_to
 
 MODES = ("basic", "means", "zscore", "baseline")
 STORAGE = ("dense", "neighbors", "on_the_fly")
@@ -86,16 +88,15 @@ class _Neighborhood(Recommender):
     def _check_params(self):
         k = check_int("k", self.k, min_value=1)
         check_int("min_k", self.min_k, min_value=1, max_value=k)
-        check_choice("similarity", self.similarity, tuple(pairwise.KINDS))
+        check_choice("similarity", self.similarity, tuple(KINDS))
         check_choice("mode", self.mode, MODES)
-        pairwise.check_options(self.similarity, None, 2, self.min_support, self.shrinkage,
+        check_options(self.similarity, None, 2, self.min_support, self.shrinkage,
                                self.min_sim, self.dtype, self_similarity=True)
         if self.max_neighbors is not None:
             check_int("max_neighbors", self.max_neighbors, min_value=1)
         check_value_dtype(self.dtype)
-        if not isinstance(self.clip, (bool, np.bool_)):
-            raise TypeError(f"clip must be a bool, got {type(self.clip).__name__}.")
-        _backends.check_backend(self.backend)
+        check_bool("clip", self.clip)
+        check_backend(self.backend)
         resolve_n_threads(self.n_threads)
 
     def _sim_options(self):
@@ -194,7 +195,7 @@ class _Neighborhood(Recommender):
         if queries is None:
             queries = _take_rows((self.x_indptr_, self.x_indices_, self.x_data_), targets)
             query_bias = self._row_bias()[targets]
-        rows = pairwise.similarity_to(
+        rows = similarity_to(
             *queries, self.x_indptr_, self.x_indices_, self.x_data_, self._n_cols(),
             self.similarity, baselines=self._baselines(query_bias), max_dense_bytes=2**62,
             **self._sim_options())
@@ -406,7 +407,7 @@ class _Ranking:
             if storage == "neighbors":
                 indptr, indices, values = self.nbr_indptr_, self.nbr_indices_, self.nbr_data_
             else:
-                top = pairwise.similarity(
+                top = rows_similarity(
                     self.x_indptr_, self.x_indices_, self.x_data_, self._n_cols(),
                     self.similarity, k=k, baselines=self._baselines(), **self._sim_options())
                 indptr, indices, values = top.indptr, top.indices, top.data
@@ -505,7 +506,7 @@ class _Ranking:
         if self._axis == "user":
             bias = self._new_user_bias(q_indptr, q_indices, q_data) \
                 if self.similarity == "pearson_baseline" else None
-            top = pairwise.similarity_to(
+            top = similarity_to(
                 q_indptr, q_indices, q_data, self.x_indptr_, self.x_indices_, self.x_data_,
                 self._n_cols(), self.similarity, k=min(self.k, len(self.x_indptr_) - 1),
                 baselines=self._baselines(bias), **self._sim_options())

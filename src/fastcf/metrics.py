@@ -37,7 +37,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import check_int
+from ._config import METRIC_BLOCK_ENTRIES
+from ._validation import check_bool, check_int
 from .data import CSR
 
 
@@ -83,7 +84,7 @@ def sampled_candidates(train, test, *, n_negatives=99, seed=0):
         ``test``.
     """
     from .data import Interactions
-    from .mlp import sample_negatives
+    from .sampling import sample_negatives
 
     for name, data in (("train", train), ("test", test)):
         if not isinstance(data, Interactions):
@@ -200,13 +201,6 @@ def sampled_auc_of_candidates(scores):
 
 # ------------------------------------------------------------------ input checks
 _INT64_MAX = np.iinfo(np.int64).max
-_BLOCK_ENTRIES = 1 << 21  # dense temporaries of auc / intra_list_diversity, per block
-
-
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}.")
-    return bool(value)
 
 
 def _check_recommended(recommended):
@@ -435,7 +429,7 @@ def precision_at_k(recommended, relevant, k=10, *, per_user=False):
         Wrong shapes, negative or out-of-range ids, padding before an item,
         repeated items in a list, ``k < 1``.
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     hits, n_rel = _ranking_inputs(recommended, relevant, k)
     return _result(hits.sum(axis=1) / k, n_rel > 0, per_user, _NO_RELEVANT)
 
@@ -449,7 +443,7 @@ def recall_at_k(recommended, relevant, k=10, *, per_user=False):
 
     Parameters, returns and errors are those of :func:`precision_at_k`.
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     hits, n_rel = _ranking_inputs(recommended, relevant, k)
     return _result(hits.sum(axis=1) / np.maximum(n_rel, 1), n_rel > 0, per_user, _NO_RELEVANT)
 
@@ -463,7 +457,7 @@ def hit_rate_at_k(recommended, relevant, k=10, *, per_user=False):
 
     Parameters, returns and errors are those of :func:`precision_at_k`.
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     hits, n_rel = _ranking_inputs(recommended, relevant, k)
     return _result(hits.any(axis=1).astype(np.float64), n_rel > 0, per_user, _NO_RELEVANT)
 
@@ -483,7 +477,7 @@ def ndcg_at_k(recommended, relevant, k=10, *, per_user=False):
 
     Parameters, returns and errors are those of :func:`precision_at_k`.
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     hits, n_rel = _ranking_inputs(recommended, relevant, k)
     dcg = (hits * (1.0 / np.log2(np.arange(hits.shape[1]) + 2.0))).sum(axis=1)
     ideal_len = np.minimum(k, n_rel)
@@ -506,7 +500,7 @@ def map_at_k(recommended, relevant, k=10, *, per_user=False):
     relevant items. Parameters, returns and errors are those of
     :func:`precision_at_k`.
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     hits, n_rel = _ranking_inputs(recommended, relevant, k)
     precision = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
     total = np.where(hits, precision, 0.0).sum(axis=1)
@@ -526,7 +520,7 @@ def mrr(recommended, relevant, k=None, *, per_user=False):
     whole list); :math:`RR_u = 0` without a hit. Parameters, returns and
     errors are those of :func:`precision_at_k`, except that ``k`` may be None.
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     hits, n_rel = _ranking_inputs(recommended, relevant, k)
     found = hits.any(axis=1)
     first = np.argmax(hits, axis=1) if hits.shape[1] else np.zeros(hits.shape[0], np.int64)
@@ -590,7 +584,7 @@ def auc(scores, relevant, *, exclude=None, per_user=False):
         The mean over the users that count (NaN and a ``RuntimeWarning`` when
         none does), or each user's AUC (NaN for users that do not count).
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     scores = _check_scores(scores, "scores", copy=False)
     n_users, n_items = scores.shape
     relevant = _entries(relevant, "relevant", n_users, n_cols=n_items)[:2]
@@ -598,7 +592,7 @@ def auc(scores, relevant, *, exclude=None, per_user=False):
         exclude = _entries(exclude, "exclude", n_users, n_cols=n_items)[:2]
     values = np.empty(n_users, dtype=np.float64)
     counts = np.empty(n_users, dtype=bool)
-    step = max(1, _BLOCK_ENTRIES // max(n_items, 1))  # blocks of users bound the memory
+    step = max(1, METRIC_BLOCK_ENTRIES // max(n_items, 1))  # blocks of users bound the memory
     for start in range(0, n_users, step):
         stop = min(start + step, n_users)
         values[start:stop], counts[start:stop] = _auc_rows(
@@ -714,7 +708,7 @@ def novelty(recommended, item_popularity, n_users, *, per_user=False):
         (NaN and a ``RuntimeWarning`` when every list is empty), or each
         user's value (NaN for an empty list).
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     n_users = check_int("n_users", n_users, min_value=1)
     popularity = _check_popularity(item_popularity)
     if popularity.size and popularity.max() > n_users:
@@ -745,7 +739,7 @@ def popularity_bias(recommended, item_popularity, *, per_user=False):
         Mean over users with a non-empty list (NaN and a ``RuntimeWarning``
         when there is none), or each user's value (NaN for an empty list).
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     return _list_mean(recommended, _check_popularity(item_popularity), per_user)
 
 
@@ -812,7 +806,7 @@ def intra_list_diversity(recommended, item_similarity, *, per_user=False):
         ``RuntimeWarning`` when none does), or each user's value (NaN for
         lists of fewer than 2 items).
     """
-    per_user = _check_bool("per_user", per_user)
+    per_user = check_bool("per_user", per_user)
     similarity, n_items = _check_similarity(item_similarity)
     rec, valid = _check_recommended(recommended)
     _check_item_range("recommended", rec, n_items, "item_similarity.shape[0]")
@@ -827,7 +821,7 @@ def intra_list_diversity(recommended, item_similarity, *, per_user=False):
     else:
         total = np.zeros(n_users, dtype=np.float64)
         pairs = valid[:, :, None] & valid[:, None, :] & ~np.eye(length, dtype=bool)
-        step = max(1, _BLOCK_ENTRIES // max(length * length, 1))  # blocks of users
+        step = max(1, METRIC_BLOCK_ENTRIES // max(length * length, 1))  # blocks of users
         for start in range(0, n_users, step):
             block = similarity[items[start:start + step, :, None],
                                items[start:start + step, None, :]].astype(np.float64)

@@ -24,12 +24,13 @@ import time
 
 import numpy as np
 
-from . import _backends
+from ._config import PREDICT_CHUNK
 from ._parallel import resolve_n_threads
-from ._validation import check_choice, check_float, check_int, check_value_dtype
+from ._validation import check_bool, check_choice, check_float, check_int, check_value_dtype
 from .base import Recommender, _as_id_array, _raise_unknown
 from .data import Interactions
 from .kernels import topk
+from .kernels._registry import check_backend
 from .kernels.mf import (
     block_grid,
     run_sgd_epoch,
@@ -38,8 +39,6 @@ from .kernels.mf import (
     run_shuffle_ratings,
 )
 
-#: Pairs per chunk when predicting (bounds the gathered factor rows).
-PREDICT_CHUNK = 1 << 18
 _RATE_NAMES = ("lr_bu", "lr_bi", "lr_pu", "lr_qi")
 _REG_NAMES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
 SCHEDULES = ("serial", "blocked", "hogwild")
@@ -174,11 +173,9 @@ class MatrixFactorization(Recommender):
         if self.patience is not None:
             check_int("patience", self.patience, min_value=1)
         for name in ("biased", "clip", "verbose"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got "
-                                f"{type(getattr(self, name)).__name__}.")
+            check_bool(name, getattr(self, name))
         check_int("seed", self.seed, min_value=0)
-        _backends.check_backend(self.backend)
+        check_backend(self.backend)
         resolve_n_threads(self.n_threads)
 
     def _rates(self):

@@ -21,11 +21,12 @@ import time
 
 import numpy as np
 
-from . import _backends
+from ._config import SCORE_CHUNK_CELLS, SINGLE_THREAD_BATCH_CELLS
 from ._parallel import blas_threads, resolve_n_threads
-from ._validation import check_float, check_int, check_value_dtype
+from ._validation import check_bool, check_float, check_int, check_value_dtype
 from .base import Recommender
 from .data import Interactions
+from .kernels._registry import check_backend
 from .nn import (
     Adam,
     BatchGrad,
@@ -37,20 +38,11 @@ from .nn import (
     share_buffers,
     sigmoid,
 )
-
-#: Hidden activations per chunk when scoring users x all items (bounds the memory).
-SCORE_CHUNK_CELLS = 1 << 21
+from .sampling import sample_negatives as _sample_negatives
 
 
 class TrainingDiverged(ValueError):
     """The loss became NaN or infinite."""
-
-
-#: Largest batch product (rows x widest layer) trained on one BLAS thread: products
-#: this small finish before a second thread is woken (ML-100K, batch 256, widths
-#: 64-32: 1 BLAS thread 247k samples/s, 2 threads 24k on a 2-core machine with one
-#: core busy elsewhere -- every product then waits for the descheduled thread).
-SINGLE_THREAD_BATCH_CELLS = 1 << 16
 
 
 def _training_threads(model, widths):
@@ -74,13 +66,12 @@ def _check_network_params(model):
     check_float("weight_decay", model.weight_decay, min_value=0.0)
     check_float("embedding_std", model.embedding_std, min_value=0.0)
     for name in ("sparse_adam", "verbose"):
-        if not isinstance(getattr(model, name), (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool, got {type(getattr(model, name)).__name__}.")
+        check_bool(name, getattr(model, name))
     check_value_dtype(model.dtype)
     if model.n_threads is not None:  # -1: every usable core, as everywhere in fastcf
         resolve_n_threads(model.n_threads)
     check_int("seed", model.seed, min_value=0)
-    _backends.check_backend(model.backend)
+    check_backend(model.backend)
 
 
 class _Network(Recommender):
@@ -313,8 +304,7 @@ class MLPRecommender(_Network):
         _check_network_params(self)
         if self.patience is not None:
             check_int("patience", self.patience, min_value=1)
-        if not isinstance(self.clip, (bool, np.bool_)):
-            raise TypeError(f"clip must be a bool, got {type(self.clip).__name__}.")
+        check_bool("clip", self.clip)
 
     # ----------------------------------------------------------------- model
     def _build(self, n_users, n_items, rng):
@@ -419,30 +409,6 @@ class MLPRecommender(_Network):
         vectors = np.where((users >= 0)[:, None], self._user_emb.weight[users],
                            self._user_emb.weight.mean(axis=0))
         return self._mlp_over_all_items(vectors, self._item_emb, lambda h: h[:, 0])
-
-
-def sample_negatives(users, positives_indptr, positives_indices, n_items, n_negatives, rng):
-    """``n_negatives`` items per entry of ``users``, uniform over the items each
-    user has no interaction with (``positives_*``: the user's items, a CSR with
-    sorted rows). Returns int64 items, shape (len(users) * n_negatives,), the
-    negatives of ``users[k]`` at ``k * n_negatives ...``.
-
-    Draws uniformly and redraws the collisions until none is left (a user
-    with every item as a positive would never finish: the caller refuses it).
-    """
-    owners = np.repeat(np.asarray(users, dtype=np.int64), n_negatives)
-    counts = np.diff(positives_indptr)
-    keys = np.repeat(np.arange(len(counts), dtype=np.int64), counts) * n_items + \
-        np.asarray(positives_indices, dtype=np.int64)
-    items = rng.integers(0, n_items, len(owners))
-    todo = np.arange(len(owners))
-    while len(todo):
-        query = owners[todo] * n_items + items[todo]
-        pos = np.searchsorted(keys, query)
-        hit = (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == query)
-        todo = todo[hit]
-        items[todo] = rng.integers(0, n_items, len(todo))
-    return items
 
 
 class NeuMF(_Network):
@@ -560,7 +526,7 @@ class NeuMF(_Network):
     def _epoch_examples(self, rng):
         """The interactions (label 1) and fresh negatives (label 0) of an epoch."""
         users, items, indptr, n_items = self._examples
-        negatives = sample_negatives(users, indptr, items, n_items, self.n_negatives, rng)
+        negatives = _sample_negatives(users, indptr, items, n_items, self.n_negatives, rng)
         return self._all_users, np.concatenate([items, negatives]), self._labels
 
     # ------------------------------------------------------------------- fit
@@ -627,3 +593,13 @@ class NeuMF(_Network):
         mlp_scores = self._mlp_over_all_items(mlp, self._mlp_item,
                                               lambda h: h @ w_out[self.factors:])
         return sigmoid(gmf_scores + mlp_scores + self._output.bias[0])
+
+
+def __getattr__(name):
+    if name == "sample_negatives":
+        import warnings
+
+        warnings.warn("fastcf.mlp.sample_negatives moved to fastcf.sampling.sample_negatives.",
+                      DeprecationWarning, stacklevel=2)
+        return _sample_negatives
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """Public similarity API: ``similarity`` and ``similarity_to``.
 
 Validates the input, resolves threads and backend, and dispatches to the
-checked kernels in :mod:`fastcf.kernels.pairwise`, whose docstring gives the
+checked kernels in :mod:`fastcf.kernels.similarity`, whose docstring gives the
 exact definition of every kind.
 """
 
@@ -11,7 +11,10 @@ import scipy.sparse as sp
 from ._config import BASELINE_REG_ITEM, BASELINE_REG_USER
 from ._validation import check_choice, check_rating_values
 from .data import Interactions
-from .kernels import bias_sweep, pairwise
+from .kernels import bias_sweep
+from .kernels import similarity as rows_similarity
+from .kernels import similarity_to as rows_similarity_to
+from .kernels.similarity import check_csr_input
 
 AXES = ("user", "item")
 
@@ -27,7 +30,7 @@ def _as_interactions(x):
         raise TypeError(f"x is a scipy {x.format.upper()} matrix; pass a CSR one (x.tocsr()).")
     if x.ndim != 2:
         raise ValueError(f"x must be 2-d, got {x.ndim} dimensions.")
-    indptr, indices, data = pairwise.check_csr_input(x.indptr, x.indices, x.data, x.shape[1])
+    indptr, indices, data = check_csr_input(x.indptr, x.indices, x.data, x.shape[1])
     return Interactions(indptr.copy(), indices.copy(), data.copy(), np.arange(x.shape[0]),
                         np.arange(x.shape[1]))
 
@@ -72,7 +75,7 @@ def similarity(x, kind="pearson", axis="user", k=None, min_support=1, shrinkage=
         values; its rows and columns are the internal user and item indices.
     kind : {"pearson", "pearson_baseline", "cosine", "cosine_all", "adjusted_cosine", "msd",
             "jaccard"}
-        See :mod:`fastcf.kernels.pairwise` for the exact definitions
+        See :mod:`fastcf.kernels.similarity` for the exact definitions
         (``pearson``, ``pearson_baseline``, ``cosine`` and ``msd`` are
         Surprise's; ``cosine_all`` is implicit's; ``adjusted_cosine`` LensKit's).
     axis : {"user", "item"}
@@ -113,7 +116,7 @@ def similarity(x, kind="pearson", axis="user", k=None, min_support=1, shrinkage=
     baselines = None
     if kind == "pearson_baseline":
         baselines = _baselines(data, axis, backend, n_threads)
-    return pairwise.similarity(
+    return rows_similarity(
         rows.indptr, rows.indices, rows.data, n_cols, kind, k=k, min_support=min_support,
         shrinkage=shrinkage, min_sim=min_sim, dtype=dtype, baselines=baselines,
         backend=backend, n_threads=n_threads, max_dense_bytes=max_dense_bytes,
@@ -183,7 +186,7 @@ def similarity_to(x, queries, kind="pearson", axis="user", k=None, min_support=1
     check_choice("axis", axis, AXES)
     rows, n_cols, row_reg, _ = _rows(data, axis)
     q_indptr, q_indices, q_data = _queries_csr(data, queries, axis)
-    q_indptr, q_indices, q_data = pairwise.check_csr_input(q_indptr, q_indices, q_data, n_cols,
+    q_indptr, q_indices, q_data = check_csr_input(q_indptr, q_indices, q_data, n_cols,
                                                            prefix="queries ")
     baselines = None
     if kind == "pearson_baseline":
@@ -191,7 +194,7 @@ def similarity_to(x, queries, kind="pearson", axis="user", k=None, min_support=1
         baselines["query_bias"] = bias_sweep(q_indptr, q_indices, q_data, baselines["mu"],
                                              baselines["col_bias"], row_reg, backend=backend,
                                              n_threads=n_threads)
-    return pairwise.similarity_to(
+    return rows_similarity_to(
         q_indptr, q_indices, q_data, rows.indptr, rows.indices, rows.data, n_cols, kind, k=k,
         min_support=min_support, shrinkage=shrinkage, min_sim=min_sim, dtype=dtype,
         baselines=baselines, backend=backend, n_threads=n_threads,

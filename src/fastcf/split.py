@@ -54,7 +54,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from ._validation import check_choice, check_float, check_int, check_random_state
+from ._validation import check_bool, check_choice, check_float, check_int, check_random_state
 from .data import Interactions
 
 __all__ = ["TrainTest", "kfold", "leave_one_out", "random_split", "temporal_split",
@@ -228,8 +228,7 @@ def temporal_split(data, test_size=None, *, at=None, per_user=False, min_train=N
         timestamps, or an empty train or test.
     """
     _check_data(data)
-    if not isinstance(per_user, (bool, np.bool_)):
-        raise TypeError(f"per_user must be a bool, got {type(per_user).__name__}.")
+    check_bool("per_user", per_user)
     _check_timestamps(data, "temporal_split")
     stamps = data.timestamps
     n = data.nnz

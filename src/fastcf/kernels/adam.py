@@ -8,9 +8,14 @@ more than every matrix product of the network. One pass here does both.
 
 import numpy as np
 
-from .. import _backends
+from ..reference import adam as _reference
+from . import _registry, adam_nb
 
 FAMILY = "sparse_adam_update"
+_registry.register(
+    FAMILY, numba=adam_nb.sparse_adam_update,
+    cython=_registry.cython_kernel("_adam", "sparse_adam_update"),
+    reference=_reference.sparse_adam_update)
 
 
 def run_sparse_adam_update(param, m, v, index, values, step_size, root_bias, beta1, beta2, eps,
@@ -34,7 +39,7 @@ def run_sparse_adam_update(param, m, v, index, values, step_size, root_bias, bet
     \frac{\eta}{1-\beta_1^t} m_r / (\sqrt{v_r}/\sqrt{1-\beta_2^t} + \epsilon)`
     (PyTorch ``SparseAdam``'s rule, with weight decay on the touched rows).
     """
-    kernel, name = _backends.get_kernel(FAMILY, backend)
+    kernel, name = _registry.get_kernel(FAMILY, backend)
     scalar = param.dtype.type if name != "reference" else float
     # NumPy's stable argsort of integers (a radix sort) beats a compiled merge sort
     # (10 vs 25 us for 512 terms); stable, so a row's terms add up in batch order.

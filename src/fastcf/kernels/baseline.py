@@ -2,11 +2,16 @@
 
 import numpy as np
 
-from .. import _backends
 from .._parallel import resolve_n_threads
 from .._validation import as_contiguous, check_csr_arrays, check_float
+from ..reference import baseline as _reference
+from . import _registry, baseline_nb
 
 FAMILY = "bias_sweep"
+# "auto" keeps the default order (Numba first): 1.34 ms vs Cython 1.47 ms (2 threads).
+_registry.register(
+    FAMILY, numba=baseline_nb.bias_sweep, cython=_registry.cython_kernel("_baseline", "bias_sweep"),
+    reference=_reference.bias_sweep)
 
 
 def bias_sweep(indptr, indices, data, mu, other_bias, reg, out=None, *, backend="auto",
@@ -71,7 +76,7 @@ def run_bias_sweep(indptr, indices, data, mu, other_bias, reg, out, *, backend="
                    n_threads=None):
     """:func:`bias_sweep` without the checks, for arguments :func:`bias_sweep` has
     already accepted once (the later epochs of ``fit_biases``)."""
-    kernel, name = _backends.get_kernel(FAMILY, backend)
-    _backends.run(kernel, name, (indptr, indices, data, mu, other_bias, reg, out),
+    kernel, name = _registry.get_kernel(FAMILY, backend)
+    _registry.run(kernel, name, (indptr, indices, data, mu, other_bias, reg, out),
                   resolve_n_threads(n_threads))
     return out

@@ -20,11 +20,19 @@ set. The estimators turn the sums into a rating (see :mod:`fastcf.knn`).
 
 import numpy as np
 
-from .. import _backends
 from .._parallel import resolve_n_threads
 from .._validation import check_csr_arrays, check_int, check_value_matrix
+from ..reference import neighbors as _reference
+from . import _registry, neighbors_nb
 
 FAMILY = "neighborhood_sums"
+_registry.register(
+    FAMILY, numba=neighbors_nb.neighborhood_sums,
+    cython=_registry.cython_kernel("_neighbors", "neighborhood_sums"),
+    reference=_reference.neighborhood_sums,
+    # 20k predictions on synthetic:100k, 2 threads: Cython 0.045 / 0.031 s vs Numba
+    # 0.051 / 0.048 s (item-based / user-based).
+    auto=("cython", "numba", "reference"))
 
 
 def _check_pairs(name, values, upper):
@@ -95,7 +103,7 @@ def run_neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices,
     """:func:`neighborhood_sums` without the checks, for callers whose arrays are
     valid by construction (the kNN estimators: a full check would re-scan a
     whole similarity matrix on every predict)."""
-    kernel, name = _backends.get_kernel(FAMILY, backend)
+    kernel, name = _registry.get_kernel(FAMILY, backend)
     # No pair has more candidates than the longest column: a larger k keeps the
     # same neighbours, but the kernels would allocate a k-heap per thread for it.
     longest = int(np.diff(col_indptr).max()) if len(col_indptr) > 1 else 0
@@ -106,5 +114,5 @@ def run_neighborhood_sums(sim_rows, pair_row, pair_col, col_indptr, col_indices,
     count = np.zeros(n_pairs, dtype=np.int64)
     args = (sim_rows, pair_row, pair_col, col_indptr, col_indices, col_values, k, sum_sim,
             sum_num, count)
-    _backends.run(kernel, name, args, resolve_n_threads(n_threads))
+    _registry.run(kernel, name, args, resolve_n_threads(n_threads))
     return sum_sim, sum_num, count

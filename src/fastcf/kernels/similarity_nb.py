@@ -1,4 +1,4 @@
-"""Numba kernels of the similarity engine (see ``kernels.pairwise`` for the contract).
+"""Numba kernels of the similarity engine (see ``kernels.similarity`` for the contract).
 
 Each query row is computed by one thread, in one fixed order, so the result
 does not depend on the thread count (``n_threads`` only sets how rows are
@@ -27,7 +27,7 @@ def _accumulate(kind, q, q_indptr, q_indices, q_data, t_indptr, t_indices, t_dat
     matrix, self-similarity only) only targets after ``q`` are visited: each
     unordered pair is computed once, by its lower row. Otherwise (an empty
     ``t_after``) every target is. ``t_data`` may be float32 (when exact, see
-    ``pairwise._run``); each value is widened before any arithmetic.
+    ``similarity.narrowed``); each value is widened before any arithmetic.
     """
     n_touched = 0
     upper = t_after.shape[0] > 0

@@ -2,11 +2,18 @@
 
 import numpy as np
 
-from .. import _backends
 from .._parallel import resolve_n_threads
 from .._validation import check_csr_arrays, check_int, check_value_matrix
+from ..reference import topk as _reference
+from . import _registry, topk_nb
 
 FAMILY = "topk"
+_registry.register(
+    FAMILY, numba=topk_nb.topk, cython=_registry.cython_kernel("_topk", "topk"),
+    reference=_reference.topk,
+    # (1024 x 20k) float32 block, k=10: Cython 4.3 ms vs Numba 4.8 ms (2 threads),
+    # 7.5 vs 8.5 ms (1 thread), and no JIT cost on a first recommend.
+    auto=("cython", "numba", "reference"))
 
 
 def topk(scores, k, exclude=None, *, backend="auto", n_threads=None):
@@ -63,14 +70,14 @@ def topk(scores, k, exclude=None, *, backend="auto", n_threads=None):
     if k > n_cols:
         raise ValueError(f"k == {k}, must be <= n_cols == {n_cols}.")
     ex_indptr, ex_indices = _check_exclude(exclude, n_rows, n_cols)
-    kernel, name = _backends.get_kernel(FAMILY, backend)
+    kernel, name = _registry.get_kernel(FAMILY, backend)
     n = resolve_n_threads(n_threads)
 
     out_idx = np.empty((n_rows, k), dtype=np.int64)
     out_val = np.empty((n_rows, k), dtype=scores.dtype)
     nan_count = np.zeros(n_rows, dtype=np.int64)
     args = (scores, k, ex_indptr, ex_indices, out_idx, out_val, nan_count)
-    _backends.run(kernel, name, args, n)
+    _registry.run(kernel, name, args, n)
     # The kernels count every NaN of each row at no cost on their hot path,
     # which spares a full isnan pass over the block here.
     if nan_count.any():

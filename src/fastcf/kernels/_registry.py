@@ -1,16 +1,18 @@
-"""Backend registry: which implementation of a kernel family runs.
+"""Which implementation of a kernel family runs.
 
-Each kernel family (for example ``"baseline_sweep"``) has up to three
-implementations registered under ``"numba"``, ``"cython"`` and ``"reference"``.
-Public functions ask :func:`get_kernel` for one; ``backend="auto"`` takes the
-family's measured preference, or else the first available backend in
-``_config.AUTO_BACKEND_ORDER``.
+Each kernel family (for example ``"bias_sweep"``) has up to three
+implementations, ``"numba"``, ``"cython"`` and ``"reference"``, registered by
+the family's own wrapper module (``kernels/<family>.py``) when it is imported,
+together with the order ``backend="auto"`` tries them in. The wrappers ask
+:func:`get_kernel` for one and call it through :func:`run`.
 """
+
+import importlib
 
 import numba
 
-from ._config import AUTO_BACKEND_ORDER
-from ._parallel import numba_threads
+from .._config import AUTO_BACKEND_ORDER
+from .._parallel import numba_threads
 
 BACKENDS = ("numba", "cython", "reference")
 
@@ -18,22 +20,43 @@ _REGISTRY = {}
 _AUTO_PREFERENCE = {}
 
 
-def register(family, backend, kernel):
-    """Register ``kernel`` as ``backend``'s implementation of ``family``."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend == {backend!r}, must be one of {BACKENDS}.")
-    _REGISTRY.setdefault(family, {})[backend] = kernel
+def cython_kernel(module, name):
+    """Function ``name`` of the Cython extension ``fastcf.kernels.<module>``, or None
+    when that extension was not built (an install without a C compiler)."""
+    try:
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+    except ImportError:
+        return None
+
+
+def register(family, *, numba, reference, cython=None, auto=None):
+    """Register the implementations of ``family`` (``cython`` None: not built).
+
+    ``auto``: the backend order ``backend="auto"`` tries for this family, where
+    a benchmark measured one faster (give the measurement beside the call);
+    None keeps ``_config.AUTO_BACKEND_ORDER``.
+    """
+    implementations = {"numba": numba, "reference": reference}
+    if cython is not None:
+        implementations["cython"] = cython
+    _REGISTRY[family] = implementations
+    if auto is not None:
+        set_auto_preference(family, auto)
 
 
 def set_auto_preference(family, order):
     """Record the backend order that benchmarks showed fastest for ``family``."""
-    _AUTO_PREFERENCE[family] = tuple(order)
+    order = tuple(order)
+    unknown = [name for name in order if name not in BACKENDS]
+    if unknown:
+        raise ValueError(f"backend == {unknown[0]!r}, must be one of {BACKENDS}.")
+    _AUTO_PREFERENCE[family] = order
 
 
 def cython_status():
-    """``(available, reason)`` of the compiled Cython extension."""
+    """``(available, reason)`` of the compiled Cython extensions."""
     try:
-        from .kernels import _openmp  # noqa: F401
+        from . import _openmp  # noqa: F401
     except ImportError as exc:
         return False, f"Cython extension not built ({exc})"
     return True, "built"
