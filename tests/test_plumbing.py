@@ -146,3 +146,18 @@ def test_csr_checks():
     with pytest.warns(UserWarning, match="data is not C-contiguous; copying it"):
         out = check_csr_arrays(indptr, indices, strided, n_cols=2)
     assert out[2].flags.c_contiguous
+
+
+def test_check_memory_refuses_past_the_limit(monkeypatch):
+    from fastcf import _config
+    from fastcf._validation import check_memory, format_bytes, physical_memory
+
+    assert physical_memory() is None or physical_memory() > 0
+    check_memory(0, "nothing", k=1)
+    monkeypatch.setattr(_config, "MEMORY_LIMIT", 1024)
+    check_memory(1024, "one KiB", k=1)
+    with pytest.raises(ValueError, match=r"factors == 7: the factor matrices would need "
+                                         r"2\.0 KiB, more than the 1\.0 KiB of memory here; "
+                                         "lower factors"):
+        check_memory(2048, "the factor matrices", factors=7)
+    assert format_bytes(3) == "3 B" and format_bytes(5 * 1024**5) == "5,120.0 TiB"

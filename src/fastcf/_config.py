@@ -75,5 +75,10 @@ DIVERSITY_MAX_CELLS = 64 * 1024**2
 #: bounds the memory of neighbourhood lookups to about this many bytes.
 KNN_BLOCK_BYTES = 64 * 1024**2
 
+#: Largest single working set (bytes) a model or function allocates before it
+#: refuses with a ValueError naming the parameter responsible; None: this
+#: machine's physical memory.
+MEMORY_LIMIT = None
+
 #: Where fetch_movielens caches downloads when no data_home is given.
 DATA_HOME_ENV = "FASTCF_DATA"

@@ -5,11 +5,13 @@ given, and what is allowed. ValueError for bad values and shapes, TypeError for
 wrong types.
 """
 
+import os
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 
+from . import _config
 from ._config import INDEX_DTYPES, VALUE_DTYPES
 
 
@@ -182,3 +184,53 @@ def check_csr_arrays(indptr, indices, data, n_cols=None, *, require_data=True,
     out = [as_contiguous(ptr_name, indptr), as_contiguous(idx_name, indices)]
     out.append(as_contiguous(data_name, data) if has_data else None)
     return tuple(out)
+
+
+def physical_memory():
+    """Bytes of physical memory of this machine, or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX (Windows)
+        pass
+    try:
+        import ctypes
+
+        class _Status(ctypes.Structure):
+            _fields_ = [("length", ctypes.c_ulong), ("load", ctypes.c_ulong),
+                        ("total", ctypes.c_ulonglong), ("available", ctypes.c_ulonglong),
+                        ("page_total", ctypes.c_ulonglong), ("page_free", ctypes.c_ulonglong),
+                        ("virtual_total", ctypes.c_ulonglong),
+                        ("virtual_free", ctypes.c_ulonglong), ("extended", ctypes.c_ulonglong)]
+
+        status = _Status()
+        status.length = ctypes.sizeof(_Status)
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+            return int(status.total)
+    except (AttributeError, OSError):
+        pass
+    return None
+
+
+def format_bytes(n):
+    """``n`` bytes for a message: '512 B', '3.2 MiB', '364.0 TiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return None  # not reached
+
+
+def check_memory(nbytes, what, **parameter):
+    """Refuse, before allocating it, a working set larger than the memory limit.
+
+    ``nbytes``: the estimate (a Python int, so no overflow); ``what``: what
+    would be allocated; ``parameter``: the one ``name=value`` that sets its size
+    (named in the message). The limit is ``_config.MEMORY_LIMIT``, by default
+    this machine's physical memory.
+    """
+    limit = _config.MEMORY_LIMIT if _config.MEMORY_LIMIT is not None else physical_memory()
+    if limit is None or nbytes <= limit:
+        return
+    (name, value), = parameter.items()
+    raise ValueError(f"{name} == {value!r}: {what} would need {format_bytes(nbytes)}, more than "
+                     f"the {format_bytes(limit)} of memory here; lower {name}.")
