@@ -1,0 +1,1 @@
+"""Kernel families against their reference twins: one file per family (tests/kernels/test_<family>.py)."""
