@@ -36,6 +36,20 @@ AUTO_BACKEND_ORDER = ("numba", "cython", "reference")
 #: ``max_dense_bytes=``.
 DENSE_SIMILARITY_BUDGET = 2 * 1024**3
 
+#: Codes of the similarity kinds, as the compiled kernels take them. The Cython
+#: twin spells them as an enum in ``kernels/_similarity_defs.pxi`` (Cython cannot
+#: read this module when it compiles) and exposes what it compiled as
+#: ``_similarity.SHARED_CONSTANTS``; tests/kernels/test_similarity.py holds the two
+#: to each other.
+SIMILARITY_KINDS = {"pearson": 0, "pearson_baseline": 1, "cosine": 2, "cosine_all": 3,
+                    "adjusted_cosine": 4, "msd": 5, "jaccard": 6}
+
+#: A Pearson variance :math:`n S_{xx} - S_x^2` at or below this fraction of
+#: :math:`n S_{xx}` is rounding noise of a row constant over the co-rated columns
+#: (decimal ratings are not exact in binary): both backends count it as 0, as the
+#: two-pass reference finds (shared with the Cython twin as the kind codes are).
+SIMILARITY_VARIANCE_FLOOR = 1e-12
+
 #: Shrinkage of ``pearson_baseline`` when none is given (Surprise's default).
 PEARSON_BASELINE_SHRINKAGE = 100.0
 

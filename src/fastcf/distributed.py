@@ -128,19 +128,17 @@ def _for_the_wire(prepared):
     the transpose positions as int32 when they fit: 280 -> 200 MB for 10M
     ratings, which is most of what a 1-worker job adds to the kernel's time.
     """
-    args = list(prepared.args)
-    args[3] = narrowed(args[3])
-    if len(args[10]) and args[10].max() < 2**31:
-        args[10] = args[10].astype(np.int32)
-    return prepared._replace(args=tuple(args))
+    t_after = prepared.t_after
+    if len(t_after) and t_after.max() < 2**31:
+        t_after = t_after.astype(np.int32)
+    return prepared._replace(q_data=narrowed(prepared.q_data), t_after=t_after)
 
 
 def _similarity_block(wired, k, start, stop, backend, n_threads):
     """Partial top-k of every row from the pairs of rows [start, stop) (a task)."""
-    args = list(wired.args)  # the kernels' dtypes back (exact: see _for_the_wire)
-    args[3] = np.asarray(args[3], dtype=np.float64)
-    args[10] = np.asarray(args[10], dtype=np.int64)
-    prepared = wired._replace(args=tuple(args))
+    # the kernels' dtypes back (exact: see _for_the_wire)
+    prepared = wired._replace(q_data=np.asarray(wired.q_data, dtype=np.float64),
+                              t_after=np.asarray(wired.t_after, dtype=np.int64))
     return topk_partial(prepared, k, (start, stop), backend, n_threads)
 
 
@@ -153,8 +151,8 @@ def _row_blocks(prepared, n_blocks, block_rows):
     n = prepared.n_q
     if block_rows is not None:
         return [(s, min(s + block_rows, n)) for s in range(0, n, block_rows)]
-    q_indptr, q_indices, t_indptr, t_after = (prepared.args[1], prepared.args[2],
-                                              prepared.args[6], prepared.args[10])
+    q_indptr, q_indices = prepared.q_indptr, prepared.q_indices
+    t_indptr, t_after = prepared.t_indptr, prepared.t_after
     # row q visits, for each of its entries, the rest of that transposed row
     work = np.asarray(t_indptr)[np.asarray(q_indices) + 1] - t_after - 1
     rows = np.repeat(np.arange(n), np.diff(q_indptr))

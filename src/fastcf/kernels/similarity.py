@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._config import DENSE_SIMILARITY_BUDGET, PEARSON_BASELINE_SHRINKAGE
+from .._config import DENSE_SIMILARITY_BUDGET, PEARSON_BASELINE_SHRINKAGE, SIMILARITY_KINDS
 from .._parallel import resolve_n_threads
 from .._validation import (
     check_choice,
@@ -51,15 +51,8 @@ from ..data import CSR
 from ..reference import similarity as _reference
 from . import _registry, csr_nb, similarity_nb
 
-KINDS = {
-    "pearson": similarity_nb.PEARSON,
-    "pearson_baseline": similarity_nb.PEARSON_BASELINE,
-    "cosine": similarity_nb.COSINE,
-    "cosine_all": similarity_nb.COSINE_ALL,
-    "adjusted_cosine": similarity_nb.ADJUSTED_COSINE,
-    "msd": similarity_nb.MSD,
-    "jaccard": similarity_nb.JACCARD,
-}
+#: The kinds and their codes in the compiled kernels.
+KINDS = dict(SIMILARITY_KINDS)
 DENSE, TOPK = "similarity_dense", "similarity_topk"
 # The reference works on raw rows (dict loops): _run calls it with its own convention.
 # "auto" runs Cython first: item-item top-40 on 1.74M ratings, Cython 0.38 s vs Numba
@@ -205,12 +198,35 @@ def _run_reference(kind, q, t, q_self, k, min_support, shrinkage, min_sim, dtype
 
 
 class Prepared(NamedTuple):
-    """A validated similarity job, ready for a compiled kernel (see :func:`prepare`)."""
+    """A validated similarity job, ready for a compiled kernel (see :func:`prepare`).
 
-    args: tuple  # the kernels' leading arguments, kind code to min_sim
+    The first fourteen fields are the kernels' leading arguments, in their order
+    (:meth:`kernel_args`): the query rows (values prepared per kind, row stats,
+    each row's own index among the targets or -1), the targets transposed
+    (column-major, values narrowed where exact), the per-pair rule's options.
+    """
+
+    kind: int  # the code of KINDS
+    q_indptr: np.ndarray
+    q_indices: np.ndarray
+    q_data: np.ndarray  # float64
+    q_stat: np.ndarray
+    q_self: np.ndarray  # int64
+    t_indptr: np.ndarray  # of the transposed targets: one row per column
+    t_indices: np.ndarray
+    t_data: np.ndarray  # float32 where exact, else float64
+    t_stat: np.ndarray
+    t_after: np.ndarray  # self-similarity: each query entry's transposed position; else empty
+    min_support: int
+    shrinkage: float
+    min_sim: float
     n_q: int
     n_t: int
     symmetric: bool  # self-similarity: each unordered pair computed once, by its lower row
+
+    def kernel_args(self):
+        """The compiled kernels' leading arguments (kind code to min_sim)."""
+        return tuple(self)[:14]
 
 
 def prepare(kind, q, t, n_cols, q_self, min_support, shrinkage, min_sim, baselines,
@@ -236,9 +252,9 @@ def prepare(kind, q, t, n_cols, q_self, min_support, shrinkage, min_sim, baselin
     t_after = where if q is t else np.empty(0, dtype=np.int64)
     q_indptr, q_indices, t_indptr, t_indices = _common_index_dtype(q[0], q[1], t_indptr,
                                                                    t_indices)
-    args = (KINDS[kind], q_indptr, q_indices, q_vals, q_stat, np.asarray(q_self, np.int64),
-            t_indptr, t_indices, t_data, t_stat, t_after, min_support, shrinkage, min_sim)
-    return Prepared(args, len(q[0]) - 1, len(t[0]) - 1, q is t)
+    return Prepared(KINDS[kind], q_indptr, q_indices, q_vals, q_stat,
+                    np.asarray(q_self, np.int64), t_indptr, t_indices, t_data, t_stat, t_after,
+                    min_support, shrinkage, min_sim, len(q[0]) - 1, len(t[0]) - 1, q is t)
 
 
 def topk_partial(prepared, k, rows=None, backend="auto", n_threads=None):
@@ -254,19 +270,18 @@ def topk_partial(prepared, k, rows=None, backend="auto", n_threads=None):
     kernel, name = _registry.get_kernel(TOPK, backend)
     if name == "reference":
         raise ValueError("backend 'reference' has no partial top-k; use 'numba' or 'cython'.")
-    args = prepared.args
     n_out = prepared.n_t if prepared.symmetric else prepared.n_q
     if rows is not None:
-        start, stop = rows
-        q_indptr = args[1]
-        if prepared.symmetric:  # the other rows keep their place, empty
-            args = (args[0], np.clip(q_indptr, q_indptr[start], q_indptr[stop]), *args[2:])
-        else:
+        if not prepared.symmetric:
             raise ValueError("rows= needs a self-similarity job.")
+        start, stop = rows
+        q_indptr = prepared.q_indptr  # the other rows keep their place, empty
+        prepared = prepared._replace(q_indptr=np.clip(q_indptr, q_indptr[start],
+                                                      q_indptr[stop]))
     top_idx = np.full((n_out, k), -1, dtype=np.int64)
     top_val = np.full((n_out, k), np.nan, dtype=np.float64)
     top_cnt = np.zeros(n_out, dtype=np.int64)
-    _registry.run(kernel, name, (*args, top_idx, top_val, top_cnt),
+    _registry.run(kernel, name, (*prepared.kernel_args(), top_idx, top_val, top_cnt),
                   resolve_n_threads(n_threads), numba_takes_threads=True)
     return top_idx, top_val, top_cnt
 
@@ -314,7 +329,8 @@ def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, 
                        transposed)
     if k is None:
         out = np.zeros((n_q, n_t), dtype=dtype)
-        _registry.run(kernel, name, (*prepared.args, out), n_threads, numba_takes_threads=True)
+        _registry.run(kernel, name, (*prepared.kernel_args(), out), n_threads,
+                      numba_takes_threads=True)
         return out
     # ranked in float64 either way: the float32 cast afterwards gives the same values
     return topk_to_csr(*topk_partial(prepared, k, None, name, n_threads), n_t, dtype)

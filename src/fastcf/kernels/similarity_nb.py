@@ -10,11 +10,17 @@ line), and a k-heap; the symmetric top-k adds O(n k) candidate buffers.
 import numba
 import numpy as np
 
-from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT, SIMILARITY_KINDS
+from .._config import SIMILARITY_VARIANCE_FLOOR as VARIANCE_FLOOR
 
-PEARSON, PEARSON_BASELINE, COSINE, COSINE_ALL, ADJUSTED_COSINE, MSD, JACCARD = range(7)
+PEARSON = SIMILARITY_KINDS["pearson"]
+PEARSON_BASELINE = SIMILARITY_KINDS["pearson_baseline"]
+COSINE = SIMILARITY_KINDS["cosine"]
+COSINE_ALL = SIMILARITY_KINDS["cosine_all"]
+ADJUSTED_COSINE = SIMILARITY_KINDS["adjusted_cosine"]
+MSD = SIMILARITY_KINDS["msd"]
+JACCARD = SIMILARITY_KINDS["jaccard"]
 N_ACC = 5  # Sx, Sy, Sxx, Syy, Sxy (msd keeps its squared differences in slot 0)
-VARIANCE_FLOOR = 1e-12  # relative; the same constant as in _similarity.pyx
 CHUNKS_PER_THREAD = 4
 
 
