@@ -262,6 +262,84 @@ def test_recommend_candidates(data, cls):
         model.recommend(data.user_ids[:2], 0)
 
 
+def _restricted(items, scores, candidates, width):
+    """The first ``width`` entries of full rankings whose item is a candidate (NaN padded)."""
+    out_items = np.zeros((len(items), width), dtype=items.dtype)
+    out_scores = np.full((len(items), width), np.nan)
+    for r in range(len(items)):
+        keep = np.isin(items[r], candidates) & ~np.isnan(scores[r])
+        kept = min(width, int(keep.sum()))
+        out_items[r, :kept] = items[r][keep][:kept]
+        out_scores[r, :kept] = scores[r][keep][:kept]
+    return out_items, out_scores
+
+
+def _assert_same_lists(got, want):
+    valid = ~np.isnan(want[1])
+    np.testing.assert_array_equal(np.isnan(got[1]), ~valid)
+    np.testing.assert_array_equal(got[0][valid], want[0][valid])
+    np.testing.assert_array_equal(got[1][valid], want[1][valid])  # bit for bit
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("backend", ["numba", "cython", "reference"])
+@pytest.mark.parametrize("similarity, mode, storage", [
+    ("pearson", "means", "dense"), ("cosine_all", "basic", "neighbors"),
+    ("pearson_baseline", "baseline", "on_the_fly"), ("msd", "basic", "dense")])
+def test_candidates_rank_as_the_fused_kernel(data, cls, backend, similarity, mode, storage,
+                                             monkeypatch):
+    """``recommend(candidates=)`` scores dense blocks (scipy products + topk) while plain
+    ``recommend`` runs the fused scored_topk kernel: the two give the same lists, bit
+    for bit -- the full fused ranking restricted to the candidates."""
+    if storage == "on_the_fly":
+        monkeypatch.setattr(knn_module, "DENSE_SIMILARITY_BUDGET", 0)
+    model = cls(k=6, similarity=similarity, mode=mode, backend=backend,
+                max_neighbors=8 if storage == "neighbors" else None).fit(data)
+    assert str(model.storage_) == storage
+    users = np.concatenate([data.user_ids, ["nobody"]])
+    full = model.recommend(users, n=data.n_items)
+    for candidates, n in ((data.item_ids, 7), (data.item_ids[::3], 4), (data.item_ids[:2], 5)):
+        for exclude_seen in (True, False):
+            want = _restricted(*model.recommend(users, n=data.n_items,
+                                                exclude_seen=exclude_seen),
+                               candidates, min(n, len(candidates)))
+            got = model.recommend(users, n=n, candidates=candidates, exclude_seen=exclude_seen)
+            _assert_same_lists(got, want)
+    _assert_same_lists(model.recommend(users, n=5, candidates=data.item_ids),
+                       (full[0][:, :5], full[1][:, :5]))
+    ratings = [{data.item_ids[0]: 5.0, data.item_ids[3]: 2.0}, {data.item_ids[7]: 4.0}]
+    new_full = model.recommend_new(ratings, n=data.n_items)
+    got = model.recommend_new(ratings, n=3, candidates=data.item_ids[1::2])
+    _assert_same_lists(got, _restricted(*new_full, data.item_ids[1::2], 3))
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("similarity, mode, fitted", [
+    ("pearson", "means", False), ("msd", "zscore", False), ("cosine", "basic", False),
+    ("pearson", "baseline", True), ("pearson_baseline", "means", True)])
+def test_biases_are_fitted_only_where_the_model_uses_them(data, pairs, cls, similarity, mode,
+                                                          fitted, monkeypatch):
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return fit_biases(*args, **kwargs)
+
+    from fastcf.baseline import fit_biases
+    monkeypatch.setattr(knn_module, "fit_biases", counting)
+    model = cls(k=5, similarity=similarity, mode=mode).fit(data)
+    assert len(calls) == int(fitted)
+    sizes = (len(model.user_bias_), len(model.item_bias_))
+    assert sizes == ((data.n_users, data.n_items) if fitted else (0, 0))
+    # and every path that could read them runs without them
+    model.predict(*pairs)
+    model.predict_details(*pairs)
+    model.recommend(data.user_ids[:4], 3)
+    ratings = {data.item_ids[0]: 5.0, data.item_ids[4]: 1.0}
+    model.predict_new(ratings, data.item_ids[:6])
+    model.recommend_new(ratings, n=3)
+
+
 @pytest.mark.parametrize("cls", MODELS)
 def test_similar_rows(data, cls):
     model = cls(similarity="pearson").fit(data)

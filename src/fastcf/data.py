@@ -31,6 +31,17 @@ class CSR(NamedTuple):
         return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape, copy=False)
 
 
+class Orientation(NamedTuple):
+    """The rows of one axis of an :class:`Interactions` (see ``Interactions.orientation``)."""
+
+    rows: CSR  # users x items for "user", items x users for "item"
+    n_cols: int
+    #: The other orientation as a transpose of ``rows``: ``(indptr, indices, order,
+    #: where)`` with ``order[p]`` the ``rows`` entry at its position ``p`` and
+    #: ``where[e]`` the position of ``rows`` entry ``e`` in it.
+    transposed: tuple
+
+
 def _readonly(array):
     array.flags.writeable = False
     return array
@@ -395,6 +406,21 @@ class Interactions:
         self._by_item = CSR(_readonly(csc.indptr.astype(index_dtype)),
                             _readonly(csc.indices.astype(index_dtype)),
                             _readonly(self.by_user.data[order]), (shape[1], shape[0]))
+
+    def orientation(self, axis):
+        """The rows of ``axis`` ("user" or "item") and their transpose, both kept.
+
+        The transpose is the other orientation, read off the stored CSRs and
+        entry orders (no counting sort: it costs ~15% of an item-item top-k).
+        """
+        check_choice("axis", axis, ("user", "item"))
+        if axis == "user":
+            return Orientation(self.by_user, self.n_items,
+                               (self.by_item.indptr, self.by_item.indices, self.item_order,
+                                self.user_order))
+        return Orientation(self.by_item, self.n_users,
+                           (self.by_user.indptr, self.by_user.indices, self.user_order,
+                            self.item_order))
 
     def entry_users(self):
         """Internal user index of every entry, in ``by_user`` order."""

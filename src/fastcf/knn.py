@@ -26,17 +26,21 @@ its target among the candidates with similarity 1, as in Surprise.
 import numpy as np
 import scipy.sparse as sp
 
-from ._config import BASELINE_REG_USER, DENSE_SIMILARITY_BUDGET, KNN_BLOCK_BYTES
+from ._config import (
+    BASELINE_REG_USER,
+    DENSE_SIMILARITY_BUDGET,
+    KNN_BLOCK_BYTES,
+    RECOMMEND_BLOCK_CELLS,
+)
 from ._parallel import resolve_n_threads
 from ._validation import check_bool, check_choice, check_int, check_value_dtype
 from .base import Recommender, _as_id_array, _raise_unknown, kept_indptr, take_rows
 from .baseline import fit_biases
 from .kernels import bias_sweep, topk
-from .kernels import similarity as rows_similarity
 from .kernels._registry import check_backend
 from .kernels.neighbors import run_neighborhood_sums
 from .kernels.scoring import run_scored_topk
-from .kernels.similarity import KINDS, check_options, similarity_to
+from .kernels.similarity import KINDS, baselines_of, check_options, run_similarity
 
 MODES = ("basic", "means", "zscore", "baseline")
 STORAGE = ("dense", "neighbors", "on_the_fly")
@@ -90,8 +94,7 @@ class _Neighborhood(Recommender):
         check_int("min_k", self.min_k, min_value=1, max_value=k)
         check_choice("similarity", self.similarity, tuple(KINDS))
         check_choice("mode", self.mode, MODES)
-        check_options(self.similarity, None, 2, self.min_support, self.shrinkage,
-                               self.min_sim, self.dtype, self_similarity=True)
+        self._sim_options()
         if self.max_neighbors is not None:
             check_int("max_neighbors", self.max_neighbors, min_value=1)
         check_value_dtype(self.dtype)
@@ -99,10 +102,15 @@ class _Neighborhood(Recommender):
         check_backend(self.backend)
         resolve_n_threads(self.n_threads)
 
-    def _sim_options(self):
-        return {"min_support": self.min_support, "shrinkage": self.shrinkage,
-                "min_sim": self.min_sim, "dtype": self.dtype, "backend": self.backend,
-                "n_threads": self.n_threads}
+    def _sim_options(self, k=None):
+        """The similarity kernels' options, resolved (``k``: a top-k, None: dense rows)."""
+        options = check_options(self.similarity, None, 2, self.min_support, self.shrinkage,
+                                self.min_sim, self.dtype, self_similarity=True)
+        return options._replace(k=k)
+
+    def _needs_biases(self):
+        """Whether the baseline biases enter the model (else they are not fitted)."""
+        return self.mode == "baseline" or self.similarity == "pearson_baseline"
 
     # ------------------------------------------------------------------- fit
     def _fit(self, data):
@@ -120,13 +128,15 @@ class _Neighborhood(Recommender):
         self.overall_sigma_ = np.float64(overall_sigma if overall_sigma > 0 else 1.0)
         self.means_, self.sigmas_ = _row_stats(x_csr.indptr, x_csr.data, self.global_mean_,
                                                self.overall_sigma_)
-        _, self.user_bias_, self.item_bias_ = fit_biases(
-            data, backend=self.backend, n_threads=self.n_threads)
+        self.user_bias_, self.item_bias_ = np.zeros(0), np.zeros(0)
+        if self._needs_biases():
+            _, self.user_bias_, self.item_bias_ = fit_biases(
+                data, backend=self.backend, n_threads=self.n_threads)
         self.x_indptr_, self.x_indices_, self.x_data_ = x_csr.indptr, x_csr.indices, x_csr.data
         self.y_indptr_, self.y_indices_, self.y_data_ = y_csr.indptr, y_csr.indices, y_csr.data
         self.neighbor_values_ = self._neighbor_values(
             self.y_indptr_, self.y_indices_, self.y_data_, self._col_bias())
-        self._fit_similarity(data)
+        self._fit_similarity(data.orientation(self._axis).transposed)
 
     def _row_bias(self):
         """Baseline bias of the targets (users for UserKNN)."""
@@ -148,7 +158,7 @@ class _Neighborhood(Recommender):
         baseline = (self.global_mean_ + self._row_bias()[indices]) + col_bias[column]
         return ratings - baseline
 
-    def _fit_similarity(self, data):
+    def _fit_similarity(self, transposed):
         n = len(self.x_indptr_) - 1
         self.sim_ = np.zeros((0, 0), dtype=self.dtype)
         self.nbr_indptr_ = np.zeros(1, dtype=np.int64)
@@ -156,24 +166,33 @@ class _Neighborhood(Recommender):
         self.nbr_data_ = np.zeros(0, dtype=self.dtype)
         if self.max_neighbors is not None and n > 1:
             m = min(self.max_neighbors, n - 1)
-            top = _similarity(data, self.similarity, self._axis, k=m, **self._sim_options())
+            top = self._similarity_of(k=m, transposed=transposed)
             self.nbr_indptr_, self.nbr_indices_, self.nbr_data_ = top.indptr, top.indices, \
                 top.data
             self.storage_ = np.array("neighbors")
         elif n * n * np.dtype(self.dtype).itemsize <= DENSE_SIMILARITY_BUDGET:
-            self.sim_ = _similarity(data, self.similarity, self._axis, **self._sim_options())
+            self.sim_ = self._similarity_of(transposed=transposed)
             self.storage_ = np.array("dense")
         else:
             self.storage_ = np.array("on_the_fly")
 
     # ----------------------------------------------------------- similarity
-    def _baselines(self, query_bias=None):
-        if self.similarity != "pearson_baseline":
-            return None
-        bias = {"mu": float(self.global_mean_), "row_bias": self._row_bias(),
-                "col_bias": self._col_bias()}
-        bias["query_bias"] = bias["row_bias"] if query_bias is None else query_bias
-        return bias
+    def _similarity_of(self, queries=None, k=None, query_bias=None, transposed=None):
+        """Similarities of query CSR rows (None: the targets themselves, as a
+        self-similarity) to every target: dense, or each row's top ``k``.
+
+        The fitted rows go straight to the kernels: they were checked once, when
+        the data was.
+        """
+        targets = (self.x_indptr_, self.x_indices_, self.x_data_)
+        baselines = None
+        if self.similarity == "pearson_baseline":
+            baselines = baselines_of(self._axis, self.global_mean_, self.user_bias_,
+                                     self.item_bias_, query_bias)
+        return run_similarity(self.similarity, targets if queries is None else queries, targets,
+                              self._n_cols(), self._sim_options(k), baselines=baselines,
+                              backend=self.backend, n_threads=self.n_threads,
+                              max_dense_bytes=2**62, transposed=transposed)
 
     def _similarity_rows(self, targets, queries=None, query_bias=None):
         """Dense similarity rows (len(targets), n) of targets (or of query CSR rows).
@@ -194,11 +213,8 @@ class _Neighborhood(Recommender):
             return rows
         if queries is None:
             queries = _take_rows((self.x_indptr_, self.x_indices_, self.x_data_), targets)
-            query_bias = self._row_bias()[targets]
-        rows = similarity_to(
-            *queries, self.x_indptr_, self.x_indices_, self.x_data_, self._n_cols(),
-            self.similarity, baselines=self._baselines(query_bias), max_dense_bytes=2**62,
-            **self._sim_options())
+            query_bias = self._row_bias()[targets] if len(self._row_bias()) else None
+        rows = self._similarity_of(queries, query_bias=query_bias)
         if targets is not None:
             rows[np.arange(len(targets)), targets] = 1
         return rows
@@ -347,8 +363,10 @@ class _Neighborhood(Recommender):
     def _fold_in_estimate(self, user, item, queries):
         """Unclipped estimates of (new user, known item) pairs."""
         q_indptr, q_indices, q_data = queries
-        new_bias = self._new_user_bias(*queries)
-        base = (self.global_mean_ + new_bias[user]) + self.item_bias_[item]
+        new_bias = self._new_user_bias(*queries) if self._needs_biases() else None
+        base = None
+        if self.mode == "baseline":
+            base = (self.global_mean_ + new_bias[user]) + self.item_bias_[item]
         if self._axis == "user":
             means, sigmas = _row_stats(q_indptr, q_data, self.global_mean_,
                                        self.overall_sigma_)
@@ -359,16 +377,30 @@ class _Neighborhood(Recommender):
         return self._combine(sums, self.means_[item], self.sigmas_[item], base)[0]
 
 
+def _exclusions(seen, columns, n_rows, n_items):
+    """The exclusion CSR ``(indptr, indices)`` of ``n_rows`` rows: each row's ``seen``
+    entries (an exclusion CSR, or None) and, with ``columns``, every item outside them;
+    rows ascending without repeats."""
+    if columns is None:
+        if seen is None:
+            return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return seen
+    others = np.setdiff1d(np.arange(n_items), columns)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), len(others))
+    keys = rows * n_items + np.tile(others, n_rows)
+    if seen is not None:
+        seen_rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(seen[0]))
+        keys = np.unique(np.concatenate([keys, seen_rows * n_items + seen[1]]))
+    rows, cols = np.divmod(keys, n_items)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return indptr, cols.astype(np.int64)
+
+
 def _take_rows(csr, rows):
     """Rows of a CSR triple as a new CSR triple (int64 indptr and indices)."""
     indptr, indices, data = csr
     return take_rows(indptr, rows, indices, data)
-
-
-def _similarity(data, kind, axis, k=None, **options):
-    from .similarity import similarity
-
-    return similarity(data, kind, axis, k=k, max_dense_bytes=2**62, **options)
 
 
 class _Ranking:
@@ -407,9 +439,7 @@ class _Ranking:
             if storage == "neighbors":
                 indptr, indices, values = self.nbr_indptr_, self.nbr_indices_, self.nbr_data_
             else:
-                top = rows_similarity(
-                    self.x_indptr_, self.x_indices_, self.x_data_, self._n_cols(),
-                    self.similarity, k=k, baselines=self._baselines(), **self._sim_options())
+                top = self._similarity_of(k=k)
                 indptr, indices, values = top.indptr, top.indices, top.data
             rank = np.arange(len(indices)) - np.repeat(indptr[:-1], np.diff(indptr))
             keep = (rank < k) & (values > 0)
@@ -423,7 +453,8 @@ class _Ranking:
         return np.diff(indptr).astype(np.float64)
 
     def _score_block(self, users, out=None, setup=None):
-        """Dense scores of a block of users (the ``candidates`` path of recommend)."""
+        """Dense scores of a block of users over every item (read by evaluation's full-ranking
+        AUC; ``recommend`` never builds them: it runs the fused kernel)."""
         known = users >= 0
         scores = np.empty((len(users), self.n_items_))
         scores[~known] = self._popularity()
@@ -454,43 +485,57 @@ class _Ranking:
             weights = _take_rows(rows, users)
         return weights, sources
 
-    def _fused_top(self, weights, sources, width, exclude):
-        """Top-``width`` internal items and scores of weighted rows, with exclusions."""
+    def _fused_top(self, weights, sources, width, seen, columns):
+        """Top-``width`` internal items and scores of weighted rows.
+
+        ``seen``: an exclusion CSR ``(indptr, indices)`` or None; ``columns``
+        (sorted candidate items) or None: every other item is excluded too, so
+        the result is the full ranking restricted to the candidates.
+        """
         n_rows = len(weights[0]) - 1
-        if exclude is None:
-            exclude = (np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        exclude = _exclusions(seen, columns, n_rows, self.n_items_)
         return run_scored_topk(*weights, *sources, self.n_items_, width, *exclude,
                                backend=self.backend, n_threads=self.n_threads)
+
+    def _rows_per_block(self, columns):
+        """Users per kernel call: all, or as many as keep the candidates' exclusion
+        lists (every other item, per user) within ``RECOMMEND_BLOCK_CELLS``."""
+        others = 0 if columns is None else self.n_items_ - len(columns)
+        return max(1, RECOMMEND_BLOCK_CELLS // others) if others else None
 
     def recommend(self, users, n=10, *, exclude_seen=True, candidates=None,
                   return_unknown=False):
         """Top-``n`` items for each user, best first (see :meth:`Recommender.recommend`).
 
-        Without ``candidates`` the scores are never materialised: the fused
+        The scores are never materialised: the fused
         :func:`fastcf.kernels.scored_topk` kernel scores each user sparsely
-        and selects as it goes (O(n_items) memory per thread); with
-        ``candidates``, users are scored in dense blocks.
+        and selects as it goes (O(n_items) memory per thread). ``candidates``
+        exclude every other item, so the lists are the full ranking restricted
+        to them, exactly.
         """
-        if candidates is not None:
-            return super().recommend(users, n, exclude_seen=exclude_seen,
-                                     candidates=candidates, return_unknown=return_unknown)
         self._check_is_fitted()
         n = check_int("n", n, min_value=1)
         u = self.user_index(_as_id_array(users, "users"))
-        width = min(n, self.n_items_)
+        columns = None if candidates is None else self._candidate_columns(candidates)
+        width = min(n, self.n_items_ if columns is None else len(columns))
         top_items = np.empty((len(u), width), dtype=np.int64)
         top_scores = np.empty((len(u), width), dtype=np.float64)
-        known = u >= 0
-        if known.any():
-            weights, sources = self._weights_and_sources(users=u[known])
-            exclude = self._seen_block(u[known]) if exclude_seen else None
-            top_items[known], top_scores[known] = self._fused_top(weights, sources, width,
-                                                                  exclude)
-        if not known.all():  # unknown users: the items by popularity
-            idx, val = topk(self._popularity()[None, :], width, backend=self.backend)
-            top_items[~known], top_scores[~known] = idx[0], val[0]
+        known = np.flatnonzero(u >= 0)
+        step = self._rows_per_block(columns) or max(len(known), 1)
+        for start in range(0, len(known), step):
+            block = known[start:start + step]
+            weights, sources = self._weights_and_sources(users=u[block])
+            seen = self._seen_block(u[block]) if exclude_seen else None
+            top_items[block], top_scores[block] = self._fused_top(weights, sources, width, seen,
+                                                                  columns)
+        unknown = u < 0
+        if unknown.any():  # unknown users: the items by popularity
+            popularity = self._popularity() if columns is None else self._popularity()[columns]
+            idx, val = topk(popularity[None, :], width, backend=self.backend)
+            top_items[unknown] = idx[0] if columns is None else columns[idx[0]]
+            top_scores[unknown] = val[0]
         items = self.item_ids_[top_items]
-        return (items, top_scores, ~known) if return_unknown else (items, top_scores)
+        return (items, top_scores, unknown) if return_unknown else (items, top_scores)
 
     def recommend_new(self, ratings, n=10, *, exclude_seen=True, candidates=None):
         """Top-``n`` items for new users given only their ratings (fold-in, no refit).
@@ -502,30 +547,22 @@ class _Ranking:
         self._check_is_fitted()
         n = check_int("n", n, min_value=1)
         q_indptr, q_indices, q_data = self._fold_in_csr(ratings)
-        n_new = len(q_indptr) - 1
         if self._axis == "user":
             bias = self._new_user_bias(q_indptr, q_indices, q_data) \
                 if self.similarity == "pearson_baseline" else None
-            top = similarity_to(
-                q_indptr, q_indices, q_data, self.x_indptr_, self.x_indices_, self.x_data_,
-                self._n_cols(), self.similarity, k=min(self.k, len(self.x_indptr_) - 1),
-                baselines=self._baselines(bias), **self._sim_options())
+            top = self._similarity_of((q_indptr, q_indices, q_data),
+                                      k=min(self.k, len(self.x_indptr_) - 1), query_bias=bias)
             positive = top.data > 0
             weights = (kept_indptr(top.indptr, positive), top.indices[positive],
                        top.data[positive].astype(np.float64))
         else:
             weights = (q_indptr, q_indices, q_data)
         weights, sources = self._weights_and_sources(weights=weights)
-        exclude = (q_indptr, q_indices) if exclude_seen else None
-        if candidates is None:
-            idx, val = self._fused_top(weights, sources, min(n, self.n_items_), exclude)
-            return self.item_ids_[idx], val
-        w = sp.csr_matrix((weights[2], weights[1], weights[0]),
-                          shape=(n_new, len(sources[0]) - 1))
-        m = sp.csr_matrix((np.asarray(sources[2], dtype=np.float64), sources[1], sources[0]),
-                          shape=(len(sources[0]) - 1, self.n_items_))
-        return self._rank_new(np.asarray((w @ m).todense()), (q_indptr, q_indices, q_data), n,
-                              exclude_seen, candidates)
+        columns = None if candidates is None else self._candidate_columns(candidates)
+        width = min(n, self.n_items_ if columns is None else len(columns))
+        seen = (q_indptr, q_indices) if exclude_seen else None
+        idx, val = self._fused_top(weights, sources, width, seen, columns)
+        return self.item_ids_[idx], val
 
     def _similar(self, ids, n, lookup, id_array):
         """Top-``n`` most similar targets of each id (self excluded), best first."""
@@ -568,6 +605,13 @@ class UserKNN(_Ranking, _Neighborhood):
     backend : {"auto", "numba", "cython", "reference"}
     n_threads : int or None
         Results do not depend on it.
+
+    Attributes
+    ----------
+    user_bias_, item_bias_ : ndarray of float64
+        Surprise's ALS baseline biases (:func:`fastcf.baseline.fit_biases`) where
+        the model uses them (``mode="baseline"`` or ``similarity=
+        "pearson_baseline"``), else empty: they are fitted only then.
 
     Notes
     -----

@@ -1,8 +1,8 @@
-"""Public similarity API: ``similarity`` and ``similarity_to``.
+"""Public similarity API on :class:`~fastcf.Interactions`: ``similarity`` and ``similarity_to``.
 
-Validates the input, resolves threads and backend, and dispatches to the
-checked kernels in :mod:`fastcf.kernels.similarity`, whose docstring gives the
-exact definition of every kind.
+Validates the input and runs the kernels of :mod:`fastcf.kernels.similarity`
+(whose docstring gives the exact definition of every kind) on the data's
+stored rows and their transpose.
 """
 
 import numpy as np
@@ -12,9 +12,7 @@ from ._config import BASELINE_REG_ITEM, BASELINE_REG_USER
 from ._validation import check_choice, check_rating_values
 from .data import Interactions
 from .kernels import bias_sweep
-from .kernels import similarity as rows_similarity
-from .kernels import similarity_to as rows_similarity_to
-from .kernels.similarity import check_csr_input
+from .kernels.similarity import baselines_of, check_csr_input, check_options, run_similarity
 
 AXES = ("user", "item")
 
@@ -35,32 +33,11 @@ def _as_interactions(x):
                         np.arange(x.shape[1]))
 
 
-def _rows(data, axis):
-    """``(csr of the rows, n_cols, row regularisation, col regularisation)`` for an axis."""
-    if axis == "user":
-        return data.by_user, data.n_items, BASELINE_REG_USER, BASELINE_REG_ITEM
-    return data.by_item, data.n_users, BASELINE_REG_ITEM, BASELINE_REG_USER
-
-
-def _transpose_of(data, axis):
-    """``csr_nb.transpose`` of the axis' rows, read off the other orientation.
-
-    ``item_order[p]`` is the by-user position of by-item entry ``p`` and
-    ``user_order`` its inverse, both kept by the (immutable) ``Interactions``,
-    so no counting sort is needed (it cost ~15% of an item-item top-k).
-    """
-    if axis == "user":
-        return data.by_item.indptr, data.by_item.indices, data.item_order, data.user_order
-    return data.by_user.indptr, data.by_user.indices, data.user_order, data.item_order
-
-
-def _baselines(data, axis, backend, n_threads):
+def fitted_baselines(data, axis, backend, n_threads):
+    """``pearson_baseline``'s baselines: Surprise's ALS biases fitted on ``data``."""
     from .baseline import fit_biases
 
-    mu, user_bias, item_bias = fit_biases(data, backend=backend, n_threads=n_threads)
-    if axis == "user":
-        return {"mu": mu, "row_bias": user_bias, "col_bias": item_bias}
-    return {"mu": mu, "row_bias": item_bias, "col_bias": user_bias}
+    return baselines_of(axis, *fit_biases(data, backend=backend, n_threads=n_threads))
 
 
 def similarity(x, kind="pearson", axis="user", k=None, min_support=1, shrinkage=None,
@@ -112,15 +89,16 @@ def similarity(x, kind="pearson", axis="user", k=None, min_support=1, shrinkage=
     """
     data = _as_interactions(x)
     check_choice("axis", axis, AXES)
-    rows, n_cols, _, _ = _rows(data, axis)
+    rows, n_cols, transposed = data.orientation(axis)
+    options = check_options(kind, k, rows.shape[0], min_support, shrinkage, min_sim, dtype,
+                            self_similarity=True)
     baselines = None
     if kind == "pearson_baseline":
-        baselines = _baselines(data, axis, backend, n_threads)
-    return rows_similarity(
-        rows.indptr, rows.indices, rows.data, n_cols, kind, k=k, min_support=min_support,
-        shrinkage=shrinkage, min_sim=min_sim, dtype=dtype, baselines=baselines,
-        backend=backend, n_threads=n_threads, max_dense_bytes=max_dense_bytes,
-        _transposed=_transpose_of(data, axis))
+        baselines = fitted_baselines(data, axis, backend, n_threads)
+    csr = (rows.indptr, rows.indices, rows.data)
+    return run_similarity(kind, csr, csr, n_cols, options, baselines=baselines, backend=backend,
+                          n_threads=n_threads, max_dense_bytes=max_dense_bytes,
+                          transposed=transposed)
 
 
 def _queries_csr(data, queries, axis):
@@ -184,18 +162,16 @@ def similarity_to(x, queries, kind="pearson", axis="user", k=None, min_support=1
     """
     data = _as_interactions(x)
     check_choice("axis", axis, AXES)
-    rows, n_cols, row_reg, _ = _rows(data, axis)
-    q_indptr, q_indices, q_data = _queries_csr(data, queries, axis)
-    q_indptr, q_indices, q_data = check_csr_input(q_indptr, q_indices, q_data, n_cols,
-                                                           prefix="queries ")
+    rows, n_cols, _ = data.orientation(axis)
+    queries = check_csr_input(*_queries_csr(data, queries, axis), n_cols, prefix="queries ")
+    options = check_options(kind, k, rows.shape[0], min_support, shrinkage, min_sim, dtype,
+                            self_similarity=False)
     baselines = None
     if kind == "pearson_baseline":
-        baselines = _baselines(data, axis, backend, n_threads)
-        baselines["query_bias"] = bias_sweep(q_indptr, q_indices, q_data, baselines["mu"],
-                                             baselines["col_bias"], row_reg, backend=backend,
-                                             n_threads=n_threads)
-    return rows_similarity_to(
-        q_indptr, q_indices, q_data, rows.indptr, rows.indices, rows.data, n_cols, kind, k=k,
-        min_support=min_support, shrinkage=shrinkage, min_sim=min_sim, dtype=dtype,
-        baselines=baselines, backend=backend, n_threads=n_threads,
-        max_dense_bytes=max_dense_bytes)
+        baselines = fitted_baselines(data, axis, backend, n_threads)
+        row_reg = BASELINE_REG_USER if axis == "user" else BASELINE_REG_ITEM
+        baselines["query_bias"] = bias_sweep(*queries, baselines["mu"], baselines["col_bias"],
+                                             row_reg, backend=backend, n_threads=n_threads)
+    return run_similarity(kind, queries, (rows.indptr, rows.indices, rows.data), n_cols,
+                          options, baselines=baselines, backend=backend, n_threads=n_threads,
+                          max_dense_bytes=max_dense_bytes)

@@ -109,8 +109,18 @@ def _common_index_dtype(*arrays):
     return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
 
 
+class Options(NamedTuple):
+    """The per-pair options of a similarity job, resolved by :func:`check_options`."""
+
+    k: int  # None: dense output
+    min_support: int
+    shrinkage: float
+    min_sim: float
+    dtype: np.dtype
+
+
 def check_options(kind, k, n_targets, min_support, shrinkage, min_sim, dtype, self_similarity):
-    """Validate the options shared by every entry point; return them resolved."""
+    """Validate the options shared by every entry point; return them resolved (:class:`Options`)."""
     check_choice("kind", kind, tuple(KINDS))
     if k is not None:
         limit = n_targets - 1 if self_similarity else n_targets
@@ -125,7 +135,7 @@ def check_options(kind, k, n_targets, min_support, shrinkage, min_sim, dtype, se
     min_sim = -np.inf if min_sim is None else check_float("min_sim", min_sim)
     if kind == "pearson_baseline":
         min_support = max(2, min_support)
-    return k, min_support, shrinkage, min_sim, check_value_dtype(dtype)
+    return Options(k, min_support, shrinkage, min_sim, check_value_dtype(dtype))
 
 
 def _check_baselines(kind, baselines, n_rows, n_cols, n_queries=None):
@@ -144,6 +154,17 @@ def _check_baselines(kind, baselines, n_rows, n_cols, n_queries=None):
             raise ValueError(f"baselines[{name!r}] must be {size} finite floats.")
         out[name] = arr
     return out
+
+
+def baselines_of(axis, mu, user_bias, item_bias, query_bias=None):
+    r"""``pearson_baseline``'s ``baselines`` for rows of ``axis`` ("user" or "item").
+
+    From the fitted :math:`\mu, b_u, b_i`; ``query_bias`` is the query rows'
+    own biases (default: the rows', a self-similarity job).
+    """
+    row_bias, col_bias = (user_bias, item_bias) if axis == "user" else (item_bias, user_bias)
+    return {"mu": float(mu), "row_bias": row_bias, "col_bias": col_bias,
+            "query_bias": row_bias if query_bias is None else query_bias}
 
 
 def _check_dense_budget(n_q, n_t, dtype, max_dense_bytes):
@@ -314,10 +335,19 @@ def topk_to_csr(top_idx, top_val, top_cnt, n_t, dtype):
                (len(top_cnt), n_t))
 
 
-def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, baselines,
-         backend, n_threads, max_dense_bytes, transposed=None):
-    """Validated inputs -> the chosen backend -> dense array or top-k CSR."""
+def run_similarity(kind, q, t, n_cols, options, *, baselines=None, backend="auto",
+                   n_threads=None, max_dense_bytes=None, transposed=None):
+    """:func:`similarity` (``q is t``) or :func:`similarity_to` without the input checks.
+
+    For rows valid by construction (an ``Interactions``' CSR, a fitted model's
+    arrays): ``q`` and ``t`` are CSR triples ``(indptr, indices, data)`` over
+    ``n_cols`` columns, ``options`` as :func:`check_options` returns them,
+    ``baselines`` (``pearson_baseline`` only) ``{"mu", "row_bias", "col_bias",
+    "query_bias"}`` in float64, ``transposed`` as in :func:`prepare`.
+    """
+    k, min_support, shrinkage, min_sim, dtype = options
     n_q, n_t = len(q[0]) - 1, len(t[0]) - 1
+    q_self = np.arange(n_q) if q is t else np.full(n_q, -1)
     if k is None:
         _check_dense_budget(n_q, n_t, dtype, max_dense_bytes)
     kernel, name = _registry.get_kernel(DENSE if k is None else TOPK, backend)
@@ -338,7 +368,7 @@ def _run(kind, q, t, n_cols, q_self, k, min_support, shrinkage, min_sim, dtype, 
 
 def similarity(indptr, indices, data, n_cols, kind="pearson", *, k=None, min_support=1,
                shrinkage=None, min_sim=None, dtype=np.float64, baselines=None, backend="auto",
-               n_threads=None, max_dense_bytes=None, _transposed=None):
+               n_threads=None, max_dense_bytes=None):
     """Similarities between all rows of a CSR matrix (see the module docstring).
 
     Parameters
@@ -378,14 +408,14 @@ def similarity(indptr, indices, data, n_cols, kind="pearson", *, k=None, min_sup
     """
     indptr, indices, data = check_csr_input(indptr, indices, data, n_cols)
     n_rows = len(indptr) - 1
-    k, min_support, shrinkage, min_sim, dtype = check_options(
-        kind, k, n_rows, min_support, shrinkage, min_sim, dtype, self_similarity=True)
+    options = check_options(kind, k, n_rows, min_support, shrinkage, min_sim, dtype,
+                            self_similarity=True)
     bias = _check_baselines(kind, baselines, n_rows, n_cols)
     if bias is not None:
         bias["query_bias"] = bias["row_bias"]
     rows = (indptr, indices, data)
-    return _run(kind, rows, rows, n_cols, np.arange(n_rows), k, min_support, shrinkage, min_sim,
-                dtype, bias, backend, n_threads, max_dense_bytes, _transposed)
+    return run_similarity(kind, rows, rows, n_cols, options, baselines=bias, backend=backend,
+                          n_threads=n_threads, max_dense_bytes=max_dense_bytes)
 
 
 def similarity_to(q_indptr, q_indices, q_data, indptr, indices, data, n_cols, kind="pearson", *,
@@ -401,12 +431,12 @@ def similarity_to(q_indptr, q_indices, q_data, indptr, indices, data, n_cols, ki
                                                   prefix="q_")
     indptr, indices, data = check_csr_input(indptr, indices, data, n_cols)
     n_rows, n_q = len(indptr) - 1, len(q_indptr) - 1
-    k, min_support, shrinkage, min_sim, dtype = check_options(
-        kind, k, n_rows, min_support, shrinkage, min_sim, dtype, self_similarity=False)
+    options = check_options(kind, k, n_rows, min_support, shrinkage, min_sim, dtype,
+                            self_similarity=False)
     bias = _check_baselines(kind, baselines, n_rows, n_cols, n_queries=n_q)
-    return _run(kind, (q_indptr, q_indices, q_data), (indptr, indices, data), n_cols,
-                np.full(n_q, -1), k, min_support, shrinkage, min_sim, dtype, bias, backend,
-                n_threads, max_dense_bytes)
+    return run_similarity(kind, (q_indptr, q_indices, q_data), (indptr, indices, data), n_cols,
+                          options, baselines=bias, backend=backend, n_threads=n_threads,
+                          max_dense_bytes=max_dense_bytes)
 
 
 def check_csr_input(indptr, indices, data, n_cols, prefix=""):
