@@ -449,9 +449,11 @@ def kept_indptr(indptr, keep):
     return kept[indptr]
 
 
-def within_columns(indptr, indices, columns):
-    """An exclusion CSR restricted to ``columns`` (sorted), as positions in it."""
+def within_columns(indptr, indices, columns, *arrays):
+    """A CSR restricted to ``columns`` (sorted): ``(indptr, indices as positions in
+    columns, *each per-entry array of arrays kept)``; rows keep their entries' order."""
     at = np.searchsorted(columns, indices)
     hit = at < len(columns)
     hit[hit] = columns[at[hit]] == indices[hit]
-    return kept_indptr(indptr, hit), at[hit].astype(np.int64)
+    return (kept_indptr(indptr, hit), at[hit].astype(np.int64),
+            *(np.asarray(a)[hit] for a in arrays))

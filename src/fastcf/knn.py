@@ -26,15 +26,17 @@ its target among the candidates with similarity 1, as in Surprise.
 import numpy as np
 import scipy.sparse as sp
 
-from ._config import (
-    BASELINE_REG_USER,
-    DENSE_SIMILARITY_BUDGET,
-    KNN_BLOCK_BYTES,
-    RECOMMEND_BLOCK_CELLS,
-)
+from ._config import BASELINE_REG_USER, DENSE_SIMILARITY_BUDGET, KNN_BLOCK_BYTES
 from ._parallel import resolve_n_threads
 from ._validation import check_bool, check_choice, check_int, check_value_dtype
-from .base import Recommender, _as_id_array, _raise_unknown, kept_indptr, take_rows
+from .base import (
+    Recommender,
+    _as_id_array,
+    _raise_unknown,
+    kept_indptr,
+    take_rows,
+    within_columns,
+)
 from .baseline import fit_biases
 from .kernels import bias_sweep, topk
 from .kernels._registry import check_backend
@@ -377,26 +379,6 @@ class _Neighborhood(Recommender):
         return self._combine(sums, self.means_[item], self.sigmas_[item], base)[0]
 
 
-def _exclusions(seen, columns, n_rows, n_items):
-    """The exclusion CSR ``(indptr, indices)`` of ``n_rows`` rows: each row's ``seen``
-    entries (an exclusion CSR, or None) and, with ``columns``, every item outside them;
-    rows ascending without repeats."""
-    if columns is None:
-        if seen is None:
-            return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return seen
-    others = np.setdiff1d(np.arange(n_items), columns)
-    rows = np.repeat(np.arange(n_rows, dtype=np.int64), len(others))
-    keys = rows * n_items + np.tile(others, n_rows)
-    if seen is not None:
-        seen_rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(seen[0]))
-        keys = np.unique(np.concatenate([keys, seen_rows * n_items + seen[1]]))
-    rows, cols = np.divmod(keys, n_items)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    return indptr, cols.astype(np.int64)
-
-
 def _take_rows(csr, rows):
     """Rows of a CSR triple as a new CSR triple (int64 indptr and indices)."""
     indptr, indices, data = csr
@@ -488,20 +470,24 @@ class _Ranking:
     def _fused_top(self, weights, sources, width, seen, columns):
         """Top-``width`` internal items and scores of weighted rows.
 
-        ``seen``: an exclusion CSR ``(indptr, indices)`` or None; ``columns``
-        (sorted candidate items) or None: every other item is excluded too, so
-        the result is the full ranking restricted to the candidates.
+        ``seen``: an exclusion CSR ``(indptr, indices)`` or None. ``columns``
+        (sorted candidate items) or None: the sources keep only those columns,
+        renumbered by position, which leaves every candidate's sum as it was (the
+        same products in the same order) -- the full ranking restricted to them.
         """
         n_rows = len(weights[0]) - 1
-        exclude = _exclusions(seen, columns, n_rows, self.n_items_)
-        return run_scored_topk(*weights, *sources, self.n_items_, width, *exclude,
-                               backend=self.backend, n_threads=self.n_threads)
-
-    def _rows_per_block(self, columns):
-        """Users per kernel call: all, or as many as keep the candidates' exclusion
-        lists (every other item, per user) within ``RECOMMEND_BLOCK_CELLS``."""
-        others = 0 if columns is None else self.n_items_ - len(columns)
-        return max(1, RECOMMEND_BLOCK_CELLS // others) if others else None
+        n_cols = self.n_items_
+        if columns is not None:
+            n_cols = len(columns)
+            sources = within_columns(*sources[:2], columns, sources[2])
+            if seen is not None:
+                seen = within_columns(*seen, columns)
+        if seen is None:
+            seen = (np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        idx, val = run_scored_topk(*weights, *sources, n_cols, width, *seen,
+                                   backend=self.backend, n_threads=self.n_threads)
+        # padding (-1) lands on some candidate: meaningless, its score is NaN
+        return (idx, val) if columns is None else (columns[idx], val)
 
     def recommend(self, users, n=10, *, exclude_seen=True, candidates=None,
                   return_unknown=False):
@@ -520,15 +506,12 @@ class _Ranking:
         width = min(n, self.n_items_ if columns is None else len(columns))
         top_items = np.empty((len(u), width), dtype=np.int64)
         top_scores = np.empty((len(u), width), dtype=np.float64)
-        known = np.flatnonzero(u >= 0)
-        step = self._rows_per_block(columns) or max(len(known), 1)
-        for start in range(0, len(known), step):
-            block = known[start:start + step]
-            weights, sources = self._weights_and_sources(users=u[block])
-            seen = self._seen_block(u[block]) if exclude_seen else None
-            top_items[block], top_scores[block] = self._fused_top(weights, sources, width, seen,
+        known, unknown = u >= 0, u < 0
+        if known.any():
+            weights, sources = self._weights_and_sources(users=u[known])
+            seen = self._seen_block(u[known]) if exclude_seen else None
+            top_items[known], top_scores[known] = self._fused_top(weights, sources, width, seen,
                                                                   columns)
-        unknown = u < 0
         if unknown.any():  # unknown users: the items by popularity
             popularity = self._popularity() if columns is None else self._popularity()[columns]
             idx, val = topk(popularity[None, :], width, backend=self.backend)
