@@ -220,8 +220,8 @@ class Recommender:
         top_items = np.empty((len(u), width), dtype=np.int64)
         top_scores = np.empty((len(u), width), dtype=np.float64)
         block_users = max(1, RECOMMEND_BLOCK_CELLS // self.n_items_)
-        # one score buffer for every block: a fresh 32 MB array per block meant fresh
-        # pages to fault in each time (under Dask's malloc settings +11% here)
+        # one score buffer reused by every block: a fresh array per block would have
+        # fresh pages to fault in each time
         buffer = np.empty((min(block_users, len(u)), self.n_items_))
         setup = self._score_setup()
         with blas_threads(n_threads):  # the model's n_threads bounds its BLAS products too

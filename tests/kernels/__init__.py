@@ -1,1 +1,1 @@
-"""Kernel families against their reference twins: one file per family (tests/kernels/test_<family>.py)."""
+"""Kernel families against their reference twins (tests/kernels/test_<family>.py)."""

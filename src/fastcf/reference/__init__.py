@@ -1,4 +1,6 @@
 """Slow, obviously-correct twins of every kernel, written from the formulas.
 
-The tests hold each compiled backend to these; nothing else should call them.
+Each kernel family registers its twin as the ``"reference"`` backend (plain
+Python loops: for checking, not for speed); the tests hold the compiled
+backends to them, one file per family in tests/kernels/.
 """

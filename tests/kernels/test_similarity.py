@@ -351,3 +351,86 @@ def test_float32_transposed_values_give_bit_identical_results(data, kind, backen
             assert np.array_equal(narrow.indptr, wide.indptr)
             assert np.array_equal(narrow.indices, wide.indices)
             assert np.array_equal(narrow.data, wide.data)
+
+
+# ------------------------------------------------- one source for both backends
+def test_cython_build_compiled_the_config_constants():
+    """The Cython twin spells the kind codes and the variance floor in its own source
+    (it cannot read _config when it compiles); what it compiled must be _config's."""
+    from fastcf import _config
+
+    compiled = pytest.importorskip("fastcf.kernels._similarity").SHARED_CONSTANTS
+    assert compiled["kinds"] == _config.SIMILARITY_KINDS
+    assert compiled["variance_floor"] == _config.SIMILARITY_VARIANCE_FLOOR
+    nb = importlib.import_module("fastcf.kernels.similarity_nb")
+    assert {kind: getattr(nb, kind.upper()) for kind in _config.SIMILARITY_KINDS} == \
+        _config.SIMILARITY_KINDS
+    assert nb.VARIANCE_FLOOR == _config.SIMILARITY_VARIANCE_FLOOR
+    assert _KINDS == _config.SIMILARITY_KINDS
+
+
+# ------------------------------------- partial top-k of row ranges, and their merge
+def _prepared(data, kind, axis, backend):
+    from fastcf.kernels.similarity import baselines_of, check_options, prepare
+    from fastcf.similarity import fitted_baselines
+
+    rows, n_cols, transposed = data.orientation(axis)
+    options = check_options(kind, 4, rows.shape[0], 1, None, None, np.float64, True)
+    baselines = fitted_baselines(data, axis, backend, 1) if kind == "pearson_baseline" \
+        else None
+    assert baselines is None or set(baselines) == set(baselines_of(axis, 0.0, [], []))
+    csr = (rows.indptr, rows.indices, rows.data)
+    return prepare(kind, csr, csr, n_cols, np.arange(rows.shape[0]), options.min_support,
+                   options.shrinkage, options.min_sim, baselines, transposed)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("axis", ["user", "item"])
+@pytest.mark.parametrize("backend", COMPILED)
+def test_partial_topk_of_row_ranges_merges_into_the_whole(data, kind, axis, backend):
+    """Row ranges that cover every row give partial lists (each pair of a range offered to
+    both its rows) whose merge is the whole job's top-k, bit for bit, however cut."""
+    from fastcf.kernels.similarity import merge_topk, topk_partial, topk_to_csr
+
+    prepared = _prepared(data, kind, axis, backend)
+    n, k = prepared.n_q, 4
+    whole = topk_partial(prepared, k, backend=backend, n_threads=2)
+    assert whole[0].shape == (n, k) and whole[1].dtype == np.float64
+    want = fastcf.similarity(data, kind, axis, k=k, backend=backend)
+    got = topk_to_csr(*whole, n, np.float64)
+    assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+    assert np.array_equal(got.data, want.data)
+    for cuts in ([0, n], [0, 1, n], [0, n // 3, n // 2, n - 1, n], list(range(n + 1))):
+        parts = [topk_partial(prepared, k, (a, b), backend, n_threads=1)
+                 for a, b in zip(cuts[:-1], cuts[1:])]
+        merged = merge_topk(parts, k)
+        for a, b in zip(merged, whole):
+            valid = np.arange(k)[None, :] < whole[2][:, None] if a.ndim == 2 else slice(None)
+            assert np.array_equal(a[valid], b[valid])
+
+
+def test_merge_topk_orders_by_similarity_then_index():
+    from fastcf.kernels.similarity import merge_topk
+
+    nan = np.nan
+    first = (np.array([[3, 1, -1]]), np.array([[0.5, 0.2, nan]]), np.array([2]))
+    second = (np.array([[0, 2, 4]]), np.array([[0.5, 0.2, 0.1]]), np.array([3]))
+    idx, val, cnt = merge_topk([first, second], 4)
+    assert idx.tolist() == [[0, 3, 1, 2]] and val.tolist() == [[0.5, 0.5, 0.2, 0.2]]
+    assert cnt.tolist() == [4]
+    idx, val, cnt = merge_topk([first], 3)  # padding stays last and is not counted
+    assert idx[0, :2].tolist() == [3, 1] and cnt.tolist() == [2]
+
+
+def test_partial_topk_refuses_rows_of_a_query_job_and_the_reference(data):
+    from fastcf.kernels.similarity import prepare, topk_partial
+
+    rows = data.by_user
+    csr = (rows.indptr, rows.indices, rows.data)
+    queries = (rows.indptr[:3].copy(), rows.indices[:rows.indptr[2]], rows.data[:rows.indptr[2]])
+    prepared = prepare("cosine", queries, csr, data.n_items, np.full(2, -1), 1, 0.0, -np.inf,
+                       None)
+    with pytest.raises(ValueError, match="rows= needs a self-similarity job"):
+        topk_partial(prepared, 2, (0, 1), "numba")
+    with pytest.raises(ValueError, match="backend 'reference' has no partial top-k"):
+        topk_partial(prepared, 2, None, "reference")
