@@ -77,3 +77,69 @@ def with_empty_rows():
     dense[:, 7] = 0
     dense[0, 0] = 3.0
     return Interactions.from_csr(sp.csr_matrix(dense))
+
+
+def assert_topk_equal(got, want, *, tie_tolerant=False, scores=None):
+    """Assert two ``(indices, values)`` top-k results are the same.
+
+    Values must be exactly equal (NaN padding in the same slots, where the
+    index must be -1). With ``tie_tolerant=False`` the indices must be equal
+    too: the right mode for ``topk``, whose ties are fully determined (lower
+    column first). With ``tie_tolerant=True`` columns of exactly equal value
+    may come in any order; and in a full row (no padding) the last group of
+    equal values may have been cut at ``k``, so it may hold other columns of
+    that same value — accepted only when ``scores`` is given to prove it.
+    """
+    got_idx, got_val = got
+    want_idx, want_val = want
+    assert got_idx.shape == want_idx.shape, (got_idx.shape, want_idx.shape)
+    assert got_idx.dtype == want_idx.dtype == np.int64
+    assert got_val.dtype == want_val.dtype, (got_val.dtype, want_val.dtype)
+    np.testing.assert_array_equal(got_val, want_val)  # NaN matches NaN
+    pad = np.isnan(want_val)
+    assert (got_idx[pad] == -1).all(), "padding slots must have index -1"
+    assert (want_idx[pad] == -1).all(), "padding slots must have index -1"
+    if not tie_tolerant:
+        np.testing.assert_array_equal(got_idx, want_idx)
+        return
+    for row in range(got_idx.shape[0]):
+        kept = want_val[row][~pad[row]]
+        groups = np.unique(kept)
+        assert len(set(got_idx[row][~pad[row]].tolist())) == len(kept), f"row {row} repeats"
+        for value in groups:
+            got_cols = set(got_idx[row][got_val[row] == value].tolist())
+            want_cols = set(want_idx[row][want_val[row] == value].tolist())
+            if got_cols == want_cols:
+                continue
+            cut = value == kept[-1] and not pad[row].any()
+            assert cut and scores is not None, (
+                f"row {row}: columns {sorted(got_cols)} != {sorted(want_cols)} at value {value}")
+            assert (scores[row, sorted(got_cols)] == value).all(), (
+                f"row {row}: columns {sorted(got_cols)} do not all score {value}")
+
+
+def assert_neighbours_equal(got, want, rtol):
+    """Top-k CSR equality that lets rows swap neighbours whose scores tie within ``rtol``.
+
+    Scores must agree position by position; indices must agree except inside
+    a run of (numerically) equal scores, where they must agree as a set — and
+    at a row's end, where a tied run may be cut differently.
+    """
+    assert got.shape == want.shape
+    assert np.array_equal(got.indptr, want.indptr), "rows hold different neighbour counts"
+    np.testing.assert_allclose(got.data, want.data, rtol=rtol, atol=rtol)
+    for r in range(got.shape[0]):
+        lo, hi = got.indptr[r], got.indptr[r + 1]
+        g_idx, w_idx, w_val = got.indices[lo:hi], want.indices[lo:hi], want.data[lo:hi]
+        start = 0
+        while start < len(w_val):
+            stop = start + 1
+            while stop < len(w_val) and np.isclose(w_val[stop], w_val[start], rtol=rtol,
+                                                   atol=rtol):
+                stop += 1
+            g_set, w_set = set(g_idx[start:stop]), set(w_idx[start:stop])
+            if stop == len(w_val):  # the last tied run may be cut at different members
+                assert len(g_set) == len(w_set)
+            else:
+                assert g_set == w_set, f"row {r}: neighbours {g_set} != {w_set}"
+            start = stop

@@ -10,14 +10,14 @@ test is ``derandomize=True`` with a small ``max_examples``.
 
 import numpy as np
 import pytest
+from conftest import assert_neighbours_equal, assert_topk_equal
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from test_similarity import KINDS, assert_neighbours_equal
-from test_topk import assert_topk_equal
 
 from fastcf import kernels
 from fastcf.data import CSR
+from fastcf.kernels.similarity import KINDS as _KINDS
 
 COMPILED = ["numba", "cython"]
 RTOL = 1e-9
@@ -63,7 +63,7 @@ def similarity_cases(draw):
     n_cols = draw(st.integers(1, 6))
     rows = draw(csr_matrices(n_cols))
     n_rows = len(rows[0]) - 1
-    kind = draw(st.sampled_from(KINDS))
+    kind = draw(st.sampled_from(list(_KINDS)))
     options = {
         "min_support": draw(st.integers(1, 3)),
         "shrinkage": draw(st.sampled_from([None, 0.0, 2.5])),
@@ -120,7 +120,7 @@ def similarity_to_cases(draw):
     values = VALUE_SETS[draw(st.sampled_from(sorted(VALUE_SETS)))]
     targets = draw(csr_matrices(n_cols, values=values))
     queries = draw(csr_matrices(n_cols, max_rows=4, values=values))
-    kind = draw(st.sampled_from([k for k in KINDS if k != "pearson_baseline"]))
+    kind = draw(st.sampled_from([k for k in _KINDS if k != "pearson_baseline"]))
     n_targets = len(targets[0]) - 1
     options = {"min_support": draw(st.integers(1, 2)),
                "shrinkage": draw(st.sampled_from([None, 1.0]))}

@@ -6,7 +6,7 @@ import importlib
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import DTYPES, THREADS, make_frame
+from conftest import DTYPES, THREADS, assert_neighbours_equal, make_frame
 
 import fastcf
 from fastcf import Interactions
@@ -16,33 +16,6 @@ from fastcf.kernels.similarity import narrowed
 KINDS = list(_KINDS)
 COMPILED = ["numba", "cython"]
 RTOL = {np.float64: 1e-9, np.float32: 1e-4}
-
-
-def assert_neighbours_equal(got, want, rtol):
-    """Top-k CSR equality that lets rows swap neighbours whose scores tie within ``rtol``.
-
-    Scores must agree position by position; indices must agree except inside
-    a run of (numerically) equal scores, where they must agree as a set — and
-    at a row's end, where a tied run may be cut differently.
-    """
-    assert got.shape == want.shape
-    assert np.array_equal(got.indptr, want.indptr), "rows hold different neighbour counts"
-    np.testing.assert_allclose(got.data, want.data, rtol=rtol, atol=rtol)
-    for r in range(got.shape[0]):
-        lo, hi = got.indptr[r], got.indptr[r + 1]
-        g_idx, w_idx, w_val = got.indices[lo:hi], want.indices[lo:hi], want.data[lo:hi]
-        start = 0
-        while start < len(w_val):
-            stop = start + 1
-            while stop < len(w_val) and np.isclose(w_val[stop], w_val[start], rtol=rtol,
-                                                   atol=rtol):
-                stop += 1
-            g_set, w_set = set(g_idx[start:stop]), set(w_idx[start:stop])
-            if stop == len(w_val):  # the last tied run may be cut at different members
-                assert len(g_set) == len(w_set)
-            else:
-                assert g_set == w_set, f"row {r}: neighbours {g_set} != {w_set}"
-            start = stop
 
 
 def test_assert_neighbours_equal_accepts_only_tied_swaps():

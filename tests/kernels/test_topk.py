@@ -2,49 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import BACKENDS, DTYPES, THREADS
+from conftest import BACKENDS, DTYPES, THREADS, assert_topk_equal
 
 import fastcf
 from fastcf.kernels import topk
-
-
-def assert_topk_equal(got, want, *, tie_tolerant=False, scores=None):
-    """Assert two ``(indices, values)`` top-k results are the same.
-
-    Values must be exactly equal (NaN padding in the same slots, where the
-    index must be -1). With ``tie_tolerant=False`` the indices must be equal
-    too: the right mode for ``topk``, whose ties are fully determined (lower
-    column first). With ``tie_tolerant=True`` columns of exactly equal value
-    may come in any order; and in a full row (no padding) the last group of
-    equal values may have been cut at ``k``, so it may hold other columns of
-    that same value — accepted only when ``scores`` is given to prove it.
-    """
-    got_idx, got_val = got
-    want_idx, want_val = want
-    assert got_idx.shape == want_idx.shape, (got_idx.shape, want_idx.shape)
-    assert got_idx.dtype == want_idx.dtype == np.int64
-    assert got_val.dtype == want_val.dtype, (got_val.dtype, want_val.dtype)
-    np.testing.assert_array_equal(got_val, want_val)  # NaN matches NaN
-    pad = np.isnan(want_val)
-    assert (got_idx[pad] == -1).all(), "padding slots must have index -1"
-    assert (want_idx[pad] == -1).all(), "padding slots must have index -1"
-    if not tie_tolerant:
-        np.testing.assert_array_equal(got_idx, want_idx)
-        return
-    for row in range(got_idx.shape[0]):
-        kept = want_val[row][~pad[row]]
-        groups = np.unique(kept)
-        assert len(set(got_idx[row][~pad[row]].tolist())) == len(kept), f"row {row} repeats"
-        for value in groups:
-            got_cols = set(got_idx[row][got_val[row] == value].tolist())
-            want_cols = set(want_idx[row][want_val[row] == value].tolist())
-            if got_cols == want_cols:
-                continue
-            cut = value == kept[-1] and not pad[row].any()
-            assert cut and scores is not None, (
-                f"row {row}: columns {sorted(got_cols)} != {sorted(want_cols)} at value {value}")
-            assert (scores[row, sorted(got_cols)] == value).all(), (
-                f"row {row}: columns {sorted(got_cols)} do not all score {value}")
 
 
 def tie_heavy(dtype, n_rows=23, n_cols=17, seed=0):
