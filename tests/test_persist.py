@@ -1,13 +1,15 @@
 """save / load: a round trip is exact; bad files give clear errors; no pickle."""
 
+import ast
 import json
+import pathlib
 import zipfile
 
 import numpy as np
 import pytest
 
 import fastcf
-from fastcf import BaselineOnly, Interactions
+from fastcf import BaselineOnly, Interactions, persist
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +121,30 @@ def test_params_that_are_not_json_are_refused(tmp_path):
     model.n_threads = object()
     with pytest.raises(ValueError, match="parameter n_threads=.* cannot be saved"):
         model.save(tmp_path / "m.npz")
+
+
+# ------------------------------------------------------------ the registry
+def test_the_registry_holds_the_public_models_only():
+    assert {"BaselineOnly", "UserKNN", "ItemKNN", "MatrixFactorization", "MLPRecommender",
+            "NeuMF"} <= set(persist.MODEL_CLASSES)
+    assert not [name for name in persist.MODEL_CLASSES if name.startswith("_")]
+    private = type("_Private", (), {})
+    assert persist.register_model(private) is private
+    assert "_Private" not in persist.MODEL_CLASSES
+
+
+def test_persist_imports_no_model_module():
+    """``base`` and the models import ``persist``, never the other way round."""
+    tree = ast.parse(pathlib.Path(persist.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level > 0}
+    assert imported <= {"_config", "_validation"}
+
+
+def test_only_registered_classes_are_saved(fitted, tmp_path):
+    class Unregistered:
+        pass
+
+    with pytest.raises(TypeError, match="model must be a fastcf estimator, got Unregistered"):
+        persist.save(Unregistered(), tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())

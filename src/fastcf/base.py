@@ -17,9 +17,8 @@ from ._parallel import blas_threads
 from ._validation import check_choice, check_int, check_rating_values, describe_unknown
 from .data import Interactions
 from .kernels import topk
-
-#: Estimator classes that ``fastcf.load`` may construct, by class name.
-MODEL_CLASSES = {}
+from .persist import register_model
+from .persist import save as save_model
 
 
 class Unknown(NamedTuple):
@@ -60,7 +59,7 @@ class Recommender:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        MODEL_CLASSES[cls.__name__] = cls
+        register_model(cls)
 
     # ---------------------------------------------------------------- params
     @classmethod
@@ -379,9 +378,7 @@ class Recommender:
     # ----------------------------------------------------------- persistence
     def save(self, path):
         """Write the fitted model to ``path`` (npz arrays + JSON header, no pickle)."""
-        from .persist import save
-
-        save(self, path)
+        save_model(self, path)
 
     def _get_state(self):
         self._check_is_fitted()

@@ -3,8 +3,9 @@
 A model file holds the fitted arrays, the external id maps and a header
 ``{"format": "fastcf-model", "version": 1, "class": ..., "params": ...}``
 stored as UTF-8 bytes under ``__header__``. Loading uses
-``numpy.load(allow_pickle=False)`` and constructs only classes registered by
-fastcf itself, so a model file from an untrusted source cannot run code.
+``numpy.load(allow_pickle=False)`` and constructs only classes in
+:data:`MODEL_CLASSES` (filled by :func:`register_model`), so a model file from
+an untrusted source cannot run code.
 """
 
 import json
@@ -16,7 +17,6 @@ import zlib
 import numpy as np
 
 from ._validation import check_csr_arrays
-from .base import MODEL_CLASSES, Recommender
 
 FORMAT = "fastcf-model"
 VERSION = 1
@@ -27,6 +27,20 @@ _IDS = ("user_ids_", "item_ids_")
 #: encryption (RuntimeError) or compressed data that is not (zlib.error).
 _UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
                NotImplementedError, RuntimeError, zlib.error)
+
+#: Estimator classes that :func:`load` may construct, by class name.
+MODEL_CLASSES = {}
+
+
+def register_model(cls):
+    """Make ``cls`` loadable by :func:`load` under its name; returns ``cls``.
+
+    A name with a leading underscore is a private base class (``_Network``,
+    ``_Neighborhood``): it is not registered, as it is no model of its own.
+    """
+    if not cls.__name__.startswith("_"):
+        MODEL_CLASSES[cls.__name__] = cls
+    return cls
 
 
 def _json_param(name, value):
@@ -66,7 +80,7 @@ def save(model, path):
         A fitted fastcf estimator.
     path : str or os.PathLike
     """
-    if not isinstance(model, Recommender):
+    if MODEL_CLASSES.get(type(model).__name__) is not type(model):
         raise TypeError(f"model must be a fastcf estimator, got {type(model).__name__}.")
     arrays = {name: np.asarray(value) for name, value in model._get_state().items()}
     for name in _IDS:
@@ -134,12 +148,10 @@ def load(path):
     if version > VERSION:
         raise ValueError(f"{path!r} has format version {version!r}; this fastcf "
                          f"reads versions <= {VERSION}. Upgrade fastcf.")
-    # Private base classes (``_Network``, ...) register too, but are no models.
-    public = {name: c for name, c in MODEL_CLASSES.items() if not name.startswith("_")}
-    cls = public.get(header.get("class"))
+    cls = MODEL_CLASSES.get(header.get("class"))
     if cls is None:
         raise ValueError(f"{path!r} holds an unknown model class {header.get('class')!r}; "
-                         f"known: {sorted(public)}.")
+                         f"known: {sorted(MODEL_CLASSES)}.")
     try:
         model = cls(**header.get("params", {}))
         model._check_params()
