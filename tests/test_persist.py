@@ -1,6 +1,7 @@
 """save / load: a round trip is exact; bad files give clear errors; no pickle."""
 
 import ast
+import importlib.util
 import json
 import pathlib
 import zipfile
@@ -148,3 +149,32 @@ def test_only_registered_classes_are_saved(fitted, tmp_path):
     with pytest.raises(TypeError, match="model must be a fastcf estimator, got Unregistered"):
         persist.save(Unregistered(), tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------- files written by earlier fastcf
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "model_files"
+
+
+def _generator():
+    """tests/fixtures/make_model_files.py, whose ``outputs`` the expected values came from."""
+    spec = importlib.util.spec_from_file_location("make_model_files",
+                                                  FIXTURES.parent / "make_model_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def expected_outputs():
+    with np.load(FIXTURES / "expected.npz") as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.npz")
+                                        if p.stem != "expected"))
+def test_files_written_at_8216621_load_and_predict_the_same(name, expected_outputs):
+    """Files of every class and kNN storage, written by the fastcf of commit 8216621
+    (tests/fixtures/make_model_files.py), predict and recommend what they did then."""
+    model = fastcf.load(FIXTURES / f"{name}.npz")
+    for key, value in _generator().outputs(model).items():
+        np.testing.assert_array_equal(value, expected_outputs[f"{name}.{key}"])
