@@ -34,8 +34,11 @@ unknown backend, unknown kind)::
     readers            R    D2   -    R     D    D    R    R     -    -    -    -    -    R7
     fastcf.load        R: truncated, random bytes, flipped bytes, foreign npz / npy / text,
                        newer or invalid version, unknown or private class, bad params,
-                       missing, non-numeric or NaN arrays, inconsistent seen-items CSR;
-                       a missing file: FileNotFoundError
+                       missing or extra arrays, arrays of another dtype, ndim or shape
+                       than the class's schema (shapes that disagree with each other, the
+                       id maps or the parameters), NaN or inf, a CSR whose indptr does not
+                       run from 0 to nnz or with an index out of range (every class:
+                       tests/test_persist.py); a missing file: FileNotFoundError
 
     CSR*: non-CSR / unsorted / repeated indices / non-contiguous arrays / bad indptr.
     (1) via the Interactions builders, which refuse NaN/inf and (by default) duplicates.
@@ -1419,16 +1422,26 @@ def test_load_foreign_files(tmp_path):
     ({"raw_header": np.frombuffer(b"\xff\xfe", np.uint8)}, "unreadable header"),
     ({"raw_header": np.frombuffer(b"[1]", np.uint8)}, "wrong format marker"),
     ({"drop": ["user_bias_"]}, r"is incomplete: missing arrays \['user_bias_'\]"),
+    ({"arrays": {"weights_": np.zeros(3)}},
+     r"is corrupted: it holds arrays \['weights_'\], which a BaselineOnly model file does not"),
     ({"arrays": {"user_bias_": np.array(["a"] * 20)}},
-     "is corrupted: array 'user_bias_' has dtype <U1, must be numeric"),
+     "is corrupted: user_bias_.dtype == <U1, must be float32 or float64"),
+    ({"arrays": {"user_bias_": np.zeros((20, 1))}},
+     r"is corrupted: user_bias_\.ndim == 2, must be 1: \(n_users,\)"),
+    ({"arrays": {"user_bias_": np.zeros(19)}},
+     r"is corrupted: user_bias_\.shape == \(19,\), must be \(n_users,\) == \(20,\)"),
     ({"arrays": {"item_bias_": np.full(15, np.nan)}},
-     "is corrupted: array 'item_bias_' holds NaN or inf values"),
+     "is corrupted: item_bias_ holds NaN or inf values"),
+    ({"arrays": {"seen_indices_": np.zeros(80, dtype=np.int16)}},
+     "is corrupted: seen_indices_.dtype == int16, must be int32 or int64"),
     ({"arrays": {"seen_indices_": np.full(80, 999, dtype=np.int32)}},
      r"is corrupted: seen_indices_ contain 999, must lie in \[0, 15\)"),
     ({"arrays": {"seen_indptr_": np.full(21, 7, dtype=np.int32)}},
      "is corrupted: seen_indptr_ must start with 0"),
+    ({"arrays": {"seen_indptr_": np.r_[0, 80, np.full(18, 70), 80].astype(np.int32)}},
+     "is corrupted: seen_indptr_ must be non-decreasing"),
     ({"arrays": {"user_ids_": np.arange(5)}},
-     r"is corrupted: len\(seen_indptr_\) == 21, must be n_users \+ 1 == 6"),
+     r"is corrupted: user_bias_\.shape == \(20,\), must be \(n_users,\) == \(5,\)"),
 ])
 def test_load_altered_files(model_file, tmp_path, changes, match):
     path = _rewrite(model_file, tmp_path / "altered.npz", **changes)

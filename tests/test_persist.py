@@ -4,6 +4,7 @@ import ast
 import importlib.util
 import json
 import pathlib
+import re
 import zipfile
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 import fastcf
 from fastcf import BaselineOnly, Interactions, persist
+from fastcf.persist import CSR
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +180,272 @@ def test_files_written_at_8216621_load_and_predict_the_same(name, expected_outpu
     model = fastcf.load(FIXTURES / f"{name}.npz")
     for key, value in _generator().outputs(model).items():
         np.testing.assert_array_equal(value, expected_outputs[f"{name}.{key}"])
+
+
+# ----------------------------------------------- altered files, every class
+MODELS = {
+    "BaselineOnly": lambda: fastcf.BaselineOnly(epochs=1),
+    "UserKNN": lambda: fastcf.UserKNN(k=3, mode="means"),  # a dense sim_
+    "ItemKNN": lambda: fastcf.ItemKNN(k=3, max_neighbors=4, dtype=np.float32),  # top-k lists
+    "MatrixFactorization": lambda: fastcf.MatrixFactorization(factors=2, epochs=1),
+    "MLPRecommender": lambda: fastcf.MLPRecommender(embedding_dim=2, hidden=(3,), epochs=1),
+    "NeuMF": lambda: fastcf.NeuMF(factors=2, embedding_dim=2, hidden=(3,), epochs=1),
+}
+
+
+def _schema(name):
+    return persist.MODEL_CLASSES[name]._state_schema
+
+
+#: What the models of MODELS save empty: a dense UserKNN has no top-k lists, an ItemKNN
+#: with top-k lists no dense matrix.
+EMPTY = {("UserKNN", "nbr"), ("ItemKNN", "sim")}
+
+
+def _arrays(kind=None, filled=False):
+    """(class, array) of the schema of every class in MODELS (of an Array ``kind``;
+    ``filled``: those not in EMPTY)."""
+    return [(cls, array) for cls in MODELS for array, spec in _schema(cls).arrays.items()
+            if (kind is None or spec.kind == kind)
+            and not (filled and (cls, array[:array.index("_")]) in EMPTY)]
+
+
+def _csrs():
+    """(class, key) of every CSR of the models of MODELS not in EMPTY."""
+    return [(cls, key) for cls in MODELS for key, field in _schema(cls).fields.items()
+            if isinstance(field, CSR) and (cls, key) not in EMPTY]
+
+
+@pytest.fixture(scope="module")
+def model_files(interactions, tmp_path_factory):
+    """The file each model of MODELS saves, and the model."""
+    folder = tmp_path_factory.mktemp("models")
+    files = {}
+    for name, make in MODELS.items():
+        model = make().fit(interactions)
+        model.save(folder / f"{name}.npz")
+        files[name] = (folder / f"{name}.npz", model)
+    return files
+
+
+def assert_refused(model_files, tmp_path, name, match, edit=None, header=None):
+    """The file of the ``name`` model, with ``edit(arrays)`` applied to its arrays
+    (a dict, changed in place) and ``header`` merged into its header, does not load."""
+    src, _ = model_files[name]
+    with np.load(src) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    if edit is not None:
+        edit(arrays)
+    if header is not None:
+        decoded = json.loads(arrays["__header__"].tobytes())
+        decoded["params"].update(header)
+        arrays["__header__"] = np.frombuffer(json.dumps(decoded).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "altered.npz", **arrays)
+    with pytest.raises(ValueError, match=match):
+        fastcf.load(tmp_path / "altered.npz")
+
+
+def _set(array, value, at=0):
+    def edit(arrays):
+        arrays[array] = arrays[array].copy()
+        arrays[array].flat[at] = value
+    return edit
+
+
+@pytest.mark.parametrize("name, array", [  # a CSR's indices: see the CSR tests below
+    (cls, array) for cls, array in _arrays(filled=True)
+    if _schema(cls).arrays[array].shape and "_ind" not in array])
+def test_an_array_with_rows_cut_off(model_files, tmp_path, name, array):
+    src, _ = model_files[name]
+    with np.load(src) as npz:
+        full = npz[array].shape
+    found = (full[0] - 1, *full[1:])
+    assert_refused(model_files, tmp_path, name,
+                   rf"is corrupted: {array}\.shape == {re.escape(str(found))}, must be \(.*\) "
+                   rf"== {re.escape(str(full))}",
+                   lambda arrays: arrays.update({array: arrays[array][:-1]}))
+
+
+@pytest.mark.parametrize("name, array", _arrays())
+def test_an_array_of_another_kind_of_dtype(model_files, tmp_path, name, array):
+    bad = np.int8 if _schema(name).arrays[array].kind == "f" else np.float64
+    def retype(arrays):
+        arrays[array] = np.zeros(arrays[array].shape, dtype=bad)
+    assert_refused(model_files, tmp_path, name,
+                   rf"is corrupted: {array}\.dtype == {np.dtype(bad)}, must be ", retype)
+
+
+@pytest.mark.parametrize("name, array", [
+    (cls, array) for cls, array in _arrays("f")
+    if _schema(cls).arrays[array].dtype_param is not None])
+def test_floats_of_another_precision_than_the_dtype_parameter(model_files, tmp_path, name,
+                                                             array):
+    _, model = model_files[name]
+    wanted = np.dtype(model.dtype)
+    other = np.float64 if wanted == np.float32 else np.float32
+    def retype(arrays):
+        arrays[array] = arrays[array].astype(other)
+    assert_refused(model_files, tmp_path, name,
+                   rf"{array}\.dtype == {np.dtype(other)}, must be {wanted} "
+                   rf"\(dtype == {wanted}\)", retype)
+
+
+@pytest.mark.parametrize("name, array", _arrays())
+def test_an_array_with_one_more_dimension(model_files, tmp_path, name, array):
+    ndim = len(_schema(name).arrays[array].shape)
+    def expand(arrays):
+        arrays[array] = arrays[array][..., None]
+    assert_refused(model_files, tmp_path, name,
+                   rf"is corrupted: {array}\.ndim == {ndim + 1}, must be {ndim}: \(", expand)
+
+
+@pytest.mark.parametrize("name, array", _arrays("f", filled=True))
+def test_nan_and_inf_values(model_files, tmp_path, name, array):
+    for value in (np.nan, -np.inf):
+        assert_refused(model_files, tmp_path, name,
+                       f"is corrupted: {array} holds NaN or inf values", _set(array, value))
+
+
+@pytest.mark.parametrize("name, array", _arrays())
+def test_a_missing_array(model_files, tmp_path, name, array):
+    assert_refused(model_files, tmp_path, name,
+                   rf"is incomplete: missing arrays \['{array}'\]",
+                   lambda arrays: arrays.pop(array))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_an_extra_array(model_files, tmp_path, name):
+    """Refused: fastcf never writes one, so the file was altered or comes from a fastcf
+    whose format this one does not know; ignoring it could silently drop a part."""
+    def add(arrays):
+        arrays["weights_"] = np.zeros(2)
+    assert_refused(model_files, tmp_path, name,
+                   rf"is corrupted: it holds arrays \['weights_'\], which a {name} model file "
+                   "does not have", add)
+
+
+@pytest.mark.parametrize("name, key", _csrs())
+@pytest.mark.parametrize("value", [-1, 10**6])
+def test_a_csr_index_out_of_range(model_files, tmp_path, name, key, value):
+    assert_refused(model_files, tmp_path, name,
+                   rf"is corrupted: {key}_indices_ contain {value}, must lie in \[0, \d+\)",
+                   _set(f"{key}_indices_", value, at=-1))
+
+
+@pytest.mark.parametrize("name, key", _csrs())
+def test_a_csr_indptr_that_decreases(model_files, tmp_path, name, key):
+    def reverse(arrays):
+        indptr = arrays[f"{key}_indptr_"].copy()
+        indptr[1:-1] = indptr[1:-1][::-1]
+        arrays[f"{key}_indptr_"] = indptr
+    assert_refused(model_files, tmp_path, name,
+                   f"is corrupted: {key}_indptr_ must be non-decreasing", reverse)
+
+
+@pytest.mark.parametrize("name, key", _csrs())
+def test_a_csr_indptr_that_does_not_run_from_0_to_nnz(model_files, tmp_path, name, key):
+    def shift(arrays):
+        arrays[f"{key}_indptr_"] = arrays[f"{key}_indptr_"] + 1
+    assert_refused(model_files, tmp_path, name,
+                   f"is corrupted: {key}_indptr_ must start with 0", shift)
+    nnz = len(getattr(model_files[name][1], f"{key}_indices_"))
+    assert_refused(model_files, tmp_path, name,
+                   rf"is corrupted: {key}_indptr_\[-1\] == {nnz - 1} but "
+                   rf"len\({key}_indices_\) == {nnz}", _set(f"{key}_indptr_", nnz - 1, at=-1))
+
+
+@pytest.mark.parametrize("name, key", _csrs())
+def test_a_csr_with_two_index_dtypes(model_files, tmp_path, name, key):
+    def retype(arrays):
+        indices = arrays[f"{key}_indices_"]
+        other = np.int64 if indices.dtype == np.int32 else np.int32
+        arrays[f"{key}_indices_"] = indices.astype(other)
+    assert_refused(model_files, tmp_path, name,
+                   rf"is corrupted: {key}_indptr_\.dtype == int\d+ but {key}_indices_\.dtype "
+                   r"== int\d+; they must match", retype)
+
+
+@pytest.mark.parametrize("name, params, match", [  # {n}: the number of users
+    ("MatrixFactorization", {"factors": 3},
+     r"user_factors_\.shape == \({n}, 2\), must be \(n_users, factors\) == \({n}, 3\)"),
+    ("MatrixFactorization", {"dtype": "float64"},
+     r"user_bias_\.dtype == float32, must be float64 \(dtype == float64\)"),
+    # 2 x 2 embeddings -> 4 -> 1: 4 x 4 + 4 + 4 x 1 + 1 values
+    ("MLPRecommender", {"hidden": [4]},
+     r"dense_params_\.shape == \(19,\), must be \(n_dense,\) == \(25,\)"),
+    ("MLPRecommender", {"embedding_dim": 3},
+     r"user_embedding_\.shape == \({n}, 2\), must be \(n_users, embedding_dim\) == "
+     r"\({n}, 3\)"),
+    ("NeuMF", {"factors": 1},
+     r"gmf_user_\.shape == \({n}, 2\), must be \(n_users, factors\) == \({n}, 1\)"),
+    # 4 -> 3 -> 2 and (2 + 2) -> 1: 4 x 3 + 3 + 3 x 2 + 2 + 4 x 1 + 1 values
+    ("NeuMF", {"hidden": [3, 2]},
+     r"dense_params_\.shape == \(21,\), must be \(n_dense,\) == \(28,\)"),
+    ("ItemKNN", {"dtype": "float64"},
+     r"sim_\.dtype == float32, must be float64 \(dtype == float64\)"),
+])
+def test_parameters_that_do_not_fit_the_arrays(model_files, tmp_path, name, params, match):
+    match = match.format(n=model_files[name][1].n_users_)
+    assert_refused(model_files, tmp_path, name, "is corrupted: " + match, header=params)
+
+
+@pytest.mark.parametrize("storage, drop_matrix, match", [  # {n}: the number of users
+    ("neighbors", True, r"nbr_indptr_\.shape == \(1,\), must be \(n_nbr\+1,\) == "
+                        r"\({n1},\)"),
+    ("on_the_fly", False, r"sim_\.shape == \({n}, {n}\), must be \(n_dense, n_dense\) == "
+                          r"\(0, 0\)"),
+    ("dense", True, r"sim_\.shape == \(0, 0\), must be \(n_dense, n_dense\) == "
+                    r"\({n}, {n}\)"),
+    ("sparse", False, r"storage_ == 'sparse', must be one of \('dense', 'neighbors', "
+                      r"'on_the_fly'\)"),
+])
+def test_a_knn_storage_that_does_not_fit_its_arrays(model_files, tmp_path, storage,
+                                                    drop_matrix, match):
+    """The storage a file names must come with its arrays (the dense matrix, or the
+    top-k lists): the kernels read them without bounds checks."""
+    def restore(arrays):
+        arrays["storage_"] = np.array(storage)
+        if drop_matrix:
+            arrays["sim_"] = np.zeros((0, 0))
+    n = model_files["UserKNN"][1].n_users_
+    assert_refused(model_files, tmp_path, "UserKNN",
+                   "is corrupted: " + match.format(n=n, n1=n + 1), restore)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda a: a.update(user_ids_=a["user_ids_"][:, None]),
+     r"user_ids_ has dtype <U4 and shape \(\d+, 1\), must be 1-d"),
+    (lambda a: a.update(item_ids_=np.zeros(20, dtype=[("a", "i4")])),
+     r"item_ids_ has dtype \[\('a', '<i4'\)\] and shape \(20,\), must be 1-d"),
+    (_set("user_ids_", "u002", at=0), "user_ids_ holds repeated ids"),
+    (lambda a: a.update(item_ids_=a["item_ids_"][:-1]),
+     r"item_bias_\.shape == \(20,\), must be \(n_items,\) == \(19,\)"),
+])
+def test_id_maps_that_do_not_fit(model_files, tmp_path, edit, match):
+    assert_refused(model_files, tmp_path, "BaselineOnly", "is corrupted: " + match, edit)
+
+
+def test_knn_biases_may_be_empty(model_files, tmp_path, interactions):
+    """A kNN mode that does not read the biases may store them empty."""
+    src, model = model_files["ItemKNN"]
+    with np.load(src) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["user_bias_"] = arrays["item_bias_"] = np.zeros(0)
+    np.savez(tmp_path / "lean.npz", **arrays)
+    loaded = fastcf.load(tmp_path / "lean.npz")
+    users, items = interactions.user_ids[:8], interactions.item_ids[:8]
+    np.testing.assert_array_equal(loaded.predict(users, items), model.predict(users, items))
+    arrays["user_bias_"] = np.zeros((0, 0))
+    np.savez(tmp_path / "lean.npz", **arrays)
+    with pytest.raises(ValueError, match=r"user_bias_\.ndim == 2, must be 1: \(n_users,\)"):
+        fastcf.load(tmp_path / "lean.npz")
+
+
+def test_arrays_that_do_not_fit_the_parameters_are_not_saved(interactions, tmp_path):
+    model = fastcf.MatrixFactorization(factors=2, epochs=1).fit(interactions)
+    model.set_params(factors=3)  # takes effect at the next fit: the arrays have 2 columns
+    with pytest.raises(ValueError, match=r"this MatrixFactorization cannot be saved: its fitted "
+                       r"arrays do not match its parameters: user_factors_\.shape == "
+                       r"\(\d+, 2\), must be \(n_users, factors\) == \(\d+, 3\)"):
+        model.save(tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())

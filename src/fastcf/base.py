@@ -17,7 +17,7 @@ from ._parallel import blas_threads
 from ._validation import check_choice, check_int, check_rating_values, describe_unknown
 from .data import Interactions
 from .kernels import topk
-from .persist import register_model
+from .persist import Schema, register_model
 from .persist import save as save_model
 
 
@@ -49,11 +49,12 @@ class Recommender:
     setup=None)`` (dense float64 scores of a block of users over all items;
     ``out``, when given, is a C-contiguous (len(users), n_items) buffer the
     scores may be written into; ``setup`` what ``_score_setup()`` returned for
-    the call), and list their fitted arrays in ``_state_names``.
+    the call), and declare their fitted arrays in ``_state_schema``.
     """
 
-    #: Names of the fitted array attributes that ``save`` stores.
-    _state_names = ()
+    #: The fitted array attributes that ``save`` stores, with their dtypes and
+    #: shapes (a :class:`fastcf.persist.Schema`; every model adds the seen CSR).
+    _state_schema = Schema({})
     #: Whether ``predict`` estimates ratings (RMSE / MAE mean something).
     predicts_ratings = True
 
@@ -382,13 +383,10 @@ class Recommender:
 
     def _get_state(self):
         self._check_is_fitted()
-        state = {name: getattr(self, name) for name in self._state_names}
-        state["seen_indptr_"] = self.seen_indptr_
-        state["seen_indices_"] = self.seen_indices_
-        return state
+        return {name: getattr(self, name) for name in self._state_schema.names}
 
     def _set_state(self, arrays, user_ids, item_ids):
-        for name in (*self._state_names, "seen_indptr_", "seen_indices_"):
+        for name in self._state_schema.names:
             setattr(self, name, arrays[name])
         self.user_ids_, self.item_ids_ = user_ids, item_ids
         self._reset_lookups()

@@ -9,6 +9,7 @@ from .base import Recommender
 from .kernels import bias_sweep
 from .kernels._registry import check_backend
 from .kernels.baseline import run_bias_sweep
+from .persist import Array, Schema
 
 
 def fit_biases(data, *, reg_user=BASELINE_REG_USER, reg_item=BASELINE_REG_ITEM,
@@ -79,7 +80,10 @@ class BaselineOnly(Recommender):
     only create ties); for an unknown user that is item popularity by bias.
     """
 
-    _state_names = ("global_mean_", "user_bias_", "item_bias_", "rating_range_")
+    _state_schema = Schema({
+        "global_mean_": Array("f"), "user_bias_": Array("f", ("n_users",)),
+        "item_bias_": Array("f", ("n_items",)), "rating_range_": Array("f", (2,)),
+    })
 
     def __init__(self, reg_user=BASELINE_REG_USER, reg_item=BASELINE_REG_ITEM,
                  epochs=BASELINE_EPOCHS, clip=True, backend="auto", n_threads=None):

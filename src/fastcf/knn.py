@@ -43,6 +43,7 @@ from .kernels._registry import check_backend
 from .kernels.neighbors import run_neighborhood_sums
 from .kernels.scoring import run_scored_topk
 from .kernels.similarity import KINDS, baselines_of, check_options, run_similarity
+from .persist import CSR, Array, Schema
 
 MODES = ("basic", "means", "zscore", "baseline")
 STORAGE = ("dense", "neighbors", "on_the_fly")
@@ -63,16 +64,37 @@ def _row_stats(indptr, data, fill_mean, fill_sigma):
     return means, sigmas
 
 
+def _stored_dims(model, known, arrays):
+    """A kNN model file's dimensions: ``targets`` (users of a UserKNN, items of an
+    ItemKNN), ``columns`` (the other axis), and the rows of the similarity as stored,
+    ``n_dense`` (a dense ``sim_``) and ``n_nbr`` (top-k lists): the targets under
+    the model's ``storage_``, else 0."""
+    targets, columns = known["n_users"], known["n_items"]
+    if model._axis == "item":
+        targets, columns = columns, targets
+    storage = str(arrays["storage_"])
+    return {"targets": targets, "columns": columns,
+            "n_dense": targets if storage == "dense" else 0,
+            "n_nbr": targets if storage == "neighbors" else 0}
+
+
 class _Neighborhood(Recommender):
     """Shared implementation; ``_axis`` is the target's axis ("user" or "item")."""
 
     _axis = None
-    _state_names = (
-        "global_mean_", "rating_range_", "overall_sigma_", "means_", "sigmas_",
-        "user_bias_", "item_bias_", "x_indptr_", "x_indices_", "x_data_", "y_indptr_",
-        "y_indices_", "y_data_", "neighbor_values_", "storage_", "sim_", "nbr_indptr_",
-        "nbr_indices_", "nbr_data_",
-    )
+    #: x: targets x columns, y: its transpose; the similarity is stored as a dense
+    #: ``sim_`` or as top-k lists ``nbr`` (see ``_stored_dims``).
+    _state_schema = Schema({
+        "global_mean_": Array("f"), "rating_range_": Array("f", (2,)),
+        "overall_sigma_": Array("f"), "means_": Array("f", ("targets",)),
+        "sigmas_": Array("f", ("targets",)),
+        "user_bias_": Array("f", ("n_users",), may_be_empty=True),
+        "item_bias_": Array("f", ("n_items",), may_be_empty=True),
+        "x": CSR("targets", "columns", data="f"), "y": CSR("columns", "targets", data="f"),
+        "neighbor_values_": Array("f", ("nnz",)), "storage_": Array("U", values=STORAGE),
+        "sim_": Array("f", ("n_dense", "n_dense"), dtype_param="dtype"),
+        "nbr": CSR("n_nbr", "targets", "nbr_nnz", data="f", dtype_param="dtype"),
+    }, dims=_stored_dims)
 
     def __init__(self, k=40, min_k=1, similarity="msd", mode="basic", min_support=1,
                  shrinkage=None, min_sim=None, max_neighbors=None, dtype=np.float64,

@@ -38,6 +38,7 @@ from .kernels.mf import (
     run_sgd_epoch_hogwild,
     run_shuffle_ratings,
 )
+from .persist import Array, Schema
 
 _RATE_NAMES = ("lr_bu", "lr_bi", "lr_pu", "lr_qi")
 _REG_NAMES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
@@ -114,8 +115,15 @@ class MatrixFactorization(Recommender):
     #: once, then ``epoch(mu, user_bias, item_bias, user_factors, item_factors, lr, reg,
     #: biased, rng)`` per epoch, updating the arrays in place, returning the sum of e^2.
     _epoch_runner = None
-    _state_names = ("global_mean_", "user_bias_", "item_bias_", "user_factors_",
-                    "item_factors_", "rating_range_", "partial_fits_")
+    _state_schema = Schema({
+        "global_mean_": Array("f"),
+        "user_bias_": Array("f", ("n_users",), dtype_param="dtype"),
+        "item_bias_": Array("f", ("n_items",), dtype_param="dtype"),
+        "user_factors_": Array("f", ("n_users", "factors"), dtype_param="dtype"),
+        "item_factors_": Array("f", ("n_items", "factors"), dtype_param="dtype"),
+        "rating_range_": Array("f", (2,)),
+        "partial_fits_": Array("i"),
+    })
 
     def __init__(self, factors=100, epochs=20, lr=0.005, reg=0.02, lr_bu=None, lr_bi=None,
                  lr_pu=None, lr_qi=None, reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None,

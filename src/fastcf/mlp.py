@@ -38,6 +38,7 @@ from .nn import (
     share_buffers,
     sigmoid,
 )
+from .persist import Array, Schema
 from .sampling import sample_negatives as _sample_negatives
 
 
@@ -72,6 +73,13 @@ def _check_network_params(model):
         resolve_n_threads(model.n_threads)
     check_int("seed", model.seed, min_value=0)
     check_backend(model.backend)
+
+
+def _network_dims(model, known, arrays):
+    """``n_dense``: the number of values the architecture's layers hold (the
+    length of ``dense_params_``), read from the network built for no users."""
+    model._build(0, 0, np.random.default_rng(0))
+    return {"n_dense": model._dense_flat.size}
 
 
 class _Network(Recommender):
@@ -196,13 +204,8 @@ class _Network(Recommender):
         self._build(len(user_ids), len(item_ids), np.random.default_rng(0))  # shapes only
         for name, table in self._tables().items():
             saved = np.asarray(getattr(self, f"{name}_"), dtype=dtype)
-            if saved.shape != table.weight.shape:
-                raise ValueError(f"the saved {name} table does not match the parameters.")
             table.weight[...] = saved  # a view of its group's stacked table
         flat = np.asarray(self.dense_params_, dtype=dtype)
-        if flat.shape != self._dense_flat.shape:
-            raise ValueError(f"the saved layers hold {flat.size} values, the architecture "
-                             f"needs {self._dense_flat.size}.")
         self._dense_flat[...] = flat  # the layers' weights and biases are views of it
         self._sync_state()
 
@@ -276,8 +279,13 @@ class MLPRecommender(_Network):
     unknown user with the mean user embedding.
     """
 
-    _state_names = ("global_mean_", "user_embedding_", "item_embedding_", "dense_params_",
-                    "rating_range_")
+    _state_schema = Schema({
+        "global_mean_": Array("f"),
+        "user_embedding_": Array("f", ("n_users", "embedding_dim"), dtype_param="dtype"),
+        "item_embedding_": Array("f", ("n_items", "embedding_dim"), dtype_param="dtype"),
+        "dense_params_": Array("f", ("n_dense",), dtype_param="dtype"),
+        "rating_range_": Array("f", (2,)),
+    }, dims=_network_dims)
 
     def __init__(self, embedding_dim=32, hidden=(64, 32), epochs=20, batch_size=256, lr=1e-3,
                  weight_decay=0.0, sparse_adam=True, embedding_std=0.1, patience=None,
@@ -450,7 +458,13 @@ class NeuMF(_Network):
 
     predicts_ratings = False  # it ranks: predict is P(interaction)
 
-    _state_names = ("gmf_user_", "gmf_item_", "mlp_user_", "mlp_item_", "dense_params_")
+    _state_schema = Schema({
+        "gmf_user_": Array("f", ("n_users", "factors"), dtype_param="dtype"),
+        "gmf_item_": Array("f", ("n_items", "factors"), dtype_param="dtype"),
+        "mlp_user_": Array("f", ("n_users", "embedding_dim"), dtype_param="dtype"),
+        "mlp_item_": Array("f", ("n_items", "embedding_dim"), dtype_param="dtype"),
+        "dense_params_": Array("f", ("n_dense",), dtype_param="dtype"),
+    }, dims=_network_dims)
 
     def __init__(self, factors=8, embedding_dim=32, hidden=(64, 32, 16, 8), epochs=20,
                  batch_size=256, lr=1e-3, n_negatives=4, weight_decay=0.0, sparse_adam=True,

@@ -3,9 +3,11 @@
 A model file holds the fitted arrays, the external id maps and a header
 ``{"format": "fastcf-model", "version": 1, "class": ..., "params": ...}``
 stored as UTF-8 bytes under ``__header__``. Loading uses
-``numpy.load(allow_pickle=False)`` and constructs only classes in
-:data:`MODEL_CLASSES` (filled by :func:`register_model`), so a model file from
-an untrusted source cannot run code.
+``numpy.load(allow_pickle=False)``, constructs only classes in
+:data:`MODEL_CLASSES` (filled by :func:`register_model`), and checks every
+array against the class's :class:`Schema` before the model is built, so a
+model file from an untrusted source can neither run code nor hand a compiled
+kernel an index out of range.
 """
 
 import json
@@ -13,9 +15,11 @@ import os
 import tempfile
 import zipfile
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 
+from ._config import INDEX_DTYPES, VALUE_DTYPES
 from ._validation import check_csr_arrays
 
 FORMAT = "fastcf-model"
@@ -43,6 +47,192 @@ def register_model(cls):
     return cls
 
 
+# ------------------------------------------------------------------- schema
+#: What each kind of :class:`Array` accepts: (test of the dtype, its description).
+_KINDS = {
+    "f": (lambda dtype: dtype in VALUE_DTYPES, "float32 or float64"),
+    "i": (lambda dtype: dtype in INDEX_DTYPES, "int32 or int64"),
+    "U": (lambda dtype: dtype.kind == "U", "a string"),
+}
+#: dtype kinds of external ids that ``save`` writes (bool, ints, floats, strings).
+_ID_KINDS = "biufUS"
+
+
+class Array(NamedTuple):
+    """One saved array of a model.
+
+    Attributes
+    ----------
+    kind : {"f", "i", "U"}
+        float32 or float64; int32 or int64; a string.
+    shape : tuple of int or str
+        Its shape, ``len(shape)`` dimensions. A str names a dimension:
+        ``n_users`` / ``n_items`` (the id maps), a constructor parameter
+        (``factors``), one the schema's ``dims`` function derives, or else the
+        first array that has it fixes it; ``"name+1"`` is one more.
+    dtype_param : str, optional
+        The constructor parameter the dtype must equal (``"dtype"``).
+    may_be_empty : bool
+        Also accepted with every dimension 0 (a part the model may not need).
+    values : tuple of str, optional
+        The values a 0-d string may hold.
+    """
+
+    kind: str
+    shape: tuple = ()
+    dtype_param: str = None
+    may_be_empty: bool = False
+    values: tuple = None
+
+
+class CSR(NamedTuple):
+    """A saved CSR matrix: under the key ``p``, arrays ``p_indptr_``,
+    ``p_indices_`` and (with ``data``) ``p_data_``.
+
+    ``rows`` x ``cols`` with ``nnz`` entries (dimension names, as in
+    :class:`Array`); indices int32 or int64, both arrays the same dtype; the
+    indptr runs from 0 to nnz without decreasing and every index lies in
+    ``[0, cols)``, which is what lets a kernel read the matrix without bounds
+    checks. ``data`` is the kind of the values (None: no values), and
+    ``dtype_param`` as in :class:`Array`.
+    """
+
+    rows: str
+    cols: str
+    nnz: str = "nnz"
+    data: str = None
+    dtype_param: str = None
+
+
+class Schema:
+    """The arrays a model class saves, with the dtype and shape of each.
+
+    Parameters
+    ----------
+    fields : dict
+        Array name -> :class:`Array`, or key -> :class:`CSR`. Every model also
+        saves the items each user saw at fit time, the CSR ``seen``
+        (``n_users`` x ``n_items``, ``nnz`` entries).
+    dims : callable, optional
+        ``dims(model, known, arrays) -> dict``: more named dimensions, from an
+        unfitted ``model`` with the file's parameters, the dimensions ``known``
+        so far (``n_users``, ``n_items`` and the parameters named in shapes)
+        and the arrays (their dtypes and dimensionality already checked).
+    """
+
+    def __init__(self, fields, dims=None):
+        self.fields = {**fields, "seen": CSR("n_users", "n_items")}
+        self.dims = dims
+        self.arrays = {}
+        for key, field in self.fields.items():
+            if isinstance(field, CSR):
+                self.arrays[f"{key}_indptr_"] = Array("i", (f"{field.rows}+1",))
+                self.arrays[f"{key}_indices_"] = Array("i", (field.nnz,))
+                if field.data is not None:
+                    self.arrays[f"{key}_data_"] = Array(field.data, (field.nnz,),
+                                                        field.dtype_param)
+            else:
+                self.arrays[key] = field
+
+    @property
+    def names(self):
+        """Names of the saved arrays (the id maps apart)."""
+        return tuple(self.arrays)
+
+    def check(self, model, arrays):
+        """Raise ValueError naming the first array that does not fit the schema.
+
+        Parameters
+        ----------
+        model : Recommender
+            An unfitted instance with the parameters the arrays belong to.
+        arrays : dict of ndarray
+            At least the schema's arrays and the id maps ``user_ids_``,
+            ``item_ids_``.
+        """
+        known = {}
+        for name, dim in zip(_IDS, ("n_users", "n_items")):
+            ids = arrays[name]
+            if ids.ndim != 1 or ids.dtype.kind not in _ID_KINDS:
+                raise ValueError(f"{name} has dtype {ids.dtype} and shape {ids.shape}, must be "
+                                 "1-d ints, floats or strings.")
+            if len(np.unique(ids)) != len(ids):
+                raise ValueError(f"{name} holds repeated ids.")
+            known[dim] = len(ids)
+        params = model.get_params()
+        for name, spec in self.arrays.items():
+            _check_dtype(name, arrays[name], spec, params)
+        names = {_dim(entry)[0] for spec in self.arrays.values() for entry in spec.shape}
+        known.update({name: params[name] for name in names if name in params})
+        if self.dims is not None:
+            known.update(self.dims(model, dict(known), arrays))
+        fixed_by = {}
+        for name, spec in self.arrays.items():
+            _check_shape(name, arrays[name], spec, known, fixed_by)
+        for key, field in self.fields.items():
+            if isinstance(field, CSR):
+                parts = (f"{key}_indptr_", f"{key}_indices_", f"{key}_data_")
+                data = arrays[parts[2]] if field.data is not None else None
+                try:
+                    check_csr_arrays(arrays[parts[0]], arrays[parts[1]], data,
+                                     n_cols=known[field.cols], require_data=False,
+                                     names=parts)
+                except TypeError as exc:
+                    raise ValueError(str(exc)) from None
+
+
+def _dim(entry):
+    """(name, offset) of a shape entry: ``"n_users+1"`` -> ("n_users", 1); an int -> (None, it)."""
+    if isinstance(entry, int):
+        return None, entry
+    name, _, offset = entry.partition("+")
+    return name, int(offset or 0)
+
+
+def _check_dtype(name, arr, spec, params):
+    """Dtype, dimensionality, values of a string, finiteness of floats."""
+    accepts, expected = _KINDS[spec.kind]
+    if spec.dtype_param is not None:
+        wanted = np.dtype(params[spec.dtype_param])
+        accepts = wanted.__eq__
+        expected = f"{wanted} ({spec.dtype_param} == {wanted})"
+    if not accepts(arr.dtype):
+        raise ValueError(f"{name}.dtype == {arr.dtype}, must be {expected}.")
+    if arr.ndim != len(spec.shape):
+        raise ValueError(f"{name}.ndim == {arr.ndim}, must be {len(spec.shape)}: "
+                         f"{_shape_text(spec.shape)}.")
+    if spec.values is not None and str(arr) not in spec.values:
+        raise ValueError(f"{name} == {str(arr)!r}, must be one of {spec.values}.")
+    # min and max propagate NaN and show inf without a temporary the size of arr
+    if arr.dtype.kind == "f" and arr.size and not (np.isfinite(arr.min())
+                                                    and np.isfinite(arr.max())):
+        raise ValueError(f"{name} holds NaN or inf values.")
+
+
+def _check_shape(name, arr, spec, known, fixed_by):
+    """Each named dimension agrees with its value, or is fixed here by its first array."""
+    empty = spec.may_be_empty and arr.ndim > 0 and not any(arr.shape)
+    expected = []
+    for entry, found in zip(spec.shape, arr.shape):
+        dim, offset = _dim(entry)
+        if dim is not None and dim not in known and not empty:
+            known[dim], fixed_by[dim] = found - offset, name
+        expected.append(offset + known.get(dim, 0) if dim is not None else offset)
+    if empty or tuple(expected) == arr.shape:
+        return
+    sources = ", ".join(f"{dim} from {fixed_by[dim]}" for dim in
+                        dict.fromkeys(_dim(e)[0] for e in spec.shape) if dim in fixed_by)
+    raise ValueError(
+        f"{name}.shape == {arr.shape}, must be {_shape_text(spec.shape)} == "
+        f"{tuple(expected)}{' or empty' if spec.may_be_empty else ''}"
+        f"{f' ({sources})' if sources else ''}.")
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(e) for e in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# ------------------------------------------------------------- save / load
 def _json_param(name, value):
     """A constructor parameter as JSON (dtypes by name, tuples as lists)."""
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
@@ -77,20 +267,34 @@ def save(model, path):
     Parameters
     ----------
     model : Recommender
-        A fitted fastcf estimator.
+        A fitted fastcf estimator (of a class in :data:`MODEL_CLASSES`).
     path : str or os.PathLike
+
+    Raises
+    ------
+    ValueError
+        The fitted arrays do not fit the class's schema (e.g. a parameter
+        that sets a shape was changed by ``set_params`` after ``fit``): the
+        file would not load.
     """
-    if MODEL_CLASSES.get(type(model).__name__) is not type(model):
-        raise TypeError(f"model must be a fastcf estimator, got {type(model).__name__}.")
+    cls = type(model)
+    if MODEL_CLASSES.get(cls.__name__) is not cls:
+        raise TypeError(f"model must be a fastcf estimator, got {cls.__name__}.")
     arrays = {name: np.asarray(value) for name, value in model._get_state().items()}
     for name in _IDS:
         arrays[name] = _ids_array(getattr(model, name), name)
+    params = model.get_params()
     header = {
         "format": FORMAT,
         "version": VERSION,
-        "class": type(model).__name__,
-        "params": {k: _json_param(k, v) for k, v in model.get_params().items()},
+        "class": cls.__name__,
+        "params": {k: _json_param(k, v) for k, v in params.items()},
     }
+    try:  # what load would refuse is not written
+        cls._state_schema.check(cls(**params), arrays)
+    except ValueError as exc:
+        raise ValueError(f"this {cls.__name__} cannot be saved: its fitted arrays do not "
+                         f"match its parameters: {exc}") from None
     arrays[_HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -114,7 +318,9 @@ def load(path):
         ``path`` does not exist.
     ValueError
         The file is truncated, not a fastcf model, from a newer format
-        version, or names a class fastcf does not know.
+        version, names a class fastcf does not know, or holds arrays that do
+        not fit the class's schema (missing, extra, of another dtype or
+        shape, inconsistent with each other or with the id maps, NaN or inf).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -157,38 +363,19 @@ def load(path):
         model._check_params()
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path!r} holds invalid parameters: {exc}") from exc
-    missing = [n for n in (*cls._state_names, "seen_indptr_", "seen_indices_", *_IDS)
-               if n not in arrays]
+    expected = (*cls._state_schema.names, *_IDS)
+    missing = [name for name in expected if name not in arrays]
     if missing:
         raise ValueError(f"{path!r} is incomplete: missing arrays {missing}.")
-    _check_state(path, arrays)
+    # A file holds exactly its class's arrays: one more means it was altered, or
+    # written by a fastcf whose format this one does not know.
+    extra = sorted(set(arrays) - set(expected))
+    if extra:
+        raise ValueError(f"{path!r} is corrupted: it holds arrays {extra}, which a "
+                         f"{cls.__name__} model file does not have.")
+    try:
+        cls._state_schema.check(model, arrays)
+    except ValueError as exc:
+        raise ValueError(f"{path!r} is corrupted: {exc}") from None
     model._set_state(arrays, arrays["user_ids_"], arrays["item_ids_"])
     return model
-
-
-def _check_state(path, arrays):
-    """Refuse state arrays no fitted model holds: the file was altered after ``save``.
-
-    Every fitted array is numeric (or a 0-d string, as a kNN model's ``storage_``),
-    its floats are finite, and the seen-items CSR fits the id maps.
-    """
-    for name, arr in arrays.items():
-        if name in _IDS:
-            continue
-        if arr.dtype.kind not in "biuf" and not (arr.dtype.kind == "U" and arr.ndim == 0):
-            raise ValueError(f"{path!r} is corrupted: array {name!r} has dtype {arr.dtype}, "
-                             "must be numeric.")
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            raise ValueError(f"{path!r} is corrupted: array {name!r} holds NaN or inf values.")
-    indptr, indices = arrays["seen_indptr_"], arrays["seen_indices_"]
-    if indptr.dtype.kind in "iu" and indices.dtype.kind in "iu":
-        indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
-    n_users, n_items = len(arrays["user_ids_"]), len(arrays["item_ids_"])
-    try:
-        check_csr_arrays(indptr, indices, None, n_cols=n_items, require_data=False,
-                         names=("seen_indptr_", "seen_indices_", ""))
-        if len(indptr) != n_users + 1:
-            raise ValueError(f"len(seen_indptr_) == {len(indptr)}, must be n_users + 1 == "
-                             f"{n_users + 1}.")
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path!r} is corrupted: {exc}") from None
