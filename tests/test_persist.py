@@ -78,9 +78,14 @@ def test_foreign_files(tmp_path):
         fastcf.load(tmp_path / "missing.npz")
 
 
+def _read(path):
+    """Every array of an .npz file, by name."""
+    with np.load(path) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
 def _rewrite_header(src, dst, **changes):
-    with np.load(src) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    arrays = _read(src)
     header = json.loads(arrays["__header__"].tobytes())
     header.update(changes)
     arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
@@ -168,8 +173,7 @@ def _generator():
 
 @pytest.fixture(scope="module")
 def expected_outputs():
-    with np.load(FIXTURES / "expected.npz") as npz:
-        return {key: npz[key] for key in npz.files}
+    return _read(FIXTURES / "expected.npz")
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.npz")
@@ -231,9 +235,7 @@ def model_files(interactions, tmp_path_factory):
 def assert_refused(model_files, tmp_path, name, match, edit=None, header=None):
     """The file of the ``name`` model, with ``edit(arrays)`` applied to its arrays
     (a dict, changed in place) and ``header`` merged into its header, does not load."""
-    src, _ = model_files[name]
-    with np.load(src) as npz:
-        arrays = {key: npz[key] for key in npz.files}
+    arrays = _read(model_files[name][0])
     if edit is not None:
         edit(arrays)
     if header is not None:
@@ -256,9 +258,7 @@ def _set(array, value, at=0):
     (cls, array) for cls, array in _arrays(filled=True)
     if _schema(cls).arrays[array].shape and "_ind" not in array])
 def test_an_array_with_rows_cut_off(model_files, tmp_path, name, array):
-    src, _ = model_files[name]
-    with np.load(src) as npz:
-        full = npz[array].shape
+    full = _read(model_files[name][0])[array].shape
     found = (full[0] - 1, *full[1:])
     assert_refused(model_files, tmp_path, name,
                    rf"is corrupted: {array}\.shape == {re.escape(str(found))}, must be \(.*\) "
@@ -428,8 +428,7 @@ def test_id_maps_that_do_not_fit(model_files, tmp_path, edit, match):
 def test_knn_biases_may_be_empty(model_files, tmp_path, interactions):
     """A kNN mode that does not read the biases may store them empty."""
     src, model = model_files["ItemKNN"]
-    with np.load(src) as npz:
-        arrays = {key: npz[key] for key in npz.files}
+    arrays = _read(src)
     arrays["user_bias_"] = arrays["item_bias_"] = np.zeros(0)
     np.savez(tmp_path / "lean.npz", **arrays)
     loaded = fastcf.load(tmp_path / "lean.npz")
