@@ -189,8 +189,10 @@ def test_files_written_at_8216621_load_and_predict_the_same(name, expected_outpu
 # ----------------------------------------------- altered files, every class
 MODELS = {
     "BaselineOnly": lambda: fastcf.BaselineOnly(epochs=1),
-    "UserKNN": lambda: fastcf.UserKNN(k=3, mode="means"),  # a dense sim_
-    "ItemKNN": lambda: fastcf.ItemKNN(k=3, max_neighbors=4, dtype=np.float32),  # top-k lists
+    # a dense sim_; the baseline mode and pearson_baseline fit the biases a kNN model saves
+    "UserKNN": lambda: fastcf.UserKNN(k=3, mode="baseline"),
+    "ItemKNN": lambda: fastcf.ItemKNN(k=3, max_neighbors=4, dtype=np.float32,  # top-k lists
+                                      similarity="pearson_baseline"),
     "MatrixFactorization": lambda: fastcf.MatrixFactorization(factors=2, epochs=1),
     "MLPRecommender": lambda: fastcf.MLPRecommender(embedding_dim=2, hidden=(3,), epochs=1),
     "NeuMF": lambda: fastcf.NeuMF(factors=2, embedding_dim=2, hidden=(3,), epochs=1),
