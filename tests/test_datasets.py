@@ -1,5 +1,6 @@
 """Tests of fastcf.datasets: MovieLens readers, the downloader (never on the
-network) and the synthetic generator (Numba kernel held to its reference twin)."""
+network) and the synthetic generator (Numba kernel held to its reference twin).
+The general reader has its own file, test_reader.py."""
 
 import hashlib
 import urllib.error
@@ -12,6 +13,7 @@ import pytest
 from fastcf import datasets as ds
 from fastcf._config import DATA_HOME_ENV
 from fastcf.data import Interactions
+from fastcf.datasets import movielens, synthetic
 from fastcf.kernels import synthetic_nb
 from fastcf.reference import synthetic as synthetic_ref
 
@@ -56,7 +58,7 @@ def no_network(monkeypatch):
     """Every test runs offline: a real download attempt fails the test."""
     def refuse(url, dest):
         raise AssertionError(f"test tried to download {url}")
-    monkeypatch.setattr(ds, "_download", refuse)
+    monkeypatch.setattr(movielens, "_download", refuse)
 
 
 # ------------------------------------------------------------ MovieLens files
@@ -174,7 +176,7 @@ def fake_100k(tmp_path, monkeypatch):
     source = tmp_path / "source.zip"
     digest = make_zip(source, "ml-100k", "u.data", tab_text())
     monkeypatch.setitem(ds.MOVIELENS_DATASETS, "ml-100k",
-                        ds._MovieLensZip("ml-100k", "u.data", digest))
+                        movielens._MovieLensZip("ml-100k", "u.data", digest))
     return source
 
 
@@ -183,7 +185,7 @@ def serve(monkeypatch, source, calls):
         calls.append(url)
         with open(dest, "wb") as out:
             out.write(source.read_bytes())
-    monkeypatch.setattr(ds, "_download", fake_download)
+    monkeypatch.setattr(movielens, "_download", fake_download)
 
 
 def test_fetch_downloads_verifies_extracts_then_caches(tmp_path, monkeypatch, fake_100k):
@@ -222,7 +224,7 @@ def test_fetch_folder_differs_from_name(tmp_path, monkeypatch):
     source = tmp_path / "source.zip"
     digest = make_zip(source, "ml-10M100K", "ratings.dat", dat_text())
     monkeypatch.setitem(ds.MOVIELENS_DATASETS, "ml-10m",
-                        ds._MovieLensZip("ml-10M100K", "ratings.dat", digest))
+                        movielens._MovieLensZip("ml-10M100K", "ratings.dat", digest))
     serve(monkeypatch, source, [])
     data = ds.fetch_movielens("ml-10m", data_home=tmp_path / "home")
     assert data.nnz == len(HALF_STARS)
@@ -232,7 +234,7 @@ def test_fetch_checksum_mismatch_removes_file(tmp_path, monkeypatch, fake_100k):
     good = ds.MOVIELENS_DATASETS["ml-100k"].sha256
     actual = hashlib.sha256(fake_100k.read_bytes()).hexdigest()
     monkeypatch.setitem(ds.MOVIELENS_DATASETS, "ml-100k",
-                        ds._MovieLensZip("ml-100k", "u.data", "0" * 64))
+                        movielens._MovieLensZip("ml-100k", "u.data", "0" * 64))
     serve(monkeypatch, fake_100k, [])
     with pytest.raises(ValueError, match=f"SHA-256 {actual}, expected {'0' * 64}.*removed"):
         ds.fetch_movielens("ml-100k", data_home=tmp_path)
@@ -243,7 +245,7 @@ def test_fetch_checksum_mismatch_removes_file(tmp_path, monkeypatch, fake_100k):
 
 def test_fetch_without_checksum_checks_the_zip_opens(tmp_path, monkeypatch):
     monkeypatch.setitem(ds.MOVIELENS_DATASETS, "ml-100k",
-                        ds._MovieLensZip("ml-100k", "u.data", None))
+                        movielens._MovieLensZip("ml-100k", "u.data", None))
     bad = write(tmp_path / "bad.zip", "<html>not found</html>")
     serve(monkeypatch, bad, [])
     with pytest.raises(ValueError, match="not a zip file"):
@@ -256,7 +258,7 @@ def test_fetch_offline(tmp_path, monkeypatch):
         with open(dest, "wb") as f:
             f.write(b"partial")
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
-    monkeypatch.setattr(ds, "_download", offline)
+    monkeypatch.setattr(movielens, "_download", offline)
     zip_path = tmp_path / "ml-20m.zip"
     with pytest.raises(ds.DownloadError, match="could not download https://files.grouplens"
                        r".*ml-20m\.zip.*offline.*put it at") as info:
@@ -364,10 +366,10 @@ def test_make_ratings_same_for_any_thread_count():
 def run_both(n_users, n_items, n_ratings, n_blocks, **kwargs):
     args = {"rank": 4, "noise": 0.5, "zipf": 1.0, "timestamps": True, "dtype": np.float64,
             "seed": 7, **kwargs}
-    plan = ds._plan_ratings(n_users, n_items, n_ratings, args["rank"], args["noise"],
+    plan = synthetic._plan_ratings(n_users, n_items, n_ratings, args["rank"], args["noise"],
                             args["zipf"], args["timestamps"], args["dtype"], args["seed"])
-    return (ds._fill(plan, synthetic_nb.generate_ratings, n_blocks),
-            ds._fill(plan, synthetic_ref.generate_ratings, 1))
+    return (synthetic._fill(plan, synthetic_nb.generate_ratings, n_blocks),
+            synthetic._fill(plan, synthetic_ref.generate_ratings, 1))
 
 
 @pytest.mark.parametrize("n_users, n_items, n_ratings, n_blocks, kwargs", [
@@ -395,9 +397,9 @@ def test_fallback_keeps_items_distinct():
 
 
 def test_kernel_does_not_mutate_plan():
-    plan = ds._plan_ratings(30, 20, 200, 3, 0.5, 1.0, True, np.float64, 0)
+    plan = synthetic._plan_ratings(30, 20, 200, 3, 0.5, 1.0, True, np.float64, 0)
     copies = [np.copy(x) if isinstance(x, np.ndarray) else x for x in plan]
-    ds._fill(plan, synthetic_nb.generate_ratings, 2)
+    synthetic._fill(plan, synthetic_nb.generate_ratings, 2)
     for before, after in zip(copies, plan):
         if isinstance(before, np.ndarray):
             np.testing.assert_array_equal(before, after)
@@ -413,7 +415,7 @@ def test_user_counts_exact_and_capped():
     rng = np.random.default_rng(0)
     for n_users, n_ratings, cap in [(100, 100, 5), (100, 500, 5), (100, 321, 50), (7, 7, 1),
                                     (1000, 50_000, 60)]:
-        counts = ds._user_counts(rng, n_users, n_ratings, cap)
+        counts = synthetic._user_counts(rng, n_users, n_ratings, cap)
         assert counts.sum() == n_ratings and counts.min() >= 1 and counts.max() <= cap
 
 
@@ -445,3 +447,37 @@ def test_make_ratings_validation(kwargs, error, message):
     args = {"n_users": 20, "n_items": 10, "n_ratings": 60, **kwargs}
     with pytest.raises(error, match=message):
         ds.make_ratings(**args)
+
+
+@pytest.mark.parametrize("kwargs, blamed", [
+    ({"n_users": 10**7, "n_items": 10**7, "n_ratings": 10**13}, "n_ratings == 10000000000000"),
+    ({"n_users": 10**11, "n_items": 2, "n_ratings": 10**11}, "n_users == 100000000000"),
+    ({"n_users": 20, "n_items": 10**11, "n_ratings": 40}, "n_items == 100000000000"),
+    ({"n_users": 20, "n_items": 10, "n_ratings": 60, "rank": 10**10}, "rank == 10000000000"),
+])
+def test_make_ratings_refuses_what_does_not_fit(monkeypatch, kwargs, blamed):
+    from fastcf import _config
+
+    monkeypatch.setattr(_config, "MEMORY_LIMIT", 1 << 30)
+    with pytest.raises(ValueError, match=f"{blamed}: the ratings and the planted model would "
+                                         r"need .* more than the 1\.0 GiB of memory here"):
+        ds.make_ratings(**kwargs)
+
+
+def test_make_ratings_within_the_limit_is_unchanged(monkeypatch):
+    from fastcf import _config
+
+    want = ds.make_ratings(50, 20, 300, seed=3)
+    monkeypatch.setattr(_config, "MEMORY_LIMIT", 1 << 20)  # 300 ratings need far less
+    got = ds.make_ratings(50, 20, 300, seed=3)
+    np.testing.assert_array_equal(got.ratings, want.ratings)
+
+
+def test_is_movielens(tmp_path):
+    assert ds.is_movielens(write(tmp_path / "a" / "u.data", tab_text()))
+    assert ds.is_movielens(tmp_path / "a")
+    assert ds.is_movielens(write(tmp_path / "b.csv", csv_text()))
+    assert not ds.is_movielens(write(tmp_path / "c.csv", "user_id,item_id,score\n1,2,3\n"))
+    assert not ds.is_movielens(write(tmp_path / "d.tsv", "1\t2\t3\n"))
+    assert not ds.is_movielens(write(tmp_path / "e.csv", ""))
+    assert not ds.is_movielens(tmp_path / "missing")

@@ -1,0 +1,35 @@
+"""Data sets: MovieLens files and downloads, and a synthetic generator.
+
+- :mod:`~fastcf.datasets.movielens`: :func:`read_movielens_frame` /
+  :func:`load_movielens` read the rating files GroupLens ships (``u.data``,
+  ``ratings.dat``, ``ratings.csv``); :func:`fetch_movielens` downloads,
+  verifies (SHA-256) and caches the official zips.
+- :mod:`~fastcf.datasets.synthetic`: :func:`make_ratings` draws a
+  MovieLens-like explicit data set of any size from a planted model.
+"""
+
+from .movielens import (
+    MOVIELENS_DATASETS,
+    RATINGS_FILES,
+    DownloadError,
+    fetch_movielens,
+    get_data_home,
+    is_movielens,
+    load_movielens,
+    read_movielens_frame,
+)
+from .synthetic import TIME_WINDOW, make_ratings, max_user_ratings
+
+__all__ = [
+    "MOVIELENS_DATASETS",
+    "RATINGS_FILES",
+    "TIME_WINDOW",
+    "DownloadError",
+    "fetch_movielens",
+    "get_data_home",
+    "is_movielens",
+    "load_movielens",
+    "make_ratings",
+    "max_user_ratings",
+    "read_movielens_frame",
+]
