@@ -11,7 +11,7 @@ from ._show_config import config_info, show_config
 from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
 from .data import Interactions
-from .datasets import fetch_movielens, load_movielens, make_ratings
+from .datasets import fetch_movielens, load_movielens, make_ratings, read_interactions
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
@@ -36,6 +36,7 @@ __all__ = [
     "load_movielens",
     "make_ratings",
     "load",
+    "read_interactions",
     "show_config",
     "similarity",
     "similarity_to",

@@ -96,3 +96,7 @@ MEMORY_LIMIT = None
 
 #: Where fetch_movielens caches downloads when no data_home is given.
 DATA_HOME_ENV = "FASTCF_DATA"
+
+#: Lines of a text file that ``read_interactions`` looks at to guess its
+#: separator, header and columns.
+SNIFF_LINES = 20
