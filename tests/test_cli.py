@@ -155,3 +155,230 @@ def test_param_values_are_literals_or_strings():
     assert _param("schedule=blocked") == ("schedule", "blocked")
     with pytest.raises(argparse.ArgumentTypeError, match="not name=value"):
         _param("epochs")
+
+
+# ------------------------------------------------------------ what --help says
+
+def help_text(capsys, *argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_main_help_is_plain_text(capsys):
+    text = help_text(capsys)
+    assert "``" not in text and ":func:" not in text and ".. " not in text
+    for command in ("info", "benchmark", "train", "recommend", "evaluate"):
+        assert command in text
+    assert "synthetic:<size>" in text and "csv / tsv / parquet" in text
+    assert "examples:" in text
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fastcf {fastcf.__version__}"
+
+
+@pytest.mark.parametrize("command, phrase", [
+    ("info", "kernel backends available"),
+    ("benchmark", "JIT compile time"),
+    ("train", "writes the fitted model"),
+    ("recommend", "top -n items of each user"),
+    ("evaluate", "n_users (users ranked)"),
+])
+def test_every_command_has_a_description(capsys, command, phrase):
+    assert phrase in " ".join(help_text(capsys, command).split())
+
+
+@pytest.mark.parametrize("command, option, default", [
+    ("recommend", "-n N", "(default: 10)"),
+    ("evaluate", "-k K", "(default: 10)"),
+    ("evaluate", "--folds FOLDS", "(default: one split)"),
+    ("evaluate", "--seed SEED", "(default: 0)"),
+    ("evaluate", "--test-size TEST_SIZE", "(default: 0.2)"),
+    ("evaluate", "--threads THREADS", "(default: all usable cores)"),
+    ("train", "--threads THREADS", "(default: all usable cores)"),
+    ("benchmark", "--repeats REPEATS", "(default: 3)"),
+    ("benchmark", "--seed SEED", "(default: 0)"),
+    ("benchmark", "--data DATA", "(default: synthetic:100k)"),
+    ("benchmark", "--peers PEERS", "(default: auto)"),
+])
+def test_options_show_their_defaults(capsys, command, option, default):
+    text = " ".join(help_text(capsys, command).split())
+    start = text.index(option + " ", text.index("options:"))
+    following = text[start + len(option):]
+    next_option = following.find(" --", 1)
+    assert default in following[:next_option if next_option > 0 else None]
+
+
+def test_evaluate_help_lists_the_metrics(capsys):
+    from fastcf.evaluation import METRICS
+
+    text = " ".join(help_text(capsys, "evaluate").split())
+    assert "--metrics METRICS comma-separated, from: " + ", ".join(METRICS) in text
+
+
+def test_recommend_help_describes_the_output_columns(capsys):
+    text = help_text(capsys, "recommend")
+    for column in ("user", "rank", "item", "score"):
+        assert f"\n  {column} " in text
+    assert "fallback ranking" in text
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_help_lists_each_algorithms_parameters(capsys, command):
+    import inspect
+
+    from fastcf.cli import ALGORITHMS
+
+    text = " ".join(help_text(capsys, command).split())
+    for name, class_name in ALGORITHMS.items():
+        cls = getattr(fastcf, class_name)
+        start = text.index(f"{name} ({class_name}):")
+        signature = inspect.signature(cls.__init__).parameters
+        for param in cls().get_params():
+            default = signature[param].default
+            shown = np.dtype(default).name if isinstance(default, type) else repr(default)
+            assert f"{param}={shown}" in text[start:], (name, param)
+
+
+def test_data_flags_are_offered_wherever_a_data_file_is_read(capsys):
+    for command in ("train", "evaluate"):
+        text = help_text(capsys, command)
+        for flag in ("--sep", "--columns", "--header, --no-header", "--format", "--implicit"):
+            assert flag in text, (command, flag)
+
+
+# ------------------------------------------------------- data files, counts, notes
+
+@pytest.fixture(scope="module")
+def ratings_rows():
+    rng = np.random.default_rng(3)
+    return [(u, int(i), int(rng.integers(1, 6))) for u in range(40)
+            for i in rng.choice(30, 10, replace=False)]
+
+
+def test_train_reads_a_plain_tsv_and_says_what_it_assumed(capsys, tmp_path, ratings_rows):
+    data = tmp_path / "ratings.tsv"
+    data.write_text("".join(f"{u}\t{i}\t{r}\n" for u, i, r in ratings_rows))
+    out = tmp_path / "m.npz"
+    assert main(["train", "--data", str(data), "--algorithm", "baseline", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "fastcf train: reading ratings.tsv: format tsv" in err
+    assert "no header line" in err and "user = column 1, item = column 2, rating = column 3" in err
+    model = fastcf.load(out)
+    assert model.n_users_ == 40 and model.user_ids_.dtype.kind == "i"
+
+
+def test_train_reads_user_id_item_id_score(capsys, tmp_path, ratings_rows):
+    data = tmp_path / "mine.csv"
+    data.write_text("user_id,item_id,score\n"
+                    + "".join(f"u{u},i{i},{r}\n" for u, i, r in ratings_rows))
+    out = tmp_path / "m.npz"
+    assert main(["train", "--data", str(data), "--algorithm", "baseline", "--out", str(out)]) == 0
+    assert "user = 'user_id', item = 'item_id', rating = 'score'" in capsys.readouterr().err
+    assert fastcf.load(out).user_ids_[0] == "u0"
+
+
+def test_data_flags_say_what_sniffing_cannot(capsys, tmp_path, ratings_rows):
+    data = tmp_path / "wide.txt"
+    data.write_text("".join(f"x;{i};{u};{r};y\n" for u, i, r in ratings_rows))
+    out = tmp_path / "m.npz"
+    argv = ["train", "--data", str(data), "--algorithm", "baseline", "--out", str(out)]
+    assert main(argv) == 2
+    assert "has 5 columns and no header line" in capsys.readouterr().err
+    assert main([*argv, "--columns", "_,item,user,rating", "--sep", "semicolon",
+                 "--no-header", "--format", "csv"]) == 0
+    err = capsys.readouterr().err
+    assert "separator ';' (given)" in err and "no header line (given)" in err
+    assert "ignored column 1, column 5" in err
+    assert fastcf.load(out).n_users_ == 40
+    argv[argv.index("baseline")] = "itemknn"
+    assert main([*argv, "--columns", "user=2,item=1,rating=3", "--implicit"]) == 0
+    assert "rating column dropped (implicit=True)" in capsys.readouterr().err
+    assert fastcf.load(out).item_ids_.dtype.kind == "i"
+    assert main(["train", "--data", "synthetic:2k", "--sep", ",", "--algorithm", "baseline",
+                 "--out", str(out)]) == 2
+    assert "--sep apply to data files, not to synthetic:2k" in capsys.readouterr().err
+
+
+def test_movielens_files_are_still_detected(capsys, tmp_path, ratings_rows):
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "u.data").write_text("".join(f"{u}\t{i}\t{r}\t{1000 + u}\n"
+                                           for u, i, r in ratings_rows))
+    assert main(["evaluate", "--data", str(folder), "--algorithm", "baseline",
+                 "--metrics", "rmse"]) == 0
+    assert "as a MovieLens ratings file" in capsys.readouterr().err
+
+
+def test_parse_columns_and_sep():
+    from fastcf.cli import _columns, _sep
+
+    assert _columns("user,item,,rating") == ["user", "item", None, "rating"]
+    assert _columns("user, item, _, -") == ["user", "item", None, None]
+    assert _columns("user=uid,item=3") == {"user": "uid", "item": 3}
+    with pytest.raises(argparse.ArgumentTypeError, match="'item' is not role=column"):
+        _columns("user=uid,item")
+    assert (_sep("tab"), _sep("\\t"), _sep("Whitespace"), _sep(":")) == ("\t", "\t", r"\s+", ":")
+
+
+def test_evaluate_prints_counts_as_ints(capsys, tmp_path):
+    argv = ["evaluate", "--data", "synthetic:3k", "--algorithm", "baseline", "--metrics",
+            "rmse"]
+    assert main([*argv, "--out", str(tmp_path / "one.csv")]) == 0
+    out = capsys.readouterr().out
+    header, row = out.splitlines()
+    n_test, n_users = row.split()[-2:]
+    assert n_test.isdigit() and n_users.isdigit() and int(n_test) == 600
+    saved = pd.read_csv(tmp_path / "one.csv", index_col=0)
+    assert saved["n_test"].dtype == np.int64
+    assert main([*argv, "--folds", "3", "--out", str(tmp_path / "cv.csv")]) == 0
+    lines = {line.split()[0] + (" " + line.split()[1] if line.startswith("fold") else ""):
+             line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    for fold in ("fold 1", "fold 2", "fold 3"):
+        assert lines[fold][-1].isdigit() and lines[fold][-2].isdigit()
+    folds = [int(lines[f"fold {j}"][-2]) for j in (1, 2, 3)]
+    assert lines["mean"][-2] == f"{np.mean(folds):.1f}"
+    saved = pd.read_csv(tmp_path / "cv.csv", index_col=0)
+    assert saved.loc["fold 1", "n_test"] == int(lines["fold 1"][-2])
+
+
+def test_recommend_names_unknown_users_on_stderr(capsys, tmp_path):
+    model_path = tmp_path / "model.npz"
+    assert main(["train", "--data", "synthetic:2k", "--algorithm", "baseline",
+                 "--out", str(model_path)]) == 0
+    capsys.readouterr()
+    model = fastcf.load(model_path)
+    known = int(model.user_ids_[0])
+    assert main(["recommend", "--model", str(model_path), "--users", f"{known},999999,-5",
+                 "-n", "3"]) == 0
+    captured = capsys.readouterr()
+    assert ("fastcf recommend: 2 of the 3 users are unknown to the model (999999, -5); they "
+            "get its fallback ranking.") in captured.err
+    frame = pd.read_csv(io.StringIO(captured.out))
+    assert frame["user"].tolist() == [known] * 3 + [999999] * 3 + [-5] * 3  # fallback applies
+    assert main(["recommend", "--model", str(model_path), "--users", str(known)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_model_files_follow_the_umask(tmp_path, umask):
+    import os
+    import stat
+
+    model = fastcf.BaselineOnly().fit(fastcf.make_ratings(30, 20, 200, seed=0))
+    previous = os.umask(umask)
+    try:
+        model.save(tmp_path / "direct.npz")
+        assert main(["train", "--data", "synthetic:2k", "--algorithm", "baseline",
+                     "--out", str(tmp_path / "cli.npz")]) == 0
+    finally:
+        os.umask(previous)
+    for name in ("direct.npz", "cli.npz"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode == 0o666 & ~umask, (name, oct(mode))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.npz", "direct.npz"]

@@ -1,14 +1,81 @@
-"""The ``fastcf`` command line.
+"""The ``fastcf`` command line: ``benchmark``, ``train``, ``recommend``, ``evaluate``, ``info``.
 
-``fastcf benchmark`` (the main job), ``fastcf train`` / ``recommend`` /
-``evaluate`` for shell pipelines, ``fastcf info``.
+Everything a user reads is in the parser's help texts (plain text, printed as
+written); notes about what was assumed or done go to stderr, results to stdout.
 """
 
 import argparse
 import ast
+import inspect
 import logging
 import sys
+import textwrap
 
+from . import __version__
+
+DESCRIPTION = """\
+fastcf: fast collaborative filtering (kNN, matrix factorisation, neural models)
+from the shell. Train a model on a ratings file, recommend from it, evaluate it,
+or benchmark fastcf against the peer libraries installed.
+
+Data (--data) is synthetic:<size> (100k, 1m, 10m, 25m or a count such as 250k)
+or a MovieLens ratings file or folder (u.data, ratings.dat, ratings.csv); train
+and evaluate also read your own csv / tsv / parquet file of user, item[, rating
+[, timestamp]] columns: its separator, header line and columns are sniffed, and
+what was assumed is printed to stderr ('fastcf train --help' lists the flags
+that say it instead).
+
+Run 'fastcf COMMAND --help' for the options of a command."""
+
+EPILOG = """\
+examples:
+  fastcf benchmark --data synthetic:1m
+  fastcf train --data ratings.csv --algorithm mf -p factors=50 --out model.npz
+  fastcf recommend --model model.npz --users 1,2,3 -n 5
+  fastcf evaluate --data ml-100k --algorithm itemknn --folds 5"""
+
+#: ``--algorithm`` name -> estimator class name in fastcf (default hyper-parameters).
+ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "ItemKNN",
+              "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF"}
+
+#: Columns of ``evaluate``'s table that count things (printed as integers).
+COUNT_COLUMNS = ("n_test", "n_users")
+#: Rows of ``cross_validate``'s table that summarise the folds.
+SUMMARY_ROWS = ("mean", "std")
+
+#: ``--sep`` words -> the separator they stand for.
+SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|",
+                   "space": r"\s+", "whitespace": r"\s+"}
+
+RECOMMEND_OUTPUT = """\
+output: CSV with a header line, one row per recommended item, best first:
+  user   the user id, as given
+  rank   1, 2, ... up to -n (a user with fewer unseen items gets fewer rows)
+  item   the item id
+  score  the model's score of the item for the user (higher ranks first)
+Items a user interacted with in the training data are never recommended. A user
+the model has not seen gets the model's fallback ranking, and a note on stderr
+names such users."""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Prints descriptions and epilogs as written and adds each option's default."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        # identity, not ==: a default of 0 is shown, False and None are not
+        if (not action.option_strings or default is None or default is False
+                or default is argparse.SUPPRESS or "(default" in text):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _note(args, text):
+    print(f"fastcf {args.command}: {text}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------ commands
 
 def _cmd_info(args):
     from ._show_config import show_config
@@ -39,10 +106,51 @@ def _cmd_benchmark(args):
     return 0
 
 
-#: ``--algorithm`` name -> estimator class name in fastcf (default hyper-parameters).
-ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "ItemKNN",
-              "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF"}
+def _cmd_train(args):
+    model = _make_model(args)
+    model.fit(_load_data(args))
+    model.save(args.out)
+    _note(args, f"trained {args.algorithm} on {args.data}; wrote {args.out}")
+    return 0
 
+
+def _cmd_recommend(args):
+    from .persist import load
+
+    model = load(args.model)
+    users = _read_ids(args, model)
+    unknown = [user for user, index in zip(users, model.user_index(users)) if index < 0]
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        _note(args, f"{len(unknown)} of the {len(users)} users are unknown to the model "
+                    f"({shown}{more}); they get its fallback ranking.")
+    frame = model.recommend_frame(users, args.n)
+    frame.to_csv(args.out or sys.stdout, index=False)
+    return 0
+
+
+def _cmd_evaluate(args):
+    from .evaluation import cross_validate, evaluate
+    from .split import random_split
+
+    model = _make_model(args)
+    data = _load_data(args)
+    metrics = args.metrics.split(",") if args.metrics else None
+    if args.folds:
+        table = cross_validate(model, data, folds=args.folds, metrics=metrics, k=args.k,
+                               seed=args.seed)
+    else:
+        train, test = random_split(data, args.test_size, seed=args.seed)
+        table = evaluate(model, train, test, metrics, args.k).to_frame().T
+    table = _counts_as_ints(table)
+    print(_format_table(table))
+    if args.out:
+        table.to_csv(args.out)
+    return 0
+
+
+# ------------------------------------------------------------------- helpers
 
 def _param(text):
     """``name=value`` -> (name, value); the value is a Python literal, else a string."""
@@ -55,12 +163,16 @@ def _param(text):
         return name, value
 
 
-def _make_model(args):
+def _estimator(name):
     import fastcf
 
+    return getattr(fastcf, ALGORITHMS[name])
+
+
+def _make_model(args):
     if args.algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm {args.algorithm!r} unknown; known: {', '.join(ALGORITHMS)}.")
-    cls = getattr(fastcf, ALGORITHMS[args.algorithm])
+    cls = _estimator(args.algorithm)
     params = dict(args.param or [])
     if args.threads is not None:
         params.setdefault("n_threads", args.threads)
@@ -71,20 +183,29 @@ def _make_model(args):
     return cls(**params)
 
 
-def _load_data(spec):
-    from .benchmark import load_data
+def _show_default(value):
+    if isinstance(value, type) or type(value).__module__ == "numpy":
+        import numpy as np
 
-    data, description = load_data(spec)
-    logging.getLogger(__name__).info("data: %s", description)
-    return data
+        try:
+            return np.dtype(value).name
+        except TypeError:
+            pass
+    return repr(value)
 
 
-def _cmd_train(args):
-    model = _make_model(args)
-    model.fit(_load_data(args.data))
-    model.save(args.out)
-    print(f"trained {args.algorithm} on {args.data}; wrote {args.out}", file=sys.stderr)
-    return 0
+def _algorithm_help():
+    """The -p parameters of every algorithm with their defaults, from the signatures."""
+    lines = ["algorithms and their -p parameters (default values):"]
+    for name, class_name in ALGORITHMS.items():
+        cls = _estimator(name)
+        signature = inspect.signature(cls.__init__).parameters
+        params = ", ".join(f"{p}={_show_default(signature[p].default)}"
+                           for p in cls._param_names())
+        lines.append(textwrap.fill(f"{name} ({class_name}): {params}", width=79,
+                                   initial_indent="  ", subsequent_indent="      ",
+                                   break_on_hyphens=False))
+    return "\n".join(lines)
 
 
 def _read_ids(args, model):
@@ -110,68 +231,162 @@ def _read_ids(args, model):
     return texts
 
 
-def _cmd_recommend(args):
-    from .persist import load
+def _counts_as_ints(table):
+    """``table`` with its count columns holding ints, except in the mean and std rows
+    of cross-validation, which stay floats: a mean of counts is not a count."""
+    import pandas as pd
 
-    model = load(args.model)
-    frame = model.recommend_frame(_read_ids(args, model), args.n)
-    if args.out:
-        frame.to_csv(args.out, index=False)
+    table = table.copy()
+    for column in COUNT_COLUMNS:
+        if column in table:
+            table[column] = pd.Series([value if label in SUMMARY_ROWS else int(value)
+                                       for label, value in table[column].items()],
+                                      index=table.index, dtype=object)
+    return table
+
+
+def _format_table(table):
+    """Metrics and seconds with 4 decimals; counts as ints, their mean and std with 1."""
+    import pandas as pd
+
+    def cell(label, column, value):
+        if column not in COUNT_COLUMNS:
+            return f"{value:.4f}"
+        return f"{value:.1f}" if label in SUMMARY_ROWS else str(value)
+
+    return pd.DataFrame({column: [cell(label, column, value)
+                                  for label, value in table[column].items()]
+                         for column in table}, index=table.index).to_string()
+
+
+# ---------------------------------------------------------------------- data
+
+def _sep(text):
+    return SEPARATOR_NAMES.get(text.lower(), text)
+
+
+def _columns(text):
+    """``user,item,,rating`` (roles in order, empty or _ to skip) or
+    ``user=uid,item=iid,rating=3`` (role=name or 0-based position)."""
+    parts = [p.strip() for p in text.split(",")]
+    if not any("=" in p for p in parts):
+        return [None if p in ("", "_", "-") else p for p in parts]
+    mapping = {}
+    for part in parts:
+        role, sep, column = part.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise argparse.ArgumentTypeError(f"{part!r} is not role=column")
+        column = column.strip()
+        mapping[role.strip()] = int(column) if column.isdigit() else column
+    return mapping
+
+
+def _add_data_arguments(parser):
+    group = parser.add_argument_group("data", _fill(
+        "--data names synthetic:<size>, a MovieLens ratings file or folder, or a csv / "
+                "tsv / parquet file. A file that is not MovieLens (or any file when one of the "
+                "flags below is given) is read by fastcf.read_interactions, which sniffs what "
+                "these flags leave out and prints what it assumed to stderr."))
+    group.add_argument("--data", required=True, metavar="DATA",
+                       help="synthetic:<size>, a MovieLens file or folder, or a data file")
+    group.add_argument("--format", choices=("csv", "tsv", "parquet"), default=None,
+                       help="the file's format (default: from the suffix, else the content)")
+    group.add_argument("--sep", type=_sep, default=None,
+                       help="field separator: a character or tab, comma, semicolon, pipe, "
+                            "whitespace (default: sniffed)")
+    group.add_argument("--columns", type=_columns, default=None,
+                       help="the columns' roles (user, item, rating, timestamp) in order, "
+                            "empty or _ to skip one: 'user,item,_,rating'; or role=name "
+                            "(or role=position from 0): 'user=uid,item=iid,rating=stars' "
+                            "(default: by header name, else by position)")
+    group.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                       help="the first line names the columns (default: sniffed)")
+    group.add_argument("--implicit", action="store_true",
+                       help="ignore any rating column: every interaction counts 1")
+
+
+def _load_data(args):
+    """The Interactions ``--data`` names, read as the data flags say."""
+    from .datasets import is_movielens, load_movielens, sniff_interactions
+
+    options = {"format": args.format, "sep": args.sep, "columns": args.columns,
+               "header": args.header, "implicit": True if args.implicit else None}
+    given = [f"--{name}" for name, value in options.items() if value is not None]
+    spec = args.data
+    if spec.startswith("synthetic:"):
+        if given:
+            raise ValueError(f"{', '.join(given)} apply to data files, not to {spec}.")
+        from .benchmark import load_data
+
+        data, description = load_data(spec)
+    elif not given and is_movielens(spec):
+        data = load_movielens(spec)
+        description = f"{spec} (MovieLens)"
+        _note(args, f"reading {spec} as a MovieLens ratings file.")
     else:
-        frame.to_csv(sys.stdout, index=False)
-    return 0
+        layout = sniff_interactions(spec, **options)
+        _note(args, f"reading {layout.describe()}")
+        data = layout.read()
+        description = spec
+    logging.getLogger(__name__).info("data: %s: %s", description, data)
+    return data
 
 
-def _cmd_evaluate(args):
-    from .evaluation import cross_validate, evaluate
-    from .split import random_split
-
-    model = _make_model(args)
-    data = _load_data(args.data)
-    metrics = args.metrics.split(",") if args.metrics else None
-    if args.folds:
-        table = cross_validate(model, data, folds=args.folds, metrics=metrics, k=args.k,
-                               seed=args.seed)
-    else:
-        train, test = random_split(data, args.test_size, seed=args.seed)
-        table = evaluate(model, train, test, metrics, args.k).to_frame().T
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    if args.out:
-        table.to_csv(args.out)
-    return 0
-
+# -------------------------------------------------------------------- parser
 
 def _add_model_arguments(parser):
-    parser.add_argument("--data", required=True,
-                        help="a MovieLens file or folder (u.data, ratings.dat, ratings.csv) or "
-                             "synthetic:<size>")
-    parser.add_argument("--algorithm", required=True, help=", ".join(ALGORITHMS))
+    _add_data_arguments(parser)
+    parser.add_argument("--algorithm", required=True, metavar="ALGORITHM",
+                        help=f"one of {', '.join(ALGORITHMS)}")
     parser.add_argument("-p", "--param", type=_param, action="append", metavar="NAME=VALUE",
-                        help="a hyper-parameter, e.g. -p factors=50 -p lr=0.01 (repeatable)")
-    parser.add_argument("--threads", type=int, default=None)
+                        help="a hyper-parameter of the algorithm (repeatable; Python literals, "
+                             "else strings), e.g. -p factors=50 -p lr=0.01; see the list below")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for fastcf (default: all usable cores)")
+
+
+def _fill(text):
+    return textwrap.fill(text, width=79)
+
+
+def _subparser(sub, name, summary, description, epilog=None):
+    return sub.add_parser(name, help=summary, epilog=epilog, formatter_class=_HelpFormatter,
+                          description=_fill(f"{summary[0].upper()}{summary[1:]}. {description}"))
 
 
 def build_parser():
     from .benchmark import DEFAULT_DATA, FASTCF_ALGORITHMS
+    from .evaluation import METRICS
 
-    parser = argparse.ArgumentParser(prog="fastcf", description=__doc__)
+    parser = argparse.ArgumentParser(prog="fastcf", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"fastcf {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    info = sub.add_parser("info", help="versions, backends, threading and OpenMP status")
+    info = _subparser(sub, "info", "versions, backends, threading and OpenMP status",
+                      "Prints fastcf's version, the versions of Python and of its dependencies, "
+                      "the kernel backends available (Numba, Cython, reference), how the Cython "
+                      "extensions were built, and the threading layer and thread counts in use. "
+                      "Attach it to a bug report.")
     info.set_defaults(func=_cmd_info)
 
-    bench = sub.add_parser("benchmark", help="fit and time fastcf (and installed peers)")
+    bench = _subparser(sub, "benchmark", "fit and time fastcf (and installed peers)",
+                       "Fits every algorithm (and every peer library installed: Surprise, "
+                       "implicit, LensKit, cornac, torch) on one split of the same data, times "
+                       "fit / predict / recommend (median of --repeats runs, JIT compile time "
+                       "apart), measures accuracy, and prints a markdown table.")
     bench.add_argument("--data", default=DEFAULT_DATA,
-                       help="synthetic:100k|1m|10m|25m|<N>[k|m] or a MovieLens file/folder "
-                            f"(default {DEFAULT_DATA})")
+                       help="synthetic:100k|1m|10m|25m|<N>[k|m] or a MovieLens file or folder")
     bench.add_argument("--algorithms", default=None,
-                       help=f"comma-separated, from: {', '.join(FASTCF_ALGORITHMS)} (default all)")
+                       help=f"comma-separated, from: {', '.join(FASTCF_ALGORITHMS)} "
+                            "(default: all)")
     bench.add_argument("--peers", default="auto",
                        help="auto (every installed peer), none, or a comma-separated list")
-    bench.add_argument("--threads", type=int, default=None, help="threads for fastcf (default all)")
+    bench.add_argument("--threads", type=int, default=None,
+                       help="threads for fastcf (default: all usable cores)")
     bench.add_argument("--repeats", type=int, default=3, help="timed runs per figure (median)")
-    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--seed", type=int, default=0, help="seed of the data and the split")
     bench.add_argument("--out", default=None,
                        help="folder for results.json, results.md and PNG plots")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -179,26 +394,42 @@ def build_parser():
                        help="skip the learning curves and the thread / data-size scaling runs")
     bench.set_defaults(func=_cmd_benchmark)
 
-    train = sub.add_parser("train", help="fit a model and save it (.npz)")
+    algorithms = _algorithm_help()
+    train = _subparser(sub, "train", "fit a model and save it (.npz)",
+                       "Reads --data, fits --algorithm with the -p hyper-parameters, and writes "
+                       "the fitted model to --out (fastcf's .npz model format, loaded by "
+                       "'fastcf recommend' and fastcf.load).", epilog=algorithms)
     _add_model_arguments(train)
     train.add_argument("--out", required=True, help="model file to write, e.g. model.npz")
     train.set_defaults(func=_cmd_train)
 
-    rec = sub.add_parser("recommend", help="top-n items per user from a saved model, as CSV")
+    rec = _subparser(sub, "recommend", "top-n items per user from a saved model, as CSV",
+                     "Loads a model written by 'fastcf train' (or model.save) and writes the "
+                     "top -n items of each user given.", epilog=RECOMMEND_OUTPUT)
     rec.add_argument("--model", required=True, help="a file written by fastcf train / save")
     rec.add_argument("--users", default=None, help="comma-separated user ids")
     rec.add_argument("--users-file", default=None, help="one user id per line; - for stdin")
     rec.add_argument("-n", type=int, default=10, help="items per user")
-    rec.add_argument("--out", default=None, help="CSV file (default stdout)")
+    rec.add_argument("--out", default=None, help="CSV file to write (default: stdout)")
     rec.set_defaults(func=_cmd_recommend)
 
-    ev = sub.add_parser("evaluate", help="fit on a split (or k folds) and print the metrics")
+    ev = _subparser(sub, "evaluate", "fit on a split (or k folds) and print the metrics",
+                    "Splits --data at random (--test-size of the ratings, drawn over all of "
+                    "them, to test; or --folds folds), fits --algorithm on the training part "
+                    "and prints one row of metrics (per fold, then mean and std): the "
+                    "metrics, fit_s / predict_s / recommend_s (seconds), n_test (test "
+                    "ratings) and n_users (users ranked). Counts print as integers; their "
+                    "mean and std over folds with one decimal.", epilog=algorithms)
     _add_model_arguments(ev)
-    ev.add_argument("--test-size", type=float, default=0.2)
-    ev.add_argument("--folds", type=int, default=None, help="cross-validate over this many")
-    ev.add_argument("--metrics", default=None, help="comma-separated (default all)")
+    ev.add_argument("--test-size", type=float, default=0.2,
+                    help="share of the ratings held out for testing")
+    ev.add_argument("--folds", type=int, default=None,
+                    help="cross-validate over this many folds instead (default: one split)")
+    ev.add_argument("--metrics", default=None,
+                    help=f"comma-separated, from: {', '.join(METRICS)} (default: all that "
+                         "apply to the model; rmse and mae need ratings)")
     ev.add_argument("-k", type=int, default=10, help="recommendation list length")
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--seed", type=int, default=0, help="seed of the split")
     ev.add_argument("--out", default=None, help="also write the table as CSV")
     ev.set_defaults(func=_cmd_evaluate)
     return parser
@@ -211,7 +442,7 @@ def main(argv=None):
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"fastcf {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -12,7 +12,7 @@ kernel an index out of range.
 
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 import zlib
 from typing import NamedTuple
@@ -298,8 +298,11 @@ def save(model, path):
     arrays[_HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    # Write beside the target, then rename: a crash never leaves half a model.
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    # Write beside the target, then rename: a crash never leaves half a model. Created
+    # with mode 0o666 (mkstemp's is 0o600), so the umask sets the model file's
+    # permissions as it does for any file the user creates.
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
