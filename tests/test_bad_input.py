@@ -1497,5 +1497,7 @@ def test_cli_bad_input_exits_2_with_a_message(capsys, tmp_path, monkeypatch, arg
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"fastcf {argv[0]}: error: ") and re.search(match, err), err
+    # notes (what a data file was read as) may come first; the error is the last line
+    error = err.rstrip("\n").splitlines()[-1]
+    assert error.startswith(f"fastcf {argv[0]}: error: ") and re.search(match, error), err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written

@@ -7,7 +7,6 @@ timestamp), returning a :class:`FileLayout` that says what it assumed and why;
 ``fastcf.datasets.reader``) and reads the file.
 """
 
-import csv
 import logging
 import os
 import re
@@ -20,7 +19,15 @@ import pandas as pd
 from .._config import DEFAULT_DTYPE, SNIFF_LINES
 from .._validation import check_bool, check_choice, check_value_dtype
 from ..data import DUPLICATE_POLICIES, Interactions
-from ._text import head_lines, is_gzip, is_number
+from ._text import (
+    WHITESPACE,
+    head_lines,
+    is_gzip,
+    is_number,
+    show_sep,
+    sniff_sep,
+    split_fields,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +49,6 @@ ALIASES = {
     "timestamp": ("timestamp", "ts", "time", "t", "date", "datetime", "unixtime",
                   "unixreviewtime"),
 }
-_WHITESPACE = r"\s+"
-#: Separators tried, in this order, when none is given.
-SEPARATORS = ("\t", ",", ";", "|", "::", _WHITESPACE)
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",
              ".pq": "parquet"}
 _PARQUET_MAGIC = b"PAR1"
@@ -57,10 +61,6 @@ def _normalise(name):
 def _role_of(name):
     key = _normalise(name)
     return next((role for role, names in ALIASES.items() if key in names), None)
-
-
-def _show_sep(sep):
-    return {"\t": "tab", " ": "space", _WHITESPACE: "whitespace"}.get(sep, repr(sep))
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class FileLayout:
         fmt = self.format + (", gzip-compressed" if self.compressed else "")
         parts = [f"format {fmt} ({self.reasons['format']})"]
         if self.format != "parquet":
-            parts.append(f"separator {_show_sep(self.sep)} ({self.reasons['sep']})")
+            parts.append(f"separator {show_sep(self.sep)} ({self.reasons['sep']})")
             parts.append(("a header line" if self.header else "no header line")
                          + f" ({self.reasons['header']})")
         shown = ", ".join(f"{role} = {_show_column(col, self.header)}"
@@ -163,12 +163,12 @@ class FileLayout:
                   "compression": "gzip" if self.compressed else None,
                   "encoding": "utf-8-sig", "skipinitialspace": True,
                   # the C parser takes one character or \s+; "::" needs the python one
-                  "engine": "python" if len(sep) > 1 and sep != _WHITESPACE else "c"}
+                  "engine": "python" if len(sep) > 1 and sep != WHITESPACE else "c"}
         try:
             return pd.read_csv(self.path, **kwargs)
         except (ValueError, OverflowError) as exc:  # pandas' ParserError is a ValueError
             raise ValueError(f"{self.path} does not parse as {self.format} with separator "
-                             f"{_show_sep(sep)}: {exc}") from exc
+                             f"{show_sep(sep)}: {exc}") from exc
 
 
 def _show_column(column, header):
@@ -230,29 +230,6 @@ def _parquet_names(path, engine):
     import fastparquet
 
     return tuple(fastparquet.ParquetFile(path).columns)
-
-
-def _split(line, sep):
-    if sep == _WHITESPACE:
-        return line.split()
-    if len(sep) > 1:
-        return line.split(sep)
-    return next(csv.reader([line], delimiter=sep))
-
-
-def _sniff_sep(lines, path):
-    """The first separator that splits every line alike, else the first that splits the
-    first line as at least half the lines (a malformed line is then reported by the parser)."""
-    counts = {sep: [len(_split(line, sep)) for line in lines] for sep in SEPARATORS}
-    for sep, found in counts.items():
-        if found[0] >= 2 and len(set(found)) == 1:
-            return sep
-    for sep, found in counts.items():
-        if found[0] >= 2 and 2 * found.count(found[0]) >= len(found):
-            return sep
-    raise ValueError(f"{path}: no separator splits its first lines into the same number "
-                     f"(>= 2) of fields (tried {', '.join(_show_sep(s) for s in SEPARATORS)}); "
-                     "pass sep=.")
 
 
 def _sniff_header(rows, columns):
@@ -417,10 +394,10 @@ def sniff_interactions(path, *, sep=None, columns=None, header=None, format=None
     elif format == "tsv":
         sep, sep_why = "\t", "tsv"
     else:
-        sep, sep_why = _sniff_sep(lines, path), "sniffed"
+        sep, sep_why = sniff_sep(lines, path), "sniffed"
     if format is None:
         format = "tsv" if sep == "\t" else "csv"
-    rows = [_split(line, sep) for line in lines]
+    rows = [split_fields(line, sep) for line in lines]
     if header is None:
         header, header_why = _sniff_header(rows, columns)
     else:
