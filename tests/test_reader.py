@@ -105,6 +105,14 @@ def test_string_ids_and_dates(tmp_path):
     assert stamps.min() == pd.Timestamp("2020-01-02") and data.timestamps.dtype == np.int64
 
 
+def test_header_names_with_spaces_or_repeated(tmp_path):
+    path = write(tmp_path / "s.csv", "user_id , item_id , note , note\n"
+                 + "".join(f"{u},{i},x,y\n" for u, i, r, t in ROWS))
+    layout = sniff_interactions(path)
+    assert layout.names == ("user_id", "item_id", "note", "note")
+    check(layout.read(), rating=False)
+
+
 def test_mixed_ids_stay_strings(tmp_path):
     data = read_interactions(write(tmp_path / "m.csv", "1,a\n2,007\n"))
     assert data.user_ids.tolist() == [1, 2] and data.item_ids.tolist() == ["007", "a"]
@@ -226,10 +234,11 @@ def test_assumptions_are_logged(tmp_path, caplog):
     ("user,b\n1,2\n", {}, r"no item column among \['user', 'b'\]"),
     ("1,2,five\n", {}, r"the rating column \(column 3\) holds 'five' at data row 1, not a "
                        "number"),
-    ("1,2,3\n1,3,\n", {}, r"the rating column \(column 3\) is empty in 1 rows \(first at data "
-                          r"row 2\)"),
+    ("1,2,3\n1,3,\n", {}, r"the rating column \(column 3\) is empty or NaN in 1 rows \(first at "
+                          r"data row 2\)"),
+    ("1,2,3\n1,3,nan\n", {}, r"the rating column \(column 3\) is empty or NaN in 1 rows"),
     ("1,2,inf\n", {}, r"holds 1 infinite values"),
-    ("1,2,3\n,3,4\n", {}, r"the user column \(column 1\) is empty in 1 rows"),
+    ("1,2,3\n,3,4\n", {}, r"the user column \(column 1\) is empty or NaN in 1 rows"),
     ("1,2,3,x\n", {"columns": ["user", "item", "rating", "timestamp"]},
      "holds 'x' at data row 1, neither a number nor a date"),
     ('1,2,3\n1,2,"3\n', {}, "does not parse as csv with separator ',': .*EOF inside string"),

@@ -142,24 +142,29 @@ class FileLayout:
         """
         dtype = check_value_dtype(dtype)  # before reading a large file, not after
         check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
-        wanted = list(dict.fromkeys(self.columns.values()))
         if self.format == "parquet":
-            raw = pd.read_parquet(self.path, engine=_parquet_engine(), columns=wanted)
+            raw = pd.read_parquet(self.path, engine=_parquet_engine(),
+                                  columns=list(self.columns.values()))
+            raw.columns = [self.names.index(c) for c in raw.columns]
         else:
-            raw = self._read_text(wanted)
+            raw = self._read_text()
         if raw.empty:
             raise ValueError(f"{self.path} has no rows"
                              + (" below its header." if self.header else "."))
-        frame = pd.DataFrame({role: _checked(raw[col], role, col, self)
+        frame = pd.DataFrame({role: _checked(raw[self.names.index(col)], role, col, self)
                               for role, col in self.columns.items()})
         return Interactions.from_frame(
             frame, user="user", item="item", rating=None if self.implicit else "rating",
             timestamp="timestamp" if "timestamp" in self.columns else None, dtype=dtype,
             duplicates=duplicates)
 
-    def _read_text(self, wanted):
+    def _read_text(self):
+        """The columns in use, labelled by position (header names may repeat or carry
+        spaces that the sniffed names do not)."""
         sep = self.sep
-        kwargs = {"sep": sep, "header": 0 if self.header else None, "usecols": wanted,
+        kwargs = {"sep": sep, "header": 0 if self.header else None,
+                  "names": range(len(self.names)),
+                  "usecols": sorted(self.names.index(c) for c in self.columns.values()),
                   "compression": "gzip" if self.compressed else None,
                   "encoding": "utf-8-sig", "skipinitialspace": True,
                   # the C parser takes one character or \s+; "::" needs the python one
@@ -184,8 +189,8 @@ def _checked(values, role, column, layout):
     where = f"{layout.path}: the {role} column ({_show_column(column, layout.header)})"
     missing = values.isna().to_numpy()
     if missing.any():
-        raise ValueError(f"{where} is empty in {int(missing.sum())} rows (first at data row "
-                         f"{_first_bad(missing)}).")
+        raise ValueError(f"{where} is empty or NaN in {int(missing.sum())} rows (first at "
+                         f"data row {_first_bad(missing)}).")
     if role in ("user", "item"):
         return values
     if role == "rating" or pd.api.types.is_numeric_dtype(values.dtype):
