@@ -425,8 +425,7 @@ class MatrixFactorization(Recommender):
         return est
 
     def _score_setup(self):
-        """The item side in float64, converted once per ``recommend`` (8.5 MB at 10.7k
-        items x 100 factors, which every block converted again before)."""
+        """The item side in float64, converted once per ``recommend`` call."""
         base = float(self.global_mean_) + self.item_bias_ if self.biased else \
             np.full(self.n_items_, float(self.global_mean_))
         return self.item_factors_.astype(np.float64, copy=False), base

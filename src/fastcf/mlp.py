@@ -102,7 +102,7 @@ class _Network(Recommender):
         """Give Adam few, large arrays (called by ``_build``): every Dense layer's
         parameters and gradients become views of one flat array each, and each
         group of tables (same width) views of one stacked table, updated lazily
-        in one pass (ML-100K seed MLP: 415k -> 520k samples/s, then ~+10%)."""
+        in one pass."""
         self._dense_flat, self._dense_flat_grad = share_buffers(self._dense_layers())
         tables = self._tables()
         self._table_groups = []
