@@ -1,5 +1,5 @@
 """MatrixFactorization: reproducibility, learning on planted data, early stopping,
-fallbacks, recommend, fold-in, partial_fit, persistence and bad input
+fallbacks, recommend, fold-in, partial_fit, schedules, persistence and bad input
 (its SGD kernels: tests/kernels/test_mf.py)."""
 
 import numpy as np
@@ -222,3 +222,37 @@ def test_recommend_bounds_blas_by_n_threads(monkeypatch, n_threads, want):
     monkeypatch.setattr(MatrixFactorization, "_score_block", spy)
     model.recommend(data.user_ids[:5], 3)
     assert seen and all(s == ({want} if want else outside) for s in seen)
+
+
+def test_fit_takes_a_schedule_object(planted):
+    from fastcf.schedules import Blocked, Serial
+
+    train, _ = planted
+    options = {"factors": 4, "epochs": 2, "seed": 2}
+    serial = MatrixFactorization(**options).fit(train)
+    # the object runs the epochs, whatever the schedule parameter says
+    model = MatrixFactorization(schedule="hogwild", **options).fit(train, schedule=Serial())
+    assert np.array_equal(model.user_factors_, serial.user_factors_)
+    blocked = MatrixFactorization(schedule="blocked", blocks=3, n_threads=1, **options)
+    blocked.fit(train)
+    model.fit(train, schedule=Blocked(3, n_threads=1))
+    assert np.array_equal(model.user_factors_, blocked.user_factors_)
+    model.fit(train)  # the next fit runs the parameters' schedule again
+    assert not np.array_equal(model.user_factors_, serial.user_factors_)
+    with pytest.raises(TypeError, match="schedule must be a fastcf.schedules.Schedule .* got "
+                                        "str"):
+        model.fit(train, schedule="blocked")
+
+
+@pytest.mark.parametrize("make, exc, match", [
+    (lambda s: s.Blocked(0), ValueError, "blocks == 0"),
+    (lambda s: s.Hogwild(4, cell_order="random"), ValueError, "cell_order == 'random'"),
+    (lambda s: s.Blocked(4, n_threads=0), ValueError, "n_threads == 0"),
+    (lambda s: s.Serial(backend="gpu"), ValueError, "backend == 'gpu'"),
+    (lambda s: s.Schedule(), TypeError, "abstract"),
+])
+def test_schedules_check_their_parameters(make, exc, match):
+    from fastcf import schedules
+
+    with pytest.raises(exc, match=match):
+        make(schedules)

@@ -228,3 +228,17 @@ def test_bad_data(planted):
         MLPRecommender().fit(implicit)
     with pytest.raises(ValueError, match="patience needs a validation"):
         MLPRecommender(patience=2).fit(train)
+
+
+def test_names_that_moved_still_import_with_a_warning():
+    import fastcf.mlp
+    import fastcf.neumf
+    import fastcf.sampling
+
+    with pytest.warns(DeprecationWarning, match="fastcf.mlp.NeuMF moved to fastcf.neumf.NeuMF"):
+        from fastcf.mlp import NeuMF
+    assert NeuMF is fastcf.NeuMF is fastcf.neumf.NeuMF
+    with pytest.warns(DeprecationWarning, match="moved to fastcf.sampling.sample_negatives"):
+        assert fastcf.mlp.sample_negatives is fastcf.sampling.sample_negatives
+    with pytest.raises(AttributeError, match="has no attribute 'GMF'"):
+        fastcf.mlp.GMF  # noqa: B018

@@ -8,6 +8,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0+unknown"
 
 from ._show_config import config_info, show_config
+from ._training import TrainingDiverged
 from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
 from .data import Interactions
@@ -15,7 +16,8 @@ from .datasets import fetch_movielens, load_movielens, make_ratings, read_intera
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
-from .mlp import MLPRecommender, NeuMF
+from .mlp import MLPRecommender
+from .neumf import NeuMF
 from .persist import load
 from .similarity import similarity, similarity_to
 
@@ -28,6 +30,7 @@ __all__ = [
     "NeuMF",
     "NotFittedError",
     "Recommender",
+    "TrainingDiverged",
     "Unknown",
     "UserKNN",
     "__version__",

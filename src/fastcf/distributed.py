@@ -30,6 +30,7 @@ from .kernels.similarity import (
     topk_to_csr,
 )
 from .mf import MatrixFactorization
+from .schedules import Schedule
 from .similarity import AXES, _as_interactions, fitted_baselines
 
 __all__ = ["fit_mf", "from_dask", "recommend", "similarity_topk"]
@@ -307,8 +308,8 @@ def _dsgd_cell(cell, user_block, item_block, mu, lr, reg, biased, seed, backend)
     return (p, bu), (q, bi), loss
 
 
-class _DSGD:
-    """DSGD (Gemulla et al., 2011) as a MatrixFactorization epoch runner.
+class _DSGD(Schedule):
+    """DSGD (Gemulla et al., 2011) as a MatrixFactorization schedule (:mod:`fastcf.schedules`).
 
     Users and items are dealt into ``grid`` blocks by a seeded permutation;
     the ratings of cell (u, i) are stored once per cell (local indices, by user
@@ -387,8 +388,9 @@ class _DSGD:
 def fit_mf(model, data, *, client=None, grid=None, validation=None):
     """Fit a :class:`~fastcf.MatrixFactorization` by distributed SGD (DSGD); returns it.
 
-    The model's hyper-parameters, initialisation and history are those of its
-    own ``fit``; only the epochs run as DSGD strata on the cluster (see
+    ``model.fit(data, validation=validation, schedule=<a DSGD schedule>)``: the
+    model's hyper-parameters, initialisation and history are those of its own
+    ``fit``; only the epochs run as DSGD strata on the cluster (see
     :class:`_DSGD`). Reproducible for a seed and a grid, whatever the number
     of workers. Its schedule parameter is not used; ``cell_order`` is.
 
@@ -409,11 +411,8 @@ def fit_mf(model, data, *, client=None, grid=None, validation=None):
     executor = _executor(client)
     grid = max(2, 2 * executor.n_workers) if grid is None else check_int("grid", grid,
                                                                           min_value=1)
-    model._epoch_runner = _DSGD(executor, grid, model.backend, model.cell_order == "shuffled")
-    try:
-        return model.fit(data, validation=validation)
-    finally:
-        model._epoch_runner = None
+    schedule = _DSGD(executor, grid, model.backend, model.cell_order == "shuffled")
+    return model.fit(data, validation=validation, schedule=schedule)
 
 
 # ---------------------------------------------------------------------- input

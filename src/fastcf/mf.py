@@ -4,50 +4,31 @@ r"""``MatrixFactorization``: biased MF (Surprise's ``SVD``) and FunkSVD, trained
 
 minimising :math:`\sum (r_{ui} - \hat r_{ui})^2 + \lambda (b_u^2 + b_i^2 + \|p_u\|^2 +
 \|q_i\|^2)` with Surprise ``SVD``'s updates (see :func:`fastcf.kernels.sgd_epoch`).
-Three training schedules (``schedule=``):
-
-- ``"serial"``: one thread, a fresh seeded shuffle of the ratings each epoch;
-  a seed gives the same model bit for bit on a backend.
-- ``"blocked"`` (FPSGD): the ratings cut into a ``blocks`` x ``blocks`` grid
-  of (user block, item block) cells; threads update cells that share no user
-  and no item, in a seeded random schedule, each cell's ratings by user
-  (LIBMF's order: the user factors then stream from memory) or shuffled
-  (``cell_order="shuffled"``): parallel, and the same model for a seed
-  whatever ``n_threads``.
-- ``"hogwild"``: the same grid's cells in a fresh random order, handed out
-  one at a time to threads that update them without locks or rounds (each
-  cell's ratings as for ``"blocked"``): fast, but concurrent updates of one row may be lost, so
-  two runs can differ (their accuracy does not, measurably).
+Three training schedules (``schedule=``), the classes of :mod:`fastcf.schedules`:
+``"serial"`` (one thread; a seed gives the same model bit for bit on a backend),
+``"blocked"`` (FPSGD over a ``blocks`` x ``blocks`` grid of rating cells: parallel,
+and the same model for a seed whatever ``n_threads``) and ``"hogwild"`` (the same
+cells, lock-free: fast, but two runs on several threads can differ).
 """
-
-import time
 
 import numpy as np
 
 from ._config import PREDICT_CHUNK
 from ._parallel import resolve_n_threads
+from ._training import Epoch, TrainingDiverged, train_epochs
 from ._validation import check_bool, check_choice, check_float, check_int, check_value_dtype
 from .base import Recommender, _as_id_array, _raise_unknown
 from .data import Interactions
 from .kernels import topk
 from .kernels._registry import check_backend
-from .kernels.mf import (
-    block_grid,
-    run_sgd_epoch,
-    run_sgd_epoch_blocked,
-    run_sgd_epoch_hogwild,
-    run_shuffle_ratings,
-)
 from .persist import Array, Schema
+from .schedules import CELL_ORDERS, Blocked, Hogwild, Schedule, Serial
+
+__all__ = ["MatrixFactorization", "TrainingDiverged"]
 
 _RATE_NAMES = ("lr_bu", "lr_bi", "lr_pu", "lr_qi")
 _REG_NAMES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
 SCHEDULES = ("serial", "blocked", "hogwild")
-CELL_ORDERS = ("sorted", "shuffled")
-
-
-class TrainingDiverged(ValueError):
-    """SGD produced NaN or inf (the learning rate is too large for the data)."""
 
 
 class MatrixFactorization(Recommender):
@@ -99,8 +80,11 @@ class MatrixFactorization(Recommender):
     Attributes
     ----------
     history_ : list of dict
-        Per epoch: ``epoch``, ``train_rmse`` (errors seen during the epoch),
-        ``validation_rmse`` (with a validation set), ``seconds``.
+        Per epoch: ``epoch`` (``partial_fit`` numbers on), ``train_rmse``
+        (errors seen during the epoch), ``seconds``, ``validation_rmse`` (with
+        a validation set).
+    best_epoch_ : int
+        With ``patience``: the epoch whose model was kept.
 
     Notes
     -----
@@ -110,11 +94,6 @@ class MatrixFactorization(Recommender):
     user: by :math:`\\mu + b_i`), scoring users in blocks with BLAS.
     """
 
-    #: Runs the epochs instead of the schedule when set (``fastcf.distributed.fit_mf``'s
-    #: DSGD sets it for one fit): ``start(users, items, ratings, n_users, n_items, rng)``
-    #: once, then ``epoch(mu, user_bias, item_bias, user_factors, item_factors, lr, reg,
-    #: biased, rng)`` per epoch, updating the arrays in place, returning the sum of e^2.
-    _epoch_runner = None
     _state_schema = Schema({
         "global_mean_": Array("f"),
         "user_bias_": Array("f", ("n_users",), dtype_param="dtype"),
@@ -193,7 +172,7 @@ class MatrixFactorization(Recommender):
         return lr, reg
 
     # ------------------------------------------------------------------- fit
-    def fit(self, data, *, validation=None, callbacks=()):
+    def fit(self, data, *, validation=None, callbacks=(), schedule=None):
         """Train on ``data``; returns ``self``.
 
         Parameters
@@ -206,18 +185,24 @@ class MatrixFactorization(Recommender):
         callbacks : iterable of callables
             Each is called after every epoch with the epoch's ``history_``
             entry (a dict); returning True stops training.
+        schedule : fastcf.schedules.Schedule, optional
+            Runs this fit's epochs instead of the one the ``schedule``,
+            ``blocks``, ``cell_order``, ``backend`` and ``n_threads``
+            parameters make (see :mod:`fastcf.schedules` for the protocol).
         """
         if validation is not None and not isinstance(validation, Interactions):
             raise TypeError(f"validation must be an Interactions, got "
                             f"{type(validation).__name__}.")
+        if schedule is not None and not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule must be a fastcf.schedules.Schedule (the schedule "
+                            f"parameter takes the names), got {type(schedule).__name__}.")
         if self.patience is not None and validation is None:
             raise ValueError("patience needs a validation set: fit(data, validation=...).")
-        self._validation = validation
-        self._callbacks = list(callbacks)
+        self._validation, self._callbacks, self._fit_schedule = validation, callbacks, schedule
         try:
             return super().fit(data)
         finally:
-            self._validation = self._callbacks = None
+            self._validation = self._callbacks = self._fit_schedule = None
 
     def _fit(self, data):
         if data.implicit:
@@ -239,87 +224,53 @@ class MatrixFactorization(Recommender):
                           np.diff(by_user.indptr))
         self.history_ = []
         self._train(users, by_user.indices, by_user.data.astype(dtype), self.epochs, rng,
-                    self._validation_pairs())
+                    self._validation_pairs(), self._callbacks, self._fit_schedule)
 
-    def _train(self, users, items, ratings, n_epochs, rng, validation=None):
-        """SGD epochs over the ratings (internal indices) with the model's schedule."""
+    def _schedule(self):
+        """The schedule object the parameters describe."""
+        if self.schedule == "serial":
+            return Serial(backend=self.backend)
+        grid = Blocked if self.schedule == "blocked" else Hogwild
+        return grid(self.blocks, cell_order=self.cell_order, backend=self.backend,
+                    n_threads=self.n_threads)
+
+    def _train(self, users, items, ratings, n_epochs, rng, validation=None, callbacks=(),
+               schedule=None):
+        """SGD epochs over the ratings (internal indices) with ``schedule`` (default: the
+        model's)."""
         lr, reg = self._rates()
-        n_threads = resolve_n_threads(self.n_threads)
-        n_users, n_items = len(self.user_bias_), len(self.item_bias_)
-        # The kernels shuffle the rating arrays in place (and then stream them):
-        # they work on copies laid out for the schedule.
-        runner = self._epoch_runner
-        if runner is not None:
-            runner.start(users, items, ratings, n_users, n_items, rng)
-        elif self.schedule == "serial":
-            users, items, ratings = users.copy(), items.copy(), ratings.copy()
-        else:
-            g = max(1, min(self.blocks, n_users, n_items))
-            positions, block_ptr = block_grid(users, items, n_users, n_items, g,
-                                              rng.integers(2**63))
-            users, items, ratings = users[positions], items[positions], ratings[positions]
-        shuffle = self.cell_order == "shuffled"
-        best = None
-        epochs = range(n_epochs)
-        if self.verbose:
-            from tqdm.auto import tqdm
+        schedule = self._schedule() if schedule is None else schedule
+        schedule.start(users, items, ratings, len(self.user_bias_), len(self.item_bias_), rng)
 
-            epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
-        for epoch in epochs:
-            start = time.perf_counter()
+        def run_epoch(epoch):
             rates = tuple(r * self.lr_decay ** epoch for r in lr)
             mu = self.global_mean_ if self.biased else 0.0
-            params = (mu, self.user_bias_, self.item_bias_, self.user_factors_,
-                      self.item_factors_, rates, reg, self.biased)
-            if runner is not None:
-                loss = runner.epoch(*params, rng)
-            elif self.schedule == "blocked":
-                loss = run_sgd_epoch_blocked(
-                    users, items, ratings, block_ptr, rng.permutation(g), rng.permutation(g),
-                    rng.integers(2**63), *params, shuffle=shuffle, backend=self.backend,
-                    n_threads=n_threads)
-            elif self.schedule == "hogwild":
-                loss = run_sgd_epoch_hogwild(users, items, ratings, block_ptr,
-                                             rng.permutation(g * g), rng.integers(2**63),
-                                             *params, shuffle=shuffle, backend=self.backend,
-                                             n_threads=n_threads)
-            else:
-                run_shuffle_ratings(users, items, ratings, rng.integers(2**63),
-                                    backend=self.backend)
-                loss = run_sgd_epoch(users, items, ratings, *params, backend=self.backend)
-            self._check_finite(epoch, loss)
-            entry = {"epoch": len(self.history_),
-                     "train_rmse": float(np.sqrt(loss / max(len(ratings), 1))),
-                     "seconds": time.perf_counter() - start}
-            if validation is not None:
-                entry["validation_rmse"] = self._rmse(*validation)
-            self.history_.append(entry)
-            if self.verbose:
-                epochs.set_postfix({k: round(v, 4) for k, v in entry.items() if k != "epoch"})
-            stop = any([callback(dict(entry)) is True for callback in (self._callbacks or ())])
-            if validation is not None and self.patience is not None:
-                if best is None or entry["validation_rmse"] < best[0]:
-                    best = (entry["validation_rmse"], entry["epoch"], self._copy_state())
-                elif entry["epoch"] - best[1] >= self.patience:
-                    stop = True
-            if stop:
-                break
-        if self.history_:
-            self._check_finite(self.history_[-1]["epoch"])
-        if best is not None:
-            (self.user_bias_, self.item_bias_, self.user_factors_,
-             self.item_factors_) = best[2]
-            self.best_epoch_ = best[1]
+            loss = schedule.epoch(mu, self.user_bias_, self.item_bias_, self.user_factors_,
+                                  self.item_factors_, rates, reg, self.biased, rng)
+            return Epoch(loss, {"train_rmse": float(np.sqrt(loss / max(len(ratings), 1)))})
+
+        train_epochs(self, n_epochs, run_epoch, params=self._trained_arrays,
+                     diverged=self._diverged, validation=validation,
+                     callbacks=callbacks or (), patience=self.patience)
+
+    def _trained_arrays(self):
+        return {"user_bias_": self.user_bias_, "item_bias_": self.item_bias_,
+                "user_factors_": self.user_factors_, "item_factors_": self.item_factors_}
+
+    def _diverged(self, epoch):
+        return (f"SGD diverged at epoch {epoch}: the loss or the factors became NaN/inf; "
+                f"lower the learning rate (lr == {self.lr}) or raise reg.")
 
     def partial_fit(self, data, epochs=None):
         """Continue training on new ratings, growing the id maps; returns ``self``.
 
         Users and items of ``data`` unknown to the model get fresh factors
         (normal draws) and zero biases; then ``epochs`` (default: the model's)
-        epochs run over ``data``'s ratings only, with the model's schedule.
-        The global mean stays the one of the first fit; the rating range and
-        the seen items (excluded by ``recommend``) grow. Reproducible: the
-        k-th partial fit draws from the seed and k.
+        epochs run over ``data``'s ratings only, with the model's schedule,
+        their ``history_`` entries numbered on from the last one. The global
+        mean stays the one of the first fit; the rating range and the seen
+        items (excluded by ``recommend``) grow. Reproducible: the k-th partial
+        fit draws from the seed and k.
         """
         self._check_is_fitted()
         if not isinstance(data, Interactions):
@@ -340,7 +291,6 @@ class MatrixFactorization(Recommender):
         self.rating_range_ = np.array([min(self.rating_range_[0], low),
                                        max(self.rating_range_[1], high)])
         self._add_seen(users, items)
-        self._callbacks = None
         self._train(users, items, by_user.data.astype(dtype), epochs, rng)
         return self
 
@@ -376,28 +326,6 @@ class MatrixFactorization(Recommender):
         indptr = np.zeros(self.n_users_ + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=self.n_users_), out=indptr[1:])
         self.seen_indptr_, self.seen_indices_ = indptr, cols.astype(np.int64)
-
-    def _copy_state(self):
-        return (self.user_bias_.copy(), self.item_bias_.copy(), self.user_factors_.copy(),
-                self.item_factors_.copy())
-
-    def _check_finite(self, epoch, loss=None):
-        """Raise if the epoch diverged.
-
-        A finite loss means every error of the epoch was finite; a parameter that
-        overflowed would make the next error using it, at the latest in the next
-        epoch, infinite. So each epoch checks its loss, and only the last one
-        (``loss`` omitted) scans the parameters.
-        """
-        if loss is not None:
-            finite = np.isfinite(loss)
-        else:
-            finite = all(np.isfinite(a).all() for a in (self.user_bias_, self.item_bias_,
-                                                        self.user_factors_, self.item_factors_))
-        if not finite:
-            raise TrainingDiverged(
-                f"SGD diverged at epoch {epoch}: the loss or the factors became NaN/inf; "
-                f"lower the learning rate (lr == {self.lr}) or raise reg.")
 
     # --------------------------------------------------------------- predict
     def _estimate(self, users, items):
