@@ -224,6 +224,16 @@ def test_recommend_bounds_blas_by_n_threads(monkeypatch, n_threads, want):
     assert seen and all(s == ({want} if want else outside) for s in seen)
 
 
+def test_partial_fit_grows_the_fitted_width_whatever_factors_says_now(planted):
+    train, test = planted
+    model = MatrixFactorization(factors=5, epochs=1).fit(train)
+    model.set_params(factors=9)  # takes effect at the next fit, not in partial_fit
+    fresh = Interactions.from_frame(test.to_frame().assign(user=lambda f: f["user"] + 10**6),
+                                    rating="rating")
+    model.partial_fit(fresh, epochs=1)
+    assert model.user_factors_.shape == (train.n_users + fresh.n_users, 5)
+
+
 def test_fit_takes_a_schedule_object(planted):
     from fastcf.schedules import Blocked, Serial
 

@@ -2,8 +2,8 @@
 
 :class:`_Network` holds what they share: embedding tables and Dense layers
 (``fastcf.nn``) as named parameters, Adam over seeded mini-batches run by the
-common epoch loop (``fastcf._training``), the saved state, and the scoring
-of one user against every item through the MLP.
+common epoch loop (``fastcf._training``), the memory estimate of a fit, the
+saved state, and the scoring of one user against every item through the MLP.
 """
 
 import math
@@ -13,7 +13,7 @@ import numpy as np
 from ._config import SCORE_CHUNK_CELLS, SINGLE_THREAD_BATCH_CELLS
 from ._parallel import blas_threads, resolve_n_threads
 from ._training import Epoch, TrainingDiverged, train_epochs
-from ._validation import check_bool, check_float, check_int, check_value_dtype
+from ._validation import check_bool, check_float, check_int, check_memory, check_value_dtype
 from .base import Recommender
 from .kernels._registry import check_backend
 from .nn import Adam, BatchGrad, share_buffers
@@ -61,7 +61,9 @@ class _Network(Recommender):
 
     Subclasses build ``_tables()`` (name -> Embedding) and ``_dense_layers()``
     in ``_build``, and give ``_forward`` / ``_backward_into_layers``, the
-    epoch's training examples (``_epoch_examples``) and its loss function.
+    epoch's training examples (``_epoch_examples``), its loss function, and
+    ``_table_widths()`` (the width parameter of each table pair: the memory
+    estimate).
     """
 
     def _named_params(self):
@@ -108,6 +110,19 @@ class _Network(Recommender):
             grads[f"dense{j}.weight"] = layer.grads["weight"]
             grads[f"dense{j}.bias"] = layer.grads["bias"]
         return grads
+
+    def _check_memory(self, n_users, n_items):
+        """Refuse, before building anything, tables or layers that cannot fit."""
+        itemsize = np.dtype(self.dtype).itemsize
+        widths = self._table_widths()
+        # every table entry: its weight and Adam's two moments and scratch row
+        name = max(widths, key=widths.get)
+        check_memory(4 * itemsize * sum(widths.values()) * (n_users + n_items),
+                     "the embedding tables", **{name: getattr(self, name)})
+        sizes = [2 * self.embedding_dim, *self.hidden, 1]
+        n_dense = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        # every weight: itself, its gradient, Adam's two moments and scratch
+        check_memory(5 * itemsize * n_dense, "the dense layers", hidden=self.hidden)
 
     def _train(self, rng, validation=None):
         """Adam over seeded mini-batches for ``epochs`` epochs (``_training.train_epochs``)."""

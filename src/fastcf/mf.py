@@ -16,7 +16,14 @@ import numpy as np
 from ._config import PREDICT_CHUNK
 from ._parallel import resolve_n_threads
 from ._training import Epoch, TrainingDiverged, train_epochs
-from ._validation import check_bool, check_choice, check_float, check_int, check_value_dtype
+from ._validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_memory,
+    check_value_dtype,
+)
 from .base import Recommender, _as_id_array, _raise_unknown
 from .data import Interactions
 from .kernels import topk
@@ -209,6 +216,7 @@ class MatrixFactorization(Recommender):
             raise ValueError("MatrixFactorization needs explicit ratings; this data is "
                              "implicit.")
         dtype = np.dtype(self.dtype)
+        self._check_memory(data.n_users, data.n_items, dtype)
         rng = np.random.default_rng(self.seed)
         self.global_mean_ = np.float64(data.global_mean)
         self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
@@ -225,6 +233,13 @@ class MatrixFactorization(Recommender):
         self.history_ = []
         self._train(users, by_user.indices, by_user.data.astype(dtype), self.epochs, rng,
                     self._validation_pairs(), self._callbacks, self._fit_schedule)
+
+    def _check_memory(self, n_users, n_items, dtype, factors=None):
+        """Refuse factor matrices of ``n_users`` + ``n_items`` rows that cannot fit."""
+        k = self.factors if factors is None else factors
+        # the matrices, and the float64 normal draws they are cast from
+        check_memory(k * ((n_users + n_items) * dtype.itemsize + 8 * max(n_users, n_items)),
+                     "the factor matrices", factors=k)
 
     def _schedule(self):
         """The schedule object the parameters describe."""
@@ -265,12 +280,13 @@ class MatrixFactorization(Recommender):
         """Continue training on new ratings, growing the id maps; returns ``self``.
 
         Users and items of ``data`` unknown to the model get fresh factors
-        (normal draws) and zero biases; then ``epochs`` (default: the model's)
-        epochs run over ``data``'s ratings only, with the model's schedule,
-        their ``history_`` entries numbered on from the last one. The global
-        mean stays the one of the first fit; the rating range and the seen
-        items (excluded by ``recommend``) grow. Reproducible: the k-th partial
-        fit draws from the seed and k.
+        (normal draws, as many as the fitted factor matrices have columns) and
+        zero biases; then ``epochs`` (default: the model's) epochs run over
+        ``data``'s ratings only, with the model's schedule, their ``history_``
+        entries numbered on from the last one. The global mean stays the one
+        of the first fit; the rating range and the seen items (excluded by
+        ``recommend``) grow. Reproducible: the k-th partial fit draws from the
+        seed and k.
         """
         self._check_is_fitted()
         if not isinstance(data, Interactions):
@@ -279,11 +295,15 @@ class MatrixFactorization(Recommender):
             raise ValueError("MatrixFactorization needs explicit ratings; this data is "
                              "implicit.")
         epochs = self.epochs if epochs is None else check_int("epochs", epochs, min_value=1)
+        dtype = self.user_factors_.dtype
+        user_index, item_index = self.user_index(data.user_ids), self.item_index(data.item_ids)
+        self._check_memory(self.n_users_ + int((user_index < 0).sum()),
+                           self.n_items_ + int((item_index < 0).sum()), dtype,
+                           self.user_factors_.shape[1])
         self.partial_fits_ = np.int64(int(getattr(self, "partial_fits_", 0)) + 1)
         rng = np.random.default_rng([self.seed, int(self.partial_fits_)])
-        dtype = self.user_factors_.dtype
-        user_map = self._grow("user", data.user_ids, rng, dtype)
-        item_map = self._grow("item", data.item_ids, rng, dtype)
+        user_map = self._grow("user", data.user_ids, user_index, rng, dtype)
+        item_map = self._grow("item", data.item_ids, item_index, rng, dtype)
         by_user = data.by_user
         local_users = np.repeat(np.arange(data.n_users), np.diff(by_user.indptr))
         users, items = user_map[local_users], item_map[by_user.indices]
@@ -294,15 +314,15 @@ class MatrixFactorization(Recommender):
         self._train(users, items, by_user.data.astype(dtype), epochs, rng)
         return self
 
-    def _grow(self, axis, ids, rng, dtype):
-        """Internal indices of ``ids``, appending the unknown ones with fresh parameters."""
-        index = self.user_index(ids) if axis == "user" else self.item_index(ids)
+    def _grow(self, axis, ids, index, rng, dtype):
+        """Internal indices of ``ids`` (``index``: -1 where unknown), appending the
+        unknown ones with fresh parameters."""
         new = index < 0
         if new.any():
             n_old = self.n_users_ if axis == "user" else self.n_items_
             index[new] = n_old + np.arange(int(new.sum()))
             factors = rng.normal(self.init_mean, self.init_std,
-                                 (int(new.sum()), self.factors)).astype(dtype)
+                                 (int(new.sum()), self.user_factors_.shape[1])).astype(dtype)
             if axis == "user":
                 self.user_ids_ = np.concatenate([self.user_ids_, np.asarray(ids)[new]])
                 self.user_factors_ = np.vstack([self.user_factors_, factors])

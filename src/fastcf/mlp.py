@@ -128,6 +128,9 @@ class MLPRecommender(_Network):
     def _tables(self):
         return {"user_embedding": self._user_emb, "item_embedding": self._item_emb}
 
+    def _table_widths(self):
+        return {"embedding_dim": self.embedding_dim}
+
     def _dense_layers(self):
         return [layer for layer in self._layers if isinstance(layer, Dense)]
 
@@ -185,6 +188,7 @@ class MLPRecommender(_Network):
             raise ValueError("MLPRecommender needs explicit ratings; this data is implicit.")
         if data.nnz == 0:
             raise ValueError("cannot fit on empty data (no ratings).")
+        self._check_memory(data.n_users, data.n_items)
         rng = np.random.default_rng(self.seed)
         self._build(data.n_users, data.n_items, rng)
         self.global_mean_ = np.float64(data.global_mean)

@@ -11,7 +11,7 @@ import numpy as np
 from ._config import SCORE_CHUNK_CELLS
 from ._network import _check_network_params, _Network, _network_dims
 from ._parallel import blas_threads
-from ._validation import check_int
+from ._validation import check_int, check_memory
 from .nn import Dense, Embedding, ReLU, bce_with_logits_loss, sigmoid
 from .persist import Array, Schema
 from .sampling import sample_negatives
@@ -109,6 +109,9 @@ class NeuMF(_Network):
         return {"gmf_user": self._gmf_user, "gmf_item": self._gmf_item,
                 "mlp_user": self._mlp_user, "mlp_item": self._mlp_item}
 
+    def _table_widths(self):
+        return {"factors": self.factors, "embedding_dim": self.embedding_dim}
+
     def _dense_layers(self):
         return [layer for layer in self._layers if isinstance(layer, Dense)] + [self._output]
 
@@ -163,6 +166,11 @@ class NeuMF(_Network):
         counts = np.diff(by_user.indptr)
         if (counts >= data.n_items).any():
             raise ValueError("a user has interacted with every item: no negatives to draw.")
+        self._check_memory(data.n_users, data.n_items)
+        # per example of an epoch: its user, item and label, its place in the
+        # batch order, and the negative sampler's owner, draw and to-do entries
+        check_memory((1 + self.n_negatives) * data.nnz * (6 * 8 + np.dtype(self.dtype).itemsize),
+                     "an epoch's training examples", n_negatives=self.n_negatives)
         rng = np.random.default_rng(self.seed)
         self._build(data.n_users, data.n_items, rng)
         users = np.repeat(np.arange(data.n_users), counts)
