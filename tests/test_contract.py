@@ -105,6 +105,25 @@ def test_fit_takes_only_interactions_and_never_mutates_them(name, interactions):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_refused_fit_leaves_the_model_as_it_was(name, interactions, queries, monkeypatch):
+    def refuse(self, data):
+        self.half_fitted_ = True
+        raise ValueError("refused by the test")
+
+    model = MODELS[name]()
+    fitted = MODELS[name]().fit(interactions)
+    want = fitted.predict(*queries)
+    monkeypatch.setattr(type(model), "_fit", refuse)
+    for target in (model, fitted):
+        with pytest.raises(ValueError, match="refused by the test"):
+            target.fit(interactions)
+        assert not hasattr(target, "half_fitted_")
+    with pytest.raises(NotFittedError):
+        model.predict(*queries)
+    assert _same(fitted.predict(*queries), want)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_a_seed_gives_the_same_model(name, fitted, interactions, queries):
     again = MODELS[name]().fit(interactions)
     assert _same(again.predict(*queries), fitted[name].predict(*queries))

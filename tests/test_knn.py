@@ -9,7 +9,7 @@ from conftest import DTYPES, make_frame
 
 import fastcf
 from fastcf import Interactions, ItemKNN, UserKNN
-from fastcf import knn as knn_module
+from fastcf import _neighborhood as knn_module
 
 COMPILED = ["numba", "cython"]
 MODELS = [UserKNN, ItemKNN]

@@ -100,17 +100,27 @@ class Recommender:
 
     # ------------------------------------------------------------------- fit
     def fit(self, data):
-        """Learn from ``data`` (an :class:`~fastcf.Interactions`); returns ``self``."""
+        """Learn from ``data`` (an :class:`~fastcf.Interactions`); returns ``self``.
+
+        A fit that raises leaves the model as it was before the call (unfitted,
+        or fitted as before).
+        """
         if not isinstance(data, Interactions):
             raise TypeError(f"fit expects an Interactions, got {type(data).__name__}; build one "
                             "with Interactions.from_frame / from_arrays / from_csr.")
         self._check_params()
-        self.user_ids_ = np.asarray(data.user_ids)
-        self.item_ids_ = np.asarray(data.item_ids)
-        self.seen_indptr_ = np.asarray(data.by_user.indptr)
-        self.seen_indices_ = np.asarray(data.by_user.indices)
-        self._reset_lookups()
-        self._fit(data)
+        before = dict(self.__dict__)
+        try:
+            self.user_ids_ = np.asarray(data.user_ids)
+            self.item_ids_ = np.asarray(data.item_ids)
+            self.seen_indptr_ = np.asarray(data.by_user.indptr)
+            self.seen_indices_ = np.asarray(data.by_user.indices)
+            self._reset_lookups()
+            self._fit(data)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
         return self
 
     def _reset_lookups(self):
