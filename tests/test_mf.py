@@ -107,6 +107,22 @@ def test_recommend_and_similar_items(planted):
     assert not any(train.item_ids[r] in similar[r] for r in range(3))
 
 
+def test_similar_items_are_the_closest_factors_in_cosine(planted):
+    train, _ = planted
+    model = MatrixFactorization(factors=6, epochs=5, dtype=np.float64).fit(train)
+    q = model.item_factors_
+    cosine = (q @ q.T) / np.outer(np.linalg.norm(q, axis=1), np.linalg.norm(q, axis=1))
+    asked = train.item_ids[[0, 5, 11]]
+    similar, sims = model.similar_items(asked, 5)
+    for row, item in enumerate(model.item_index(asked)):
+        brute = np.argsort(-cosine[item], kind="stable")
+        brute = brute[brute != item][:5]  # self excluded, ties by lower index
+        np.testing.assert_array_equal(similar[row], model.item_ids_[brute])
+        np.testing.assert_allclose(sims[row], cosine[item, brute], rtol=1e-12)
+    with pytest.raises(ValueError, match="1 unknown item ids"):
+        model.similar_items([-999], 3)
+
+
 def test_save_load_round_trip(planted, tmp_path):
     train, test = planted
     model = MatrixFactorization(factors=5, epochs=3, dtype=np.float64).fit(train)
