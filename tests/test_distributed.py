@@ -114,53 +114,157 @@ def test_dsgd_is_reproducible_and_as_accurate_as_blocked(client, data):
     assert np.array_equal(shuffled.user_factors_, again.user_factors_)
 
 
-def _kill_one_worker_during(client, job, attempts=3):
-    """Run ``job()`` in a thread, restart one worker while its tasks run; its result.
+def _hold_first_call(names, gate):
+    """Wrap ``fastcf.distributed.<name>`` in this worker process (run by ``client.run``).
 
-    A job that ends before any worker is seen busy (a fast or unlucky run) is
-    run again, up to ``attempts`` times: the kill must land mid-job once.
+    The first call of any of them -- a task that has started executing -- writes
+    ``<gate>/held-<pid>`` (this worker's address) and waits until ``<gate>/release``
+    exists; every other call runs as is. A worker started later is not wrapped.
     """
-    for _ in range(attempts):
-        result, errors = [], []
+    import os
+    import time
 
-        def run(result=result, errors=errors):
-            try:
-                result.append(job())
-            except Exception as exc:  # noqa: BLE001 - re-raised in the test thread
-                errors.append(exc)
+    from distributed import get_worker
 
-        thread = threading.Thread(target=run)
-        thread.start()
-        deadline, busy = time.monotonic() + 60, []
-        while not busy and thread.is_alive() and time.monotonic() < deadline:
-            busy = [worker for worker, tasks in client.processing().items() if tasks]
-            time.sleep(0.005)
-        if busy and thread.is_alive():
-            client.restart_workers(busy[:1])
-            thread.join(120)
-            assert not errors, errors
-            return result[0]
-        thread.join(120)
-        client.wait_for_workers(2, timeout=60)
-    raise AssertionError(f"no attempt of {attempts} caught a worker busy mid-job")
+    from fastcf import distributed as module
+
+    armed = [True]
+
+    def wrap(task):
+        def held(*args):
+            if armed and armed.pop():
+                path = os.path.join(gate, f"held-{os.getpid()}")
+                with open(path + ".tmp", "w") as f:
+                    f.write(get_worker().address)
+                os.replace(path + ".tmp", path)  # the test never reads half a file
+                while not os.path.exists(os.path.join(gate, "release")):
+                    time.sleep(0.01)
+            return task(*args)
+
+        held.unwrapped = task
+        return held
+
+    for name in names:
+        setattr(module, name, wrap(getattr(module, name)))
 
 
-def test_a_worker_killed_mid_job_changes_nothing(client):
-    big = fastcf.make_ratings(20_000, 2_000, 400_000, seed=9)
-    want = fastcf.similarity(big, "pearson", axis="item", k=20)
-    got = _kill_one_worker_during(client, lambda: distributed.similarity_topk(
-        big, "pearson", axis="item", k=20, client=client, block_rows=20, n_threads=1))
-    assert_csr_identical(got, want)
+def _unwrap(names):
+    """Undo :func:`_hold_first_call` in this worker process (if it ran here)."""
+    from fastcf import distributed as module
+
+    for name in names:
+        task = getattr(module, name)
+        setattr(module, name, getattr(task, "unwrapped", task))
+
+
+def _only_copies_on(victim, dask_scheduler=None):
+    """Drop every other replica of what ``victim`` holds (an AMM pass, on the scheduler).
+
+    Dask's active memory manager does this on its own every few seconds (keeping
+    one replica of what no running task needs); here it happens at once and
+    always in favour of ``victim``. Returns the keys only ``victim`` then holds.
+    """
+    from distributed.active_memory_manager import (
+        ActiveMemoryManagerExtension,
+        ActiveMemoryManagerPolicy,
+        Suggestion,
+    )
+
+    class KeepOn(ActiveMemoryManagerPolicy):
+        def run(self):
+            for ts in list(self.manager.scheduler.replicated_tasks):
+                others = {ws for ws in ts.who_has if ws.address != victim}
+                if len(others) < len(ts.who_has):
+                    yield Suggestion("drop", ts, candidates=others)
+
+    ActiveMemoryManagerExtension(dask_scheduler, {KeepOn()}, register=False,
+                                 start=False).run_once()
+    return [ts.key for ts in dask_scheduler.workers[victim].has_what if len(ts.who_has) == 1]
+
+
+def _removals(client, worker):
+    """The scheduler's remove-worker events of ``worker`` (what it was running and held)."""
+    return [msg for _, msg in client.get_events(worker)
+            if isinstance(msg, dict) and msg.get("action") == "remove-worker"]
+
+
+def _kill_a_worker_mid_job(client, job, names, gate):
+    """``job()``'s result, one worker killed (SIGKILL) while it runs a task of ``names``.
+
+    Every worker is made to hold the first task of ``names`` it executes (see
+    :func:`_hold_first_call`); the job cannot end while one is held. The first
+    worker to hold one is left the only copy of everything it shares, then
+    killed; its nanny starts a new one and the held workers go on. Returns
+    ``(result, the scheduler's remove-worker event of the killed worker)``.
+    """
+    import os
+    import signal
+
     client.wait_for_workers(2, timeout=60)
+    os.makedirs(gate)
+    result, errors = [], []
+
+    def run():
+        try:
+            result.append(job())
+        except Exception as exc:  # noqa: BLE001 - re-raised in the test thread
+            errors.append(exc)
+
+    client.run(_hold_first_call, names, gate)
+    thread = threading.Thread(target=run, daemon=True)
+    try:
+        thread.start()
+        deadline, held = time.monotonic() + 120, []
+        while not held and thread.is_alive() and time.monotonic() < deadline:
+            held = [f for f in os.listdir(gate) if f.startswith("held-")
+                    and not f.endswith(".tmp")]
+            time.sleep(0.01)
+        assert not errors, errors
+        assert held, f"no task of {names} started within 120 s"
+        assert thread.is_alive()  # by construction: a task of the job is held
+        with open(os.path.join(gate, held[0])) as f:
+            victim = f.read()
+        running = client.processing([victim])[victim]
+        assert any(key.split("-")[0] in names for key in running), running
+        # what the held task reads is needed by no other task: now only the victim has it
+        assert client.run_on_scheduler(_only_copies_on, victim)
+        os.kill(int(held[0].removeprefix("held-")), signal.SIGKILL)
+        while not (removed := _removals(client, victim)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(removed) == 1 and not removed[0]["expected"], removed
+    finally:
+        open(os.path.join(gate, "release"), "w").close()
+        thread.join(120)
+        client.run(_unwrap, names)
+    assert not thread.is_alive(), "the job did not end within 120 s of the kill"
+    assert not errors, errors
+    client.wait_for_workers(2, timeout=60)  # the nanny replaced the killed worker
+    return result[0], removed[0]
+
+
+def test_a_worker_killed_mid_job_changes_nothing(client, data, tmp_path):
+    want = fastcf.similarity(data, "pearson", axis="item", k=20)
+    # held at its first merge: the killed worker takes block results (and perhaps
+    # the input) with it, which Dask computes again (or the job is run again)
+    got, removed = _kill_a_worker_mid_job(client, lambda: distributed.similarity_topk(
+        data, "pearson", axis="item", k=20, client=client, block_rows=20, n_threads=1),
+        ["_merge"], str(tmp_path / "similarity"))
+    assert_csr_identical(got, want)
+    assert any(key.startswith("_merge-") for key in removed["processing-tasks"])
+    assert any(key.startswith("_similarity_block-") for key in removed["lost-computed-tasks"])
 
     def model():
         return fastcf.MatrixFactorization(factors=8, epochs=4, seed=1)
 
-    want_mf = distributed.fit_mf(model(), big, grid=6)
-    got_mf = _kill_one_worker_during(client, lambda: distributed.fit_mf(model(), big, grid=6,
-                                                                        client=client))
-    assert np.array_equal(got_mf.user_factors_, want_mf.user_factors_)
-    client.wait_for_workers(2, timeout=60)
+    want_mf = distributed.fit_mf(model(), data, grid=6)
+    # held at its first step: the killed worker takes the only copy of rating cells
+    # scattered before the first epoch, which no task can compute: sent again from here
+    got_mf, removed = _kill_a_worker_mid_job(client, lambda: distributed.fit_mf(
+        model(), data, grid=6, client=client), ["_dsgd_cell"], str(tmp_path / "dsgd"))
+    for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
+        assert np.array_equal(getattr(got_mf, name), getattr(want_mf, name)), name
+    assert any(key.startswith("_dsgd_cell-") for key in removed["processing-tasks"])
+    assert removed["lost-scattered-tasks"]
 
 
 def test_from_dask(data):
