@@ -119,7 +119,7 @@ class _Cluster:
     def scatter(self, data, broadcast=False):
         """One future per object of the list ``data`` (on every worker with ``broadcast``)."""
         futures = self.client.scatter(data, broadcast=broadcast, hash=False)
-        if not self.in_job:
+        if not self.in_job:  # a retried job scatters its own inputs again itself
             self.kept.update((future.key, [future, obj]) for future, obj in zip(futures, data))
         return futures
 
