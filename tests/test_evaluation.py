@@ -1,12 +1,19 @@
-"""evaluate / cross_validate: the protocol against a by-hand computation with the references."""
+"""evaluate / cross_validate: the protocol against a by-hand computation with the references;
+the sampled-negatives protocol (sampled_candidates, sampled_hit_rate_ndcg)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import fastcf
-from fastcf import evaluation
-from fastcf.evaluation import METRICS, cross_validate, evaluate
+from fastcf import _config, evaluation
+from fastcf.evaluation import (
+    METRICS,
+    cross_validate,
+    evaluate,
+    sampled_candidates,
+    sampled_hit_rate_ndcg,
+)
 from fastcf.reference import metrics as ref
 from fastcf.split import kfold, random_split
 
@@ -141,3 +148,107 @@ def test_cross_validate_is_evaluate_per_fold(data):
 def test_bad_arguments(split, call, error, match):
     with pytest.raises(error, match=match):
         call(split)
+
+
+# --------------------------------------------------------------- sampled protocol
+class _FixedScores:
+    """A stand-in model whose score of a pair is ``sign`` x the item's id."""
+
+    def __init__(self, sign):
+        self.sign = sign
+
+    def predict(self, users, items):
+        return self.sign * np.asarray(items, dtype=np.float64)
+
+
+def test_sampled_metrics_on_hand_checked_rankings():
+    # user 0 has items 5..20 in train and item 0 in test, so its negatives come from
+    # items 1..4 (user 1 brings items 0..4 into the catalogue)
+    train = fastcf.Interactions.from_arrays([0] * 16 + [1] * 5,
+                                            list(range(5, 21)) + [0, 1, 2, 3, 4])
+    test = fastcf.Interactions.from_arrays([0], [0])
+    # the test item scores highest against every negative: rank 0
+    assert sampled_hit_rate_ndcg(_FixedScores(-1.0), train, test, k=1, n_negatives=3) == \
+        (1.0, 1.0)
+    # lowest: every negative (items 1..4 are the user's free ones) ranks above it
+    hr, ndcg = sampled_hit_rate_ndcg(_FixedScores(1.0), train, test, k=3, n_negatives=3)
+    assert (hr, ndcg) == (0.0, 0.0)
+    hr, ndcg = sampled_hit_rate_ndcg(_FixedScores(1.0), train, test, k=4, n_negatives=3)
+    assert hr == 1.0 and ndcg == pytest.approx(1 / np.log2(3 + 2))
+    with pytest.raises(ValueError, match="k == 0, must be >= 1"):
+        sampled_hit_rate_ndcg(_FixedScores(1.0), train, test, k=0)
+
+
+def test_sampled_candidates_avoid_every_known_item_and_are_seeded(split):
+    train, test = split
+    users, candidates = sampled_candidates(train, test, n_negatives=7, seed=3)
+    frame = test.to_frame()
+    known = (np.isin(frame["user"], train.user_ids) & np.isin(frame["item"], train.item_ids))
+    assert users.dtype == candidates.dtype == np.int64
+    assert candidates.shape == (int(known.sum()), 8)
+    np.testing.assert_array_equal(train.user_ids[users], frame["user"].to_numpy()[known])
+    np.testing.assert_array_equal(train.item_ids[candidates[:, 0]],
+                                  frame["item"].to_numpy()[known])
+    test_items = {}
+    for user, item in zip(frame["user"], frame["item"]):
+        test_items.setdefault(user, set()).add(item)
+    by_user = train.by_user
+    for user, row in zip(users, candidates):
+        seen = set(train.item_ids[by_user.indices[by_user.indptr[user]:by_user.indptr[user + 1]]])
+        negatives = set(train.item_ids[row[1:]])
+        assert not negatives & (seen | test_items[train.user_ids[user]])
+    again = sampled_candidates(train, test, n_negatives=7, seed=3)
+    np.testing.assert_array_equal(again[1], candidates)
+    assert not np.array_equal(sampled_candidates(train, test, n_negatives=7, seed=4)[1],
+                              candidates)
+
+
+def test_sampled_hit_rate_ndcg_scores_the_candidates_with_the_model(split):
+    train, test = split
+    model = fastcf.BaselineOnly().fit(train)
+    users, candidates = sampled_candidates(train, test, n_negatives=20, seed=0)
+    scores = model.predict(train.user_ids[np.repeat(users, 21)],
+                           train.item_ids[candidates.ravel()]).reshape(candidates.shape)
+    want = fastcf.metrics.hit_rate_ndcg_of_candidates(scores, 5)
+    assert sampled_hit_rate_ndcg(model, train, test, k=5, n_negatives=20, seed=0) == want
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda s: sampled_candidates(s[0].to_frame(), s[1]), TypeError,
+     "train must be an Interactions"),
+    (lambda s: sampled_candidates(s[0], "test"), TypeError, "test must be an Interactions"),
+    (lambda s: sampled_candidates(*s, n_negatives=0), ValueError,
+     "n_negatives == 0, must be >= 1"),
+    (lambda s: sampled_candidates(*s, n_negatives=2.5), TypeError,
+     "n_negatives must be an int, got float"),
+    (lambda s: sampled_candidates(s[0], fastcf.Interactions.from_arrays([10**6], [10**6])),
+     ValueError, "no test pair has a user and an item known to train"),
+    (lambda s: sampled_hit_rate_ndcg(fastcf.BaselineOnly().fit(s[0]), *s, k=0), ValueError,
+     "k == 0, must be >= 1"),
+    (lambda s: sampled_hit_rate_ndcg(fastcf.BaselineOnly().fit(s[0]), *s, n_negatives=-1),
+     ValueError, "n_negatives == -1, must be >= 1"),
+])
+def test_bad_sampled_arguments(split, call, error, match):
+    with pytest.raises(error, match=match):
+        call(split)
+
+
+def test_a_test_user_with_every_item_is_refused():
+    train = fastcf.Interactions.from_arrays([0, 0, 1], [0, 1, 2])
+    test = fastcf.Interactions.from_arrays([0], [2])
+    with pytest.raises(ValueError, match="interacted with every item: nothing to sample"):
+        sampled_candidates(train, test, n_negatives=1)
+
+
+def test_candidate_lists_past_the_memory_limit_are_refused_before_allocating(split,
+                                                                             monkeypatch):
+    train, test = split
+    with pytest.raises(ValueError, match=r"n_negatives == 1000000000000: the candidate lists "
+                                         r"of [\d,]+ test pairs would need [\d.,]+ [KMGT]iB"):
+        sampled_candidates(train, test, n_negatives=10**12)
+    monkeypatch.setattr(_config, "MEMORY_LIMIT", 1024**2)  # 1 MiB
+    with pytest.raises(ValueError, match=r"more than the 1\.0 MiB of memory here; lower "
+                                         "n_negatives"):
+        sampled_hit_rate_ndcg(fastcf.BaselineOnly().fit(train), train, test, n_negatives=5_000)
+    users, candidates = sampled_candidates(train, test, n_negatives=10)  # well below: runs
+    assert candidates.shape == (len(users), 11)

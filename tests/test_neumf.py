@@ -1,5 +1,5 @@
 """NeuMF: gradients against finite differences, negative sampling, training,
-predict / recommend, persistence, bad input; and the sampled HR / NDCG metric."""
+predict / recommend, persistence, bad input."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from conftest import central_difference
 
 import fastcf
 from fastcf import NeuMF
-from fastcf.metrics import sampled_hit_rate_ndcg
+from fastcf.evaluation import sampled_hit_rate_ndcg
 from fastcf.nn import SparseGrad, bce_with_logits_loss
 from fastcf.sampling import sample_negatives
 from fastcf.split import leave_one_out
@@ -118,30 +118,3 @@ def test_a_user_with_every_item_is_refused():
     with pytest.raises(ValueError, match="every item"):
         NeuMF(epochs=1).fit(full)
 
-
-class _FixedScores:
-    """A stand-in model whose score of a pair is ``sign`` x the item's id."""
-
-    def __init__(self, sign):
-        self.sign = sign
-
-    def predict(self, users, items):
-        return self.sign * np.asarray(items, dtype=np.float64)
-
-
-def test_sampled_metrics_on_hand_checked_rankings():
-    # user 0 has items 5..20 in train and item 0 in test, so its negatives come from
-    # items 1..4 (user 1 brings items 0..4 into the catalogue)
-    train = fastcf.Interactions.from_arrays([0] * 16 + [1] * 5,
-                                            list(range(5, 21)) + [0, 1, 2, 3, 4])
-    test = fastcf.Interactions.from_arrays([0], [0])
-    # the test item scores highest against every negative: rank 0
-    assert sampled_hit_rate_ndcg(_FixedScores(-1.0), train, test, k=1, n_negatives=3) == \
-        (1.0, 1.0)
-    # lowest: every negative (items 1..4 are the user's free ones) ranks above it
-    hr, ndcg = sampled_hit_rate_ndcg(_FixedScores(1.0), train, test, k=3, n_negatives=3)
-    assert (hr, ndcg) == (0.0, 0.0)
-    hr, ndcg = sampled_hit_rate_ndcg(_FixedScores(1.0), train, test, k=4, n_negatives=3)
-    assert hr == 1.0 and ndcg == pytest.approx(1 / np.log2(3 + 2))
-    with pytest.raises(ValueError, match="k =="):
-        sampled_hit_rate_ndcg(_FixedScores(1.0), train, test, k=0)

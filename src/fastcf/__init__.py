@@ -7,6 +7,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
+from . import metrics  # noqa: F401 - `import fastcf` gives fastcf.metrics
 from ._show_config import config_info, show_config
 from ._training import TrainingDiverged
 from .base import NotFittedError, Recommender, Unknown

@@ -1,4 +1,5 @@
-"""Fit a model, then measure it: ``evaluate`` on one split, ``cross_validate`` over folds.
+"""Fit a model, then measure it: ``evaluate`` on one split, ``cross_validate`` over folds,
+``sampled_hit_rate_ndcg`` by the sampled-negatives protocol.
 
 Protocol of the ranking metrics (full ranking, LensKit's convention): every
 test user known to the training data gets a top-``k`` list from
@@ -20,9 +21,10 @@ import scipy.sparse as sp
 from . import kernels
 from . import metrics as m
 from ._config import DIVERSITY_MAX_CELLS, RECOMMEND_BLOCK_CELLS
-from ._validation import check_choice, check_int
+from ._validation import check_choice, check_int, check_memory
 from .base import Recommender
 from .data import Interactions
+from .sampling import sample_negatives
 
 #: Metrics of predicted ratings (skipped for models of implicit feedback).
 RATING_METRICS = ("rmse", "mae")
@@ -52,10 +54,14 @@ def _check_metrics(metrics, model):
     return metrics
 
 
-def _check_split(train, test):
+def _check_interactions(train, test):
     for name, data in (("train", train), ("test", test)):
         if not isinstance(data, Interactions):
             raise TypeError(f"{name} must be an Interactions, got {type(data).__name__}.")
+
+
+def _check_split(train, test):
+    _check_interactions(train, test)
     if test.nnz == 0:
         raise ValueError("test is empty: nothing to evaluate.")
 
@@ -271,3 +277,96 @@ def cross_validate(make_model, data, folds=5, split="random", metrics=None, k=10
     table = pd.DataFrame(rows, index=[f"fold {i + 1}" for i in range(len(rows))])
     summary = pd.DataFrame([table.mean(), table.std(ddof=1)], index=["mean", "std"])
     return pd.concat([table, summary])
+
+
+#: Bytes per candidate that the sampled protocol holds at its peak: the int64
+#: owners, items, queue and keys of ``sample_negatives``, the candidate matrix
+#: and its copy, and the external ids and float64 scores given to ``predict``.
+_SAMPLED_BYTES_PER_CANDIDATE = 8 * 8
+
+
+def sampled_candidates(train, test, *, n_negatives=99, seed=0):
+    """The candidate lists of the sampled-negatives protocol (see :func:`sampled_hit_rate_ndcg`).
+
+    Parameters
+    ----------
+    train, test : Interactions
+        The training data and the held-out pairs (external ids).
+    n_negatives : int >= 1
+    seed : int
+
+    Returns
+    -------
+    users : ndarray of int64, shape (n,)
+        Internal (``train``) index of each test pair's user, for the pairs whose
+        user and item ``train`` knows.
+    candidates : ndarray of int64, shape (n, 1 + n_negatives)
+        Internal item indices: the test item first, then ``n_negatives`` drawn
+        uniformly (seeded) from the items the user has in neither ``train`` nor
+        ``test``.
+
+    Raises
+    ------
+    ValueError
+        ``n_negatives < 1``, candidate lists larger than the memory here, no
+        test pair known to ``train``, or a test user without a free item.
+    """
+    _check_interactions(train, test)
+    n_negatives = check_int("n_negatives", n_negatives, min_value=1)
+    frame = test.to_frame()
+    users = train.user_index(frame["user"].to_numpy(), strict=False)
+    items = train.item_index(frame["item"].to_numpy(), strict=False)
+    keep = (users >= 0) & (items >= 0)
+    users, items = users[keep], items[keep]
+    if len(users) == 0:
+        raise ValueError("no test pair has a user and an item known to train.")
+    check_memory(len(users) * (1 + n_negatives) * _SAMPLED_BYTES_PER_CANDIDATE,
+                 f"the candidate lists of {len(users):,} test pairs", n_negatives=n_negatives)
+    # what each user may not get as a negative: its train items and its test items
+    known = np.unique(np.concatenate([
+        np.repeat(np.arange(train.n_users), np.diff(train.by_user.indptr)) * train.n_items
+        + train.by_user.indices, users * train.n_items + items]))
+    rows, cols = np.divmod(known, train.n_items)
+    indptr = np.zeros(train.n_users + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=train.n_users), out=indptr[1:])
+    free = train.n_items - np.diff(indptr)[users]
+    if (free < 1).any():
+        raise ValueError("a test user has interacted with every item: nothing to sample.")
+    negatives = sample_negatives(users, indptr, cols, train.n_items, n_negatives,
+                                 np.random.default_rng(seed))
+    candidates = np.concatenate([items[:, None], negatives.reshape(len(users), n_negatives)],
+                                axis=1)
+    return users.astype(np.int64), candidates.astype(np.int64)
+
+
+def sampled_hit_rate_ndcg(model, train, test, *, k=10, n_negatives=99, seed=0):
+    r"""HR@k and NDCG@k by the **sampled-negatives** protocol of He et al. (2017).
+
+    Each test (user, item) is ranked by ``model.predict`` among itself and
+    ``n_negatives`` items drawn uniformly (seeded) from those the user has in
+    neither ``train`` nor ``test`` (:func:`sampled_candidates`). With :math:`r`
+    the number of negatives scored at least as high as the test item (ties
+    count against it), the hit is :math:`[r < k]` and the gain
+    :math:`[r < k] / \log_2(r + 2)`; both are averaged over the test pairs
+    (:func:`fastcf.metrics.hit_rate_ndcg_of_candidates`). Sampled metrics are
+    not full-ranking metrics (Krichene & Rendle, 2020): compare them only with
+    each other.
+
+    Parameters
+    ----------
+    model : a fitted fastcf estimator (anything with ``predict(users, items)``)
+    train, test : Interactions
+        The model's training data and the held-out pairs (external ids; pairs
+        whose user or item the model does not know are skipped).
+    k, n_negatives : int >= 1
+    seed : int
+
+    Returns
+    -------
+    (hit_rate, ndcg) : tuple of float
+    """
+    k = check_int("k", k, min_value=1)
+    users, candidates = sampled_candidates(train, test, n_negatives=n_negatives, seed=seed)
+    scores = model.predict(train.user_ids[np.repeat(users, candidates.shape[1])],
+                           train.item_ids[candidates.ravel()]).reshape(candidates.shape)
+    return m.hit_rate_ndcg_of_candidates(scores, k)
