@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fastcf import BaselineOnly, Interactions
-from fastcf.benchmark import median_time
+from fastcf.bench.timing import median_time
 from fastcf.datasets import read_movielens_frame
 from fastcf.metrics import rmse
 

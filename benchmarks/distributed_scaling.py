@@ -33,8 +33,8 @@ from threadpoolctl import threadpool_limits
 
 import fastcf
 from fastcf import distributed
-from fastcf._peers import median_time
-from fastcf.benchmark import _synthetic_shape
+from fastcf.bench.load import synthetic_shape
+from fastcf.bench.timing import median_time
 from fastcf.metrics import rmse
 from fastcf.split import random_split
 
@@ -84,7 +84,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from dask.distributed import Client, LocalCluster
 
-    n_users, n_items, n_ratings = _synthetic_shape(f"synthetic:{args.ratings}")
+    n_users, n_items, n_ratings = synthetic_shape(f"synthetic:{args.ratings}")
     data = fastcf.make_ratings(n_users, n_items, n_ratings, seed=0)
     _ = data.by_item
     train, test = random_split(data, 0.2, seed=0)

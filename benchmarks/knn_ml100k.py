@@ -52,7 +52,7 @@ from _common import finish, load_average
 
 import fastcf
 from fastcf import Interactions, ItemKNN, UserKNN
-from fastcf.benchmark import median_time
+from fastcf.bench.timing import median_time
 from fastcf.datasets import read_movielens_frame
 from fastcf.metrics import mae, rmse
 

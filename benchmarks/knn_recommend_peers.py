@@ -77,7 +77,7 @@ from _common import (
 
 import fastcf
 from fastcf import ItemKNN, UserKNN
-from fastcf._peers import implicit_cosine, implicit_fit, implicit_user_items
+from fastcf.bench.peers.implicit import implicit_cosine, implicit_fit, implicit_user_items
 
 N = 10  # recommendations per user
 TINY = (50, 40, 400)  # make_ratings shape of the warm-up

@@ -126,7 +126,7 @@ Rows (``--repeats`` fits each, seeds 0, 1, ..., interleaved seed by seed;
 Evaluation (leave-one-out, sampled): each test (user, item) whose user and
 item are in train is ranked among itself and 99 negatives drawn uniformly
 from the items the user has in neither train nor test. The candidate lists
-are drawn ONCE (seed 0) exactly as ``fastcf.metrics.sampled_hit_rate_ndcg``
+are drawn ONCE (seed 0) exactly as ``fastcf.evaluation.sampled_hit_rate_ndcg``
 draws them, and both libraries' predicted probabilities are ranked on the
 same lists with that function's rule: rank = the number of negatives scored
 >= the test item, hit = rank < 10, gain = 1 / log2(rank + 2). For every
@@ -160,14 +160,10 @@ from _common import (
 )
 
 from fastcf import Interactions, MLPRecommender, NeuMF
-from fastcf._peers import torch_mlp_module, torch_neumf_module
+from fastcf.bench.peers.torch import torch_mlp_module, torch_neumf_module
 from fastcf.datasets import read_movielens_frame
-from fastcf.metrics import (
-    hit_rate_ndcg_of_candidates,
-    rmse,
-    sampled_candidates,
-    sampled_hit_rate_ndcg,
-)
+from fastcf.evaluation import sampled_candidates, sampled_hit_rate_ndcg
+from fastcf.metrics import hit_rate_ndcg_of_candidates, rmse
 from fastcf.sampling import sample_negatives
 from fastcf.split import leave_one_out
 
@@ -882,7 +878,7 @@ def format_neumf(res):
               f"{res['n_test']:,}) whose item is in train, each ranked among the same 1 + "
               f"{EVAL_NEGATIVES} candidates for both libraries (negatives drawn once, seed "
               f"{EVAL_SEED}); fastcf's figures are {check_text} "
-              f"fastcf.metrics.sampled_hit_rate_ndcg(model, train, test, k={EVAL_K}, "
+              f"fastcf.evaluation.sampled_hit_rate_ndcg(model, train, test, k={EVAL_K}, "
               f"n_negatives={EVAL_NEGATIVES}, seed={EVAL_SEED}) for every fit.", ""]
     epochs = [e for e in NEUMF_CURVE_EPOCHS if e <= res["epochs"]]
     if res["epochs"] not in epochs:

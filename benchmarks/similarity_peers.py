@@ -48,13 +48,9 @@ from _common import (
 )
 
 import fastcf
-from fastcf._peers import (
-    implicit_cosine,
-    implicit_fit,
-    implicit_user_items,
-    median_time,
-    surprise_trainset,
-)
+from fastcf.bench.peers.implicit import implicit_cosine, implicit_fit, implicit_user_items
+from fastcf.bench.peers.surprise import surprise_trainset
+from fastcf.bench.timing import median_time
 
 K = 40
 N_CHECK = 50  # items whose neighbours are compared with a peer's

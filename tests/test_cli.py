@@ -82,7 +82,7 @@ def test_python_dash_m_entry_point():
 
 
 def test_benchmark_refuses_a_peer_that_is_not_installed(capsys, monkeypatch):
-    import fastcf.benchmark as bench
+    import fastcf.bench.job as bench
 
     monkeypatch.setattr(bench, "installed_peers", lambda: [])
     assert main(["benchmark", "--peers", "surprise"]) == 2

@@ -85,7 +85,7 @@ def _cmd_info(args):
 
 
 def _cmd_benchmark(args):
-    from .benchmark import format_markdown, run_benchmark, write_results
+    from .bench import format_markdown, run_benchmark, write_results
 
     results = run_benchmark(
         data=args.data,

@@ -1,0 +1,91 @@
+"""What the benchmark runs on the fastcf side: the algorithms and their hyper-parameters."""
+
+from ..baseline import BaselineOnly
+
+K = 40  # neighbours of the kNN and similarity rows
+N = 10  # length of the recommendation lists
+
+#: The kNN configurations benchmarked: Surprise's default KNNBasic (user), the
+#: item-based KNNWithMeans / pearson that DESIGN.md quotes on ML-100k, the
+#: item-item cosine top-N of implicit's CosineRecommender, and LensKit's
+#: item-item (centred cosine, item means, 20 neighbours, positive similarities).
+KNN_CONFIGS = {
+    "userknn": {"axis": "user", "similarity": "msd", "mode": "basic", "k": K},
+    "itemknn": {"axis": "item", "similarity": "pearson", "mode": "means", "k": K},
+    "itemknn_cosine": {"axis": "item", "similarity": "cosine_all", "mode": "basic", "k": K},
+    "itemknn_centered": {"axis": "item", "similarity": "adjusted_cosine", "mode": "means",
+                         "k": 20, "min_sim": 1e-6},
+}
+
+#: Biased MF with Surprise SVD's defaults (factors, epochs, lr, reg, init).
+MF_PARAMS = {"factors": 100, "epochs": 20, "lr": 0.005, "reg": 0.02, "init_std": 0.1}
+#: The seed MLP (embedding 32 + 32, layers 64-32-1, batch 256, Adam 1e-3), and
+#: NeuMF with He et al.'s defaults; few epochs so that the default run stays short.
+MLP_PARAMS = {"embedding_dim": 32, "hidden": (64, 32), "epochs": 5, "batch_size": 256,
+              "lr": 1e-3}
+NEUMF_PARAMS = {"factors": 8, "embedding_dim": 32, "hidden": (64, 32, 16, 8), "epochs": 3,
+                "batch_size": 256, "lr": 1e-3, "n_negatives": 4}
+
+#: Similarity-only rows: algorithm -> kind (item-item, top-K).
+SIMILARITY_KINDS = {"itemsim_pearson": "pearson", "itemsim_cosine": "cosine_all"}
+FASTCF_ALGORITHMS = ("baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
+                     "mf", "mlp", "neumf", "itemsim_pearson", "itemsim_cosine")
+#: Models of implicit feedback: no RMSE; sampled HR@10 / NDCG@10 beside the full ranking.
+IMPLICIT_ALGORITHMS = {"neumf"}
+#: Algorithms whose top-N lists are scored (P@10, NDCG@10 over the ranked test users).
+RANKED_ALGORITHMS = {"baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
+                     "mf", "mlp", "neumf"}
+
+
+class _Similarity:
+    """``fastcf.similarity(train, kind, axis="item", k=K)`` as a fit-only "model"."""
+
+    def __init__(self, kind, n_threads):
+        self.kind, self.n_threads = kind, n_threads
+
+    def fit(self, data):
+        from ..similarity import similarity
+
+        k = min(K, data.n_items - 1)  # tiny data: every other item
+        self.result_ = similarity(data, kind=self.kind, axis="item", k=k,
+                                  n_threads=self.n_threads)
+        return self
+
+
+def make_model(name, n_threads):
+    """A fresh fastcf model (or similarity job) for algorithm ``name``."""
+    from ..knn import ItemKNN, UserKNN
+    from ..mf import MatrixFactorization
+    from ..mlp import MLPRecommender, NeuMF
+
+    if name == "baseline":
+        return BaselineOnly(n_threads=n_threads)
+    if name in KNN_CONFIGS:
+        config = dict(KNN_CONFIGS[name])
+        cls = UserKNN if config.pop("axis") == "user" else ItemKNN
+        return cls(**config, n_threads=n_threads)
+    if name == "mf":
+        return MatrixFactorization(**MF_PARAMS, n_threads=n_threads)
+    if name == "mlp":
+        return MLPRecommender(**MLP_PARAMS, n_threads=n_threads)
+    if name == "neumf":
+        return NeuMF(**NEUMF_PARAMS, n_threads=n_threads)
+    return _Similarity(SIMILARITY_KINDS[name], n_threads)
+
+
+def ranking(train, test):
+    """(internal users ranked, list length, score(recommended internal items) -> metrics).
+
+    Every library's top-N lists are scored by this one function, on the same
+    users and relevant items.
+    """
+    from ..evaluation import _ranked_users_relevant
+    from ..metrics import ndcg_at_k, precision_at_k
+
+    users, relevant = _ranked_users_relevant(train, test)
+
+    def score(recommended):
+        return {"precision": precision_at_k(recommended, relevant, N),
+                "ndcg": ndcg_at_k(recommended, relevant, N), "n_ranked": len(users)}
+
+    return users, N, score

@@ -1,0 +1,62 @@
+"""implicit: CosineRecommender (the item-item cosine top-k), fit and recommend."""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..timing import median_time
+
+
+def implicit_user_items(data):
+    """implicit >= 0.5 takes the user x item CSR (float32, int32 indices)."""
+    u = data.by_user
+    return sp.csr_matrix((u.data.astype(np.float32), u.indices.astype(np.int32),
+                          u.indptr.astype(np.int32)), shape=u.shape)
+
+
+def implicit_cosine(k, n_threads):
+    """implicit's CosineRecommender keeping ``k`` neighbours besides the item itself."""
+    from implicit.nearest_neighbours import CosineRecommender
+
+    # implicit's top-K includes the item itself (similarity 1): K + 1 keeps k neighbours.
+    return CosineRecommender(K=k + 1, num_threads=n_threads or 0)
+
+
+def implicit_fit(model, user_items):
+    with warnings.catch_warnings():  # its fit converts its own normalised COO to CSR
+        warnings.filterwarnings("ignore", message="Method expects CSR input")
+        model.fit(user_items, show_progress=False)
+    return model
+
+
+def implicit_cosine_fit(k):
+    """Runner: CosineRecommender fit only (the item-item cosine top-k)."""
+
+    def run(train, test, repeats, n_threads):
+        user_items = implicit_user_items(train)
+        return {"fit_s": median_time(lambda: implicit_fit(implicit_cosine(k, n_threads),
+                                                          user_items), repeats)[0]}
+
+    return run
+
+
+def implicit_cosine_recommend(k, ranking):
+    """Runner: CosineRecommender fit, then top-n for the ranked test users.
+
+    ``ranking(train, test)`` gives (internal users, n, score(recommended) -> dict)
+    so that both libraries are scored on the same users and relevance.
+    """
+
+    def run(train, test, repeats, n_threads):
+        user_items = implicit_user_items(train)
+        fit_s, model = median_time(lambda: implicit_fit(implicit_cosine(k, n_threads),
+                                                        user_items), repeats)
+        users, n, score = ranking(train, test)
+        recommend_s, (ids, scores) = median_time(
+            lambda: model.recommend(users.astype(np.int32), user_items[users], N=n,
+                                    filter_already_liked_items=True), repeats)
+        ids = np.where(np.isfinite(scores) & (scores > np.finfo(np.float32).min), ids, -1)
+        return {"fit_s": fit_s, "recommend_s": recommend_s, **score(ids.astype(np.int64))}
+
+    return run
