@@ -4,7 +4,7 @@ Every public name this module had is still found here, with a
 ``DeprecationWarning`` naming its new place.
 """
 
-import warnings
+from ._deprecation import moved_names
 
 #: The names of the old module, each taken from :mod:`fastcf.bench`.
 _MOVED = ("DEFAULT_DATA", "FASTCF_ALGORITHMS", "IMPLICIT_ALGORITHMS", "K", "KNN_CONFIGS",
@@ -13,15 +13,7 @@ _MOVED = ("DEFAULT_DATA", "FASTCF_ALGORITHMS", "IMPLICIT_ALGORITHMS", "K", "KNN_
           "SIMILARITY_KINDS", "SYNTHETIC_PRESETS", "format_markdown", "installed_peers",
           "load_data", "median_time", "run_benchmark", "write_results")
 
-
-def __getattr__(name):
-    if name in _MOVED:
-        from . import bench
-
-        warnings.warn(f"fastcf.benchmark.{name} is deprecated; use fastcf.bench.{name}.",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(bench, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, "fastcf.bench", _MOVED)
 
 
 def __dir__():

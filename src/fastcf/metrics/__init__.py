@@ -35,8 +35,7 @@ holding NaN for the users that do not count (no relevant item, an empty list,
 NumPy; :mod:`fastcf.reference.metrics` has the slow twin of each.
 """
 
-import warnings
-
+from .._deprecation import moved_names
 from .beyond_accuracy import catalogue_coverage, intra_list_diversity, novelty, popularity_bias
 from .ranking import auc, hit_rate_at_k, map_at_k, mrr, ndcg_at_k, precision_at_k, recall_at_k
 from .rating import mae, rmse
@@ -61,14 +60,5 @@ __all__ = [
 ]
 
 #: The protocol functions that take a model or draw candidates: evaluation, not metrics.
-_MOVED_TO_EVALUATION = ("sampled_candidates", "sampled_hit_rate_ndcg")
-
-
-def __getattr__(name):
-    if name in _MOVED_TO_EVALUATION:
-        from .. import evaluation
-
-        warnings.warn(f"fastcf.metrics.{name} is deprecated; use fastcf.evaluation.{name}.",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(evaluation, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, "fastcf.evaluation",
+                          ("sampled_candidates", "sampled_hit_rate_ndcg"))
