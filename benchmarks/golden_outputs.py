@@ -28,7 +28,7 @@ import pandas as pd
 import fastcf
 from fastcf import distributed, kernels, metrics
 from fastcf.datasets import load_movielens, make_ratings
-from fastcf.evaluation import cross_validate, evaluate
+from fastcf.evaluation import cross_validate, evaluate, sampled_hit_rate_ndcg
 from fastcf.split import kfold, leave_one_out, random_split, temporal_split, user_split
 
 ML100K = os.environ.get("FASTCF_ML100K")
@@ -222,8 +222,8 @@ def neural_models(stringy, implicit):
         key = f"NeuMF.{backend}"
         history(key, model)
         model_outputs(key, model, implicit, test)
-        put(f"{key}.sampled", metrics.sampled_hit_rate_ndcg(model, implicit, test, k=5,
-                                                            n_negatives=20, seed=0))
+        put(f"{key}.sampled", sampled_hit_rate_ndcg(model, implicit, test, k=5,
+                                                    n_negatives=20, seed=0))
 
 
 def evaluation(explicit):
