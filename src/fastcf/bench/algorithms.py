@@ -56,7 +56,8 @@ def make_model(name, n_threads):
     """A fresh fastcf model (or similarity job) for algorithm ``name``."""
     from ..knn import ItemKNN, UserKNN
     from ..mf import MatrixFactorization
-    from ..mlp import MLPRecommender, NeuMF
+    from ..mlp import MLPRecommender
+    from ..neumf import NeuMF
 
     if name == "baseline":
         return BaselineOnly(n_threads=n_threads)
