@@ -47,7 +47,7 @@ def config_info():
         "pandas": pandas.__version__,
         "numba": numba.__version__,
         "backends": _registry.available_backends(),
-        "cython_build": cython_reason,
+        "cython_build": cython_reason if cython_ok else f"absent: {cython_reason}",
         "cython_openmp": openmp,
         "openmp_max_threads": omp_threads,
         "cython_mf_build": mf_build,

@@ -19,14 +19,35 @@ BACKENDS = ("numba", "cython", "reference")
 _REGISTRY = {}
 _AUTO_PREFERENCE = {}
 
+# Each Cython extension that could not be imported: "not built" (setup.py had no
+# working C compiler, or FASTCF_NO_CYTHON=1) or the error of one that does not load.
+_CYTHON_MISSING = {}
 
-def cython_kernel(module, name):
+CYTHON_NOT_BUILT = (
+    "not compiled when fastcf was installed (no working C compiler then, or "
+    "FASTCF_NO_CYTHON=1); every model runs on Numba. To add it, install a C compiler "
+    "and reinstall fastcf")
+
+
+def cython_kernel(module, name, *, optional=False):
     """Function ``name`` of the Cython extension ``fastcf.kernels.<module>``, or None
-    when that extension was not built (an install without a C compiler)."""
+    when that extension was not built (an install without a C compiler).
+
+    ``optional``: an extra build (``_mf_avx2``) whose absence leaves the Cython
+    backend available (:func:`cython_status`).
+    """
+    full_name = f"{__package__}.{module}"
     try:
-        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
-    except ImportError:
+        return getattr(importlib.import_module(full_name), name)
+    except ImportError as exc:
+        if not optional:
+            not_built = isinstance(exc, ModuleNotFoundError) and exc.name == full_name
+            _CYTHON_MISSING[module] = "not built" if not_built else str(exc)
         return None
+
+
+# Not a kernel, but show_config reads it whenever the backend counts as built.
+cython_kernel("_openmp", "openmp_enabled")
 
 
 def register(family, *, numba, reference, cython=None, auto=None):
@@ -54,11 +75,19 @@ def set_auto_preference(family, order):
 
 
 def cython_status():
-    """``(available, reason)`` of the compiled Cython extensions."""
-    try:
-        from . import _openmp  # noqa: F401
-    except ImportError as exc:
-        return False, f"Cython extension not built ({exc})"
+    """``(available, reason)`` of the compiled Cython extensions.
+
+    The backend is available when every extension a family asked for imports
+    (setup.py builds all of them or none): ``(True, "built")``; otherwise the
+    reason says whether they were not built or do not load.
+    """
+    broken = {module: why for module, why in _CYTHON_MISSING.items() if why != "not built"}
+    if broken:
+        details = "; ".join(f"{module}: {why}" for module, why in sorted(broken.items()))
+        return False, (f"installed but does not load ({details}); every model runs on Numba. "
+                       "Reinstall fastcf to rebuild it")
+    if _CYTHON_MISSING:
+        return False, CYTHON_NOT_BUILT
     return True, "built"
 
 

@@ -47,7 +47,8 @@ def _cpu_has(*features):
 def _mf_build():
     """The build of the Cython MF kernels for this CPU: ``_mf_avx2`` where setup.py
     made it and the CPU has AVX2 and FMA (~1.2-1.4x faster epochs), else ``_mf``."""
-    if _cpu_has("avx2", "fma") and _registry.cython_kernel("_mf_avx2", "sgd_epoch") is not None:
+    if _cpu_has("avx2", "fma") and _registry.cython_kernel("_mf_avx2", "sgd_epoch",
+                                                          optional=True) is not None:
         return "_mf_avx2"
     return "_mf"
 
