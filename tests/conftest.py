@@ -6,9 +6,29 @@ import pytest
 import scipy.sparse as sp
 
 from fastcf import Interactions
+from fastcf.kernels._registry import cython_status
 
+# Tests name every backend; on an install without the Cython extensions each
+# test that needs them is skipped with CYTHON_ABSENT as its reason (see
+# pytest_collection_modifyitems).
 BACKENDS = ["numba", "cython", "reference"]
 DTYPES = [np.float32, np.float64]
+CYTHON_BUILT, _CYTHON_REASON = cython_status()
+CYTHON_ABSENT = f"the Cython backend is absent: {_CYTHON_REASON.split(';')[0]}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip every test that needs the Cython backend when it is absent: those with a
+    parameter equal to "cython" (``backend``, mostly) and those marked ``cython``."""
+    if CYTHON_BUILT:
+        return
+    skip = pytest.mark.skip(reason=CYTHON_ABSENT)
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if item.get_closest_marker("cython") is not None or any(
+                isinstance(value, str) and value == "cython" for value in params):
+            item.add_marker(skip)
 
 
 def load_surprise_fixture(name):

@@ -41,6 +41,7 @@ def data(loaded):
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("axis", AXES)
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"k{c[0]}-mink{c[1]}")
+@pytest.mark.cython
 def test_predictions_match_surprise(fixture, data, mode, sim, axis, config):
     k, min_k = config
     cls = fastcf.UserKNN if axis == "user" else fastcf.ItemKNN

@@ -61,6 +61,7 @@ def test_intra_list_diversity_hand_checked(form):
     assert_same(metrics.intra_list_diversity([[0, 3]], sim[form]), 0.7)
 
 
+@pytest.mark.cython
 def test_intra_list_diversity_of_a_top_k_similarity():
     rng = np.random.default_rng(1)
     pairs = np.unique(rng.integers(0, 40 * 15, size=200))

@@ -107,6 +107,7 @@ def test_shuffle_is_uniform_over_the_permutations():
 
 
 @pytest.mark.parametrize("build", ["_mf", "_mf_avx2"])
+@pytest.mark.cython
 def test_each_cython_build_matches_the_reference(planted, build):
     """The "cython" backend runs one build of _mf.pxi; the other is tested here."""
     import importlib
@@ -134,8 +135,10 @@ def test_each_cython_build_matches_the_reference(planted, build):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.cython
 def test_cython_prefetches_as_far_ahead_as_numba():
-    _mf = pytest.importorskip("fastcf.kernels._mf")
+    from fastcf.kernels import _mf
+
     assert _mf.PREFETCH_DISTANCE == MF_PREFETCH_DISTANCE
 
 
