@@ -327,12 +327,14 @@ def test_float32_transposed_values_give_bit_identical_results(data, kind, backen
 
 
 # ------------------------------------------------- one source for both backends
+@pytest.mark.cython
 def test_cython_build_compiled_the_config_constants():
     """The Cython twin spells the kind codes and the variance floor in its own source
     (it cannot read _config when it compiles); what it compiled must be _config's."""
     from fastcf import _config
+    from fastcf.kernels import _similarity
 
-    compiled = pytest.importorskip("fastcf.kernels._similarity").SHARED_CONSTANTS
+    compiled = _similarity.SHARED_CONSTANTS
     assert compiled["kinds"] == _config.SIMILARITY_KINDS
     assert compiled["variance_floor"] == _config.SIMILARITY_VARIANCE_FLOOR
     nb = importlib.import_module("fastcf.kernels.similarity_nb")
