@@ -27,9 +27,8 @@ GOOD_PYX = "def answer():\n    return 42\n"
 needs_setup = pytest.mark.skipif(
     not SETUP.exists() or importlib.util.find_spec("setuptools") is None,
     reason="needs fastcf's setup.py (a source checkout) and setuptools")
-needs_cython_toolchain = pytest.mark.skipif(
-    importlib.util.find_spec("Cython") is None or shutil.which("cc") is None,
-    reason="needs Cython and a C compiler (cc) to build extensions")
+needs_cython = pytest.mark.skipif(importlib.util.find_spec("Cython") is None,
+                                  reason="needs Cython to build extensions")
 
 
 def _project(root, kernels):
@@ -49,9 +48,9 @@ def _project(root, kernels):
 
 def _build(root, **env):
     """Run ``setup.py build_ext --inplace`` in ``root``; (stderr, names of the built modules)."""
+    env = {**os.environ, "FASTCF_NO_CYTHON": "", **env}
     done = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=root,
-                          env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=600)
+                          env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     built = sorted({path.name.split(".")[0] for pattern in ("*.so", "*.pyd")
                     for path in root.rglob(pattern)})
@@ -73,13 +72,15 @@ def test_a_build_without_a_compiler_succeeds_and_says_so_once(tmp_path, env, rea
 
 
 @needs_setup
-@needs_cython_toolchain
+@needs_cython
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
                     reason="setup.py makes AVX2 builds on x86-64 only")
 def test_a_failed_extension_drops_them_all_and_a_failed_avx2_build_only_itself(tmp_path):
     root = _project(tmp_path, {"_a_ok": GOOD_PYX, "_mf": GOOD_PYX,
                                "_mf_avx2": BROKEN_PYX + GOOD_PYX})
     err, built = _build(root)
+    if "no working C compiler" in err:  # as in CI's run with CC=/bin/false
+        pytest.skip("needs a working C compiler")
     assert built == ["_a_ok", "_mf"]
     assert "the AVX2 build fastcf.kernels._mf_avx2 failed" in err and ABSENT not in err
     # A kernel that does not compile: no extension is left, in place or in build/.
