@@ -316,7 +316,7 @@ def _load_data(args):
     if spec.startswith("synthetic:"):
         if given:
             raise ValueError(f"{', '.join(given)} apply to data files, not to {spec}.")
-        from .benchmark import load_data
+        from .bench import load_data
 
         data, description = load_data(spec)
     elif not given and is_movielens(spec):
@@ -355,7 +355,7 @@ def _subparser(sub, name, summary, description, epilog=None):
 
 
 def build_parser():
-    from .benchmark import DEFAULT_DATA, FASTCF_ALGORITHMS
+    from .bench import DEFAULT_DATA, FASTCF_ALGORITHMS
     from .evaluation import METRICS
 
     parser = argparse.ArgumentParser(prog="fastcf", description=DESCRIPTION, epilog=EPILOG,
