@@ -399,7 +399,8 @@ class _DSGD(Schedule):
     def _strata(self, mu, user_bias, item_bias, user_factors, item_factors, lr, reg, biased,
                 shifts, seeds):
         ex, g = self.executor, self.grid
-        # replicated on every worker: a lost worker loses no epoch input
+        # scattered by every attempt of the epoch (it runs inside retrying): a worker
+        # lost with the only copy of a block costs an attempt, not the fit
         user_parts = ex.scatter([(user_factors[ids], user_bias[ids]) for ids in self.user_ids],
                                 broadcast=True)
         item_parts = ex.scatter([(item_factors[ids], item_bias[ids]) for ids in self.item_ids],
