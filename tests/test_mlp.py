@@ -235,10 +235,10 @@ def test_names_that_moved_still_import_with_a_warning():
     import fastcf.neumf
     import fastcf.sampling
 
-    with pytest.warns(DeprecationWarning, match="fastcf.mlp.NeuMF moved to fastcf.neumf.NeuMF"):
+    with pytest.warns(DeprecationWarning, match="mlp.NeuMF is deprecated; use fastcf.neumf.NeuMF"):
         from fastcf.mlp import NeuMF
     assert NeuMF is fastcf.NeuMF is fastcf.neumf.NeuMF
-    with pytest.warns(DeprecationWarning, match="moved to fastcf.sampling.sample_negatives"):
+    with pytest.warns(DeprecationWarning, match="use fastcf.sampling.sample_negatives"):
         assert fastcf.mlp.sample_negatives is fastcf.sampling.sample_negatives
     with pytest.raises(AttributeError, match="has no attribute 'GMF'"):
         fastcf.mlp.GMF  # noqa: B018

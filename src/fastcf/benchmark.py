@@ -13,7 +13,7 @@ _MOVED = ("DEFAULT_DATA", "FASTCF_ALGORITHMS", "IMPLICIT_ALGORITHMS", "K", "KNN_
           "SIMILARITY_KINDS", "SYNTHETIC_PRESETS", "format_markdown", "installed_peers",
           "load_data", "median_time", "run_benchmark", "write_results")
 
-__getattr__ = moved_names(__name__, "fastcf.bench", _MOVED)
+__getattr__ = moved_names(__name__, dict.fromkeys(_MOVED, "fastcf.bench"))
 
 
 def __dir__():

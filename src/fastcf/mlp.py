@@ -16,11 +16,11 @@ distinct row), and Adam updates only the embedding rows a batch touched
 (``sparse_adam=False``: the exact dense Adam).
 """
 
-import warnings
 
 import numpy as np
 
 from ._config import SCORE_CHUNK_CELLS
+from ._deprecation import moved_names
 from ._network import _check_network_params, _Network, _network_dims
 from ._parallel import blas_threads
 from ._training import TrainingDiverged
@@ -222,17 +222,6 @@ class MLPRecommender(_Network):
         return self._mlp_over_all_items(vectors, self._item_emb, lambda h: h[:, 0])
 
 
-#: Names that lived here before: (module, name) of their home now.
-_MOVED = {"NeuMF": ("fastcf.neumf", "NeuMF"),
-          "sample_negatives": ("fastcf.sampling", "sample_negatives")}
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        import importlib
-
-        module, attribute = _MOVED[name]
-        warnings.warn(f"fastcf.mlp.{name} moved to {module}.{attribute}.", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(importlib.import_module(module), attribute)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Names that lived here before, still found here (with a warning) at their new home.
+__getattr__ = moved_names(__name__, {"NeuMF": "fastcf.neumf",
+                                     "sample_negatives": "fastcf.sampling"})

@@ -60,5 +60,5 @@ __all__ = [
 ]
 
 #: The protocol functions that take a model or draw candidates: evaluation, not metrics.
-__getattr__ = moved_names(__name__, "fastcf.evaluation",
-                          ("sampled_candidates", "sampled_hit_rate_ndcg"))
+__getattr__ = moved_names(__name__, {"sampled_candidates": "fastcf.evaluation",
+                                     "sampled_hit_rate_ndcg": "fastcf.evaluation"})
