@@ -123,16 +123,6 @@ def test_similar_items_are_the_closest_factors_in_cosine(planted):
         model.similar_items([-999], 3)
 
 
-def test_save_load_round_trip(planted, tmp_path):
-    train, test = planted
-    model = MatrixFactorization(factors=5, epochs=3, dtype=np.float64).fit(train)
-    model.save(tmp_path / "mf.npz")
-    loaded = fastcf.load(tmp_path / "mf.npz")
-    frame = test.to_frame()
-    np.testing.assert_array_equal(loaded.predict(frame["user"], frame["item"]),
-                                  model.predict(frame["user"], frame["item"]))
-
-
 @pytest.mark.parametrize("params, exc, match", [
     ({"factors": 0}, ValueError, "factors == 0"),
     ({"cell_order": "random"}, ValueError, "cell_order"),

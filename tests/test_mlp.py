@@ -183,18 +183,6 @@ def test_unknown_ids_fall_back_and_recommend_excludes_seen(planted):
                                rtol=1e-5)
 
 
-def test_save_load_round_trip(planted, tmp_path):
-    train, test = planted
-    model = MLPRecommender(embedding_dim=4, hidden=(8, 4), epochs=2).fit(train)
-    path = tmp_path / "mlp.npz"
-    model.save(path)
-    loaded = fastcf.load(path)
-    frame = test.to_frame()
-    np.testing.assert_array_equal(model.predict(frame["user"], frame["item"]),
-                                  loaded.predict(frame["user"], frame["item"]))
-    assert loaded.hidden == [8, 4] or loaded.hidden == (8, 4)
-
-
 def test_divergence_stops_with_the_epoch_named(planted):
     train, _ = planted
     with pytest.raises(TrainingDiverged, match="diverged at epoch"):

@@ -90,16 +90,6 @@ def test_predict_recommend_and_fallbacks(implicit):
     assert not set(train.item_ids[row]) & set(items[0])
 
 
-def test_save_load_round_trip(implicit, tmp_path):
-    train, test = implicit
-    model = NeuMF(factors=4, embedding_dim=4, hidden=(8, 4), epochs=1).fit(train)
-    model.save(tmp_path / "neumf.npz")
-    loaded = fastcf.load(tmp_path / "neumf.npz")
-    frame = test.to_frame()
-    np.testing.assert_array_equal(model.predict(frame["user"], frame["item"]),
-                                  loaded.predict(frame["user"], frame["item"]))
-
-
 @pytest.mark.parametrize("params, match", [
     ({"factors": 0}, "factors"),
     ({"n_negatives": 0}, "n_negatives"),
