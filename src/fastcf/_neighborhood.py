@@ -210,7 +210,8 @@ class _Neighborhood(Recommender):
             return rows
         if queries is None:
             queries = _take_rows((self.x_indptr_, self.x_indices_, self.x_data_), targets)
-            query_bias = self._row_bias()[targets] if len(self._row_bias()) else None
+            query_bias = self._row_bias()[targets] \
+                if self.similarity == "pearson_baseline" else None
         rows = self._similarity_of(queries, query_bias=query_bias)
         if targets is not None:
             rows[np.arange(len(targets)), targets] = 1
