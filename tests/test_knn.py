@@ -124,12 +124,12 @@ def test_recommend_excludes_seen_sorted_deterministic(data, cls):
     assert included.shape == (3, 8)
 
 
-def _sum_scores(model, data):
-    """The ranking score by definition, from the model's similarities (dense)."""
-    n = model.sim_.shape[0]
+def _sum_scores(sim, model, data):
+    """The ranking score by definition, from dense similarities ``sim`` of the targets."""
+    n = sim.shape[0]
     lists = np.zeros((n, n))
     for x in range(n):
-        row = model.sim_[x].copy()
+        row = sim[x].copy()
         row[x] = -np.inf
         order = sorted(range(n), key=lambda j: (-row[j], j))[:model.k]
         for j in order:
@@ -139,15 +139,27 @@ def _sum_scores(model, data):
     return lists @ ratings if model._axis == "user" else ratings @ lists
 
 
+# pearson ranks by its similarities shrunk by 100 (predict: unshrunk) unless told otherwise;
+# cosine_all and a given shrinkage rank by the model's own
 @pytest.mark.parametrize("cls", MODELS)
-def test_recommend_scores_are_the_neighbourhood_sums(data, cls):
-    model = cls(similarity="pearson", k=5).fit(data)
-    want = _sum_scores(model, data)
+@pytest.mark.parametrize("options, ranked_shrinkage", [
+    ({"similarity": "pearson"}, 100.0), ({"similarity": "pearson", "rank_shrinkage": 0}, 0.0),
+    ({"similarity": "pearson", "shrinkage": 5}, 5.0),
+    ({"similarity": "msd", "rank_shrinkage": 20}, 20.0),
+    ({"similarity": "cosine_all"}, 0.0), ({"similarity": "jaccard"}, 0.0)])
+def test_recommend_scores_are_the_neighbourhood_sums(data, cls, options, ranked_shrinkage):
+    model = cls(k=5, **options).fit(data)
+    sim = fastcf.similarity(data, options["similarity"], model._axis, shrinkage=ranked_shrinkage)
+    want = _sum_scores(sim, model, data)
     items, scores = model.recommend(data.user_ids, data.n_items, exclude_seen=False)
     for r in range(data.n_users):
         np.testing.assert_allclose(scores[r], np.sort(want[r])[::-1], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(want[r][model.item_index(items[r])], scores[r],
                                    rtol=1e-12, atol=1e-12)
+    # predict is Surprise's: the model's own similarities, never the ranking's
+    plain = cls(k=5, **{**options, "rank_shrinkage": None}).fit(data)
+    users, items = data.user_ids[:10], data.item_ids[:10]
+    np.testing.assert_array_equal(model.predict(users, items), plain.predict(users, items))
 
 
 @pytest.mark.parametrize("cls", MODELS)

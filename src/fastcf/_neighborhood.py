@@ -7,18 +7,27 @@ the neighbourhood-sums kernel; ``knn`` adds the top-N side and the public classe
 
 import numpy as np
 
-from ._config import BASELINE_REG_USER, DENSE_SIMILARITY_BUDGET, KNN_BLOCK_BYTES
+from ._config import (
+    BASELINE_REG_USER,
+    DENSE_SIMILARITY_BUDGET,
+    KNN_BLOCK_BYTES,
+    KNN_RANK_SHRINK_KINDS,
+    KNN_RANK_SHRINKAGE,
+)
 from ._parallel import resolve_n_threads
-from ._validation import check_bool, check_choice, check_int, check_value_dtype
+from ._validation import check_bool, check_choice, check_float, check_int, check_value_dtype
 from .base import Recommender, _as_id_array, take_rows
 from .baseline import fit_biases
 from .kernels import bias_sweep
 from .kernels._registry import check_backend
 from .kernels.neighbors import run_neighborhood_sums
-from .kernels.similarity import KINDS, baselines_of, check_options, run_similarity
+from .kernels.similarity import NAMES, baselines_of, check_options, run_similarity
 from .persist import CSR, Array, Schema
+from .weighting import BM25_B, BM25_K1, SCHEMES, check_bm25, run_weighting, statistics
 
 MODES = ("basic", "means", "zscore", "baseline")
+#: The kinds a weighting may feed: they take the values of every entry.
+WEIGHTED_KINDS = ("cosine_all", "dot")
 STORAGE = ("dense", "neighbors", "on_the_fly")
 
 
@@ -70,7 +79,8 @@ class _Neighborhood(Recommender):
     }, dims=_stored_dims)
 
     def __init__(self, k=40, min_k=1, similarity="msd", mode="basic", min_support=1,
-                 shrinkage=None, min_sim=None, max_neighbors=None, dtype=np.float64,
+                 shrinkage=None, min_sim=None, max_neighbors=None, weighting="none",
+                 bm25_k1=BM25_K1, bm25_b=BM25_B, rank_shrinkage=None, dtype=np.float64,
                  clip=True, backend="auto", n_threads=None):
         self.k = k
         self.min_k = min_k
@@ -80,6 +90,10 @@ class _Neighborhood(Recommender):
         self.shrinkage = shrinkage
         self.min_sim = min_sim
         self.max_neighbors = max_neighbors
+        self.weighting = weighting
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+        self.rank_shrinkage = rank_shrinkage
         self.dtype = dtype
         self.clip = clip
         self.backend = backend
@@ -89,21 +103,42 @@ class _Neighborhood(Recommender):
     def _check_params(self):
         k = check_int("k", self.k, min_value=1)
         check_int("min_k", self.min_k, min_value=1, max_value=k)
-        check_choice("similarity", self.similarity, tuple(KINDS))
+        check_choice("similarity", self.similarity, NAMES)
         check_choice("mode", self.mode, MODES)
         self._sim_options()
         if self.max_neighbors is not None:
             check_int("max_neighbors", self.max_neighbors, min_value=1)
+        check_choice("weighting", self.weighting, SCHEMES)
+        check_bm25(self.bm25_k1, self.bm25_b)
+        if self.weighting != "none" and self.similarity not in WEIGHTED_KINDS:
+            raise ValueError(f"weighting == {self.weighting!r} needs similarity in "
+                             f"{WEIGHTED_KINDS} (implicit's TFIDFRecommender: 'cosine_all', "
+                             f"BM25Recommender: 'dot'), got {self.similarity!r}.")
+        if self.rank_shrinkage is not None:
+            check_float("rank_shrinkage", self.rank_shrinkage, min_value=0.0)
         check_value_dtype(self.dtype)
         check_bool("clip", self.clip)
         check_backend(self.backend)
         resolve_n_threads(self.n_threads)
 
-    def _sim_options(self, k=None):
-        """The similarity kernels' options, resolved (``k``: a top-k, None: dense rows)."""
+    def _sim_options(self, k=None, shrinkage=None):
+        """The similarity kernels' options, resolved (``k``: a top-k, None: dense rows;
+        ``shrinkage``: another than the model's, for ranking)."""
         options = check_options(self.similarity, None, 2, self.min_support, self.shrinkage,
                                 self.min_sim, self.dtype, self_similarity=True)
-        return options._replace(k=k)
+        options = options._replace(k=k)
+        return options if shrinkage is None else options._replace(shrinkage=float(shrinkage))
+
+    def _ranking_shrinkage(self):
+        """The shrinkage of the similarities ``recommend`` ranks by, or None for the
+        model's own (see the classes' Notes and ``_config.KNN_RANK_SHRINKAGE``)."""
+        if self.rank_shrinkage is not None:
+            shrinkage = float(self.rank_shrinkage)
+        elif self.shrinkage is None and self.similarity in KNN_RANK_SHRINK_KINDS:
+            shrinkage = KNN_RANK_SHRINKAGE
+        else:
+            return None
+        return None if shrinkage == self._sim_options().shrinkage else shrinkage
 
     def _needs_biases(self):
         """Whether the baseline biases enter the model (else they are not fitted)."""
@@ -114,6 +149,10 @@ class _Neighborhood(Recommender):
         if data.implicit and self.mode != "basic":
             raise ValueError(f"mode == {self.mode!r} needs explicit ratings; this data is "
                              "implicit (use mode='basic').")
+        if self.weighting != "none" and len(data.ratings) and np.min(data.ratings) < 0:
+            raise ValueError(f"weighting == {self.weighting!r} needs ratings >= 0; this data "
+                             f"holds {int(np.sum(data.ratings < 0))} negative ones.")
+        self._weighting_cache = None
         user_axis = self._axis == "user"
         x_csr = data.by_user if user_axis else data.by_item
         y_csr = data.by_item if user_axis else data.by_user
@@ -134,6 +173,38 @@ class _Neighborhood(Recommender):
         self.neighbor_values_ = self._neighbor_values(
             self.y_indptr_, self.y_indices_, self.y_data_, self._col_bias())
         self._fit_similarity(data.orientation(self._axis).transposed)
+
+    def _set_state(self, arrays, user_ids, item_ids):
+        super()._set_state(arrays, user_ids, item_ids)
+        self._weighting_cache = None
+
+    def _weighted(self, rows=None):
+        """The values the similarity sees of CSR ``rows`` of ratings (None: the targets).
+
+        The ratings themselves, or their ``weighting`` with the statistics of
+        the training targets (for those rows, the same values as a refit).
+        """
+        targets = (self.x_indptr_, self.x_indices_, self.x_data_)
+        if self.weighting == "none":
+            return targets if rows is None else rows
+        if self._weighting_cache is None:
+            stats = statistics(*targets, self._n_cols())
+            weighted = run_weighting(self.weighting, *targets, stats, self.bm25_k1, self.bm25_b)
+            self._weighting_cache = stats, (targets[0], targets[1], weighted)
+        stats, weighted = self._weighting_cache
+        if rows is None:
+            return weighted
+        return rows[0], rows[1], run_weighting(self.weighting, *rows, stats, self.bm25_k1,
+                                               self.bm25_b)
+
+    def _self_similarities(self):
+        """Each target's similarity with itself where it may be below another's
+        (``dot``: its squared norm), else None (every bounded kind: 1, the most)."""
+        if self.similarity != "dot":
+            return None
+        indptr, _, values = self._weighted()
+        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        return np.bincount(rows, weights=values * values, minlength=len(indptr) - 1)
 
     def _row_bias(self):
         """Baseline bias of the targets (users for UserKNN)."""
@@ -174,20 +245,23 @@ class _Neighborhood(Recommender):
             self.storage_ = np.array("on_the_fly")
 
     # ----------------------------------------------------------- similarity
-    def _similarity_of(self, queries=None, k=None, query_bias=None, transposed=None):
-        """Similarities of query CSR rows (None: the targets themselves, as a
-        self-similarity) to every target: dense, or each row's top ``k``.
+    def _similarity_of(self, queries=None, k=None, query_bias=None, transposed=None,
+                       shrinkage=None):
+        """Similarities of query CSR rows of ratings (None: the targets themselves,
+        as a self-similarity) to every target: dense, or each row's top ``k``.
 
         The fitted rows go straight to the kernels: they were checked once, when
-        the data was.
+        the data was. ``shrinkage``: another than the model's (ranking).
         """
-        targets = (self.x_indptr_, self.x_indices_, self.x_data_)
+        targets = self._weighted()
+        if queries is not None:
+            queries = self._weighted(queries)
         baselines = None
         if self.similarity == "pearson_baseline":
             baselines = baselines_of(self._axis, self.global_mean_, self.user_bias_,
                                      self.item_bias_, query_bias)
         return run_similarity(self.similarity, targets if queries is None else queries, targets,
-                              self._n_cols(), self._sim_options(k), baselines=baselines,
+                              self._n_cols(), self._sim_options(k, shrinkage), baselines=baselines,
                               backend=self.backend, n_threads=self.n_threads,
                               max_dense_bytes=2**62, transposed=transposed)
 

@@ -51,10 +51,12 @@ def similarity(x, kind="pearson", axis="user", k=None, min_support=1, shrinkage=
         A CSR matrix must have sorted indices without repeats and float
         values; its rows and columns are the internal user and item indices.
     kind : {"pearson", "pearson_baseline", "cosine", "cosine_all", "adjusted_cosine", "msd",
-            "jaccard"}
+            "jaccard", "dot"}
         See :mod:`fastcf.kernels.similarity` for the exact definitions
         (``pearson``, ``pearson_baseline``, ``cosine`` and ``msd`` are
-        Surprise's; ``cosine_all`` is implicit's; ``adjusted_cosine`` LensKit's).
+        Surprise's; ``cosine_all`` is implicit's; ``adjusted_cosine`` LensKit's;
+        ``dot`` the plain inner product, which implicit's ``BM25Recommender``
+        takes of BM25-weighted rows: :mod:`fastcf.weighting`).
     axis : {"user", "item"}
     k : int, optional
         Return each row's top-k neighbours (1 <= k <= n - 1, self excluded),

@@ -11,9 +11,9 @@ from conftest import DTYPES, THREADS, assert_neighbours_equal, make_frame
 import fastcf
 from fastcf import Interactions
 from fastcf.kernels.similarity import KINDS as _KINDS
-from fastcf.kernels.similarity import narrowed
+from fastcf.kernels.similarity import NAMES, narrowed
 
-KINDS = list(_KINDS)
+KINDS = list(NAMES)
 COMPILED = ["numba", "cython"]
 RTOL = {np.float64: 1e-9, np.float32: 1e-4}
 
@@ -113,6 +113,11 @@ def test_symmetry_diagonal_and_bounds(data, kind):
     sim = fastcf.similarity(data, kind, "user")
     assert np.array_equal(sim, sim.T)
     assert np.all(np.diag(sim) == 1.0)
+    if kind == "dot":  # unbounded: the off-diagonal entries are the inner products
+        x = data.by_user.to_scipy()
+        off = ~np.eye(len(sim), dtype=bool)
+        np.testing.assert_allclose(sim[off], (x @ x.T).toarray()[off], rtol=1e-12)
+        return
     low = 0.0 if kind in ("msd", "jaccard") else -1.0
     assert np.all(sim >= low - 1e-12) and np.all(sim <= 1.0 + 1e-12)
 

@@ -55,6 +55,10 @@ HAND = [
     ("jaccard", 0, 1, 0.75),
     ("jaccard", 0, 2, 0.25),
     ("jaccard", 1, 2, 0.5),
+    # dot: sums of products over C
+    ("dot", 0, 1, 25.0),
+    ("dot", 0, 2, 5.0),
+    ("dot", 1, 2, 15.0),
     # pearson_baseline (no shrinkage): (4 + 2 + 2) / sqrt(9 * 9); (-5 - 7) / sqrt(16.25 * 10.25)
     ("pearson_baseline", 0, 1, 8 / 9),
     ("pearson_baseline", 1, 2, -12 / math.sqrt(16.25 * 10.25)),
@@ -83,7 +87,8 @@ def test_symmetric_unit_diagonal_and_empty_row(kind):
         assert out[i][i] == 1.0
         for j in range(4):
             assert out[i][j] == out[j][i]
-            assert -1.0 - 1e-12 <= out[i][j] <= 1.0 + 1e-12
+            if kind != "dot":  # the only unbounded kind
+                assert -1.0 - 1e-12 <= out[i][j] <= 1.0 + 1e-12
     assert out[3] == [0.0, 0.0, 0.0, 1.0]  # the empty row shares no column
 
 

@@ -15,6 +15,8 @@ co-rated columns and :math:`n = |C|`. Per pair, in this order:
    - ``cosine`` (Surprise's): :math:`S_{xy} / \sqrt{S_{xx} S_{yy}}` over C.
    - ``cosine_all`` (implicit's): :math:`\sum_C x y / (\|x\| \|y\|)` with
      norms over *all* entries of each row.
+   - ``dot``: :math:`\sum_C x y`, the plain inner product (implicit's
+     ``BM25Recommender`` on BM25-weighted rows; not bounded by 1).
    - ``adjusted_cosine`` (LensKit's item-item): ``cosine_all`` after
      subtracting each row's mean from its entries.
    - ``msd``: :math:`1 / (\frac1n \sum_C (x - y)^2 + 1)`.
@@ -25,7 +27,8 @@ co-rated columns and :math:`n = |C|`. Per pair, in this order:
 4. ``min_sim``: a similarity below it becomes 0 and not a candidate.
 
 Pairs with no co-rated column are 0 (dense) or absent (top-k); a row's
-similarity with itself is 1 in dense output and never one of its neighbours.
+similarity with itself is 1 in dense output (for ``dot`` too, by that
+convention) and never one of its neighbours.
 Top-k rows are sorted by similarity descending, ties by lower index first.
 
 Numerical stability: ``pearson`` shifts each row by its own first value
@@ -53,6 +56,11 @@ from . import _registry, csr_nb, similarity_nb
 
 #: The kinds and their codes in the compiled kernels.
 KINDS = dict(SIMILARITY_KINDS)
+#: Kinds run by another kind's compiled kernel on rows prepared for it: ``dot`` is
+#: ``cosine_all`` with every row's norm taken as 1, and a / (1 * 1) is a, exactly.
+ALIASES = {"dot": "cosine_all"}
+#: Every kind a caller may name.
+NAMES = (*KINDS, *ALIASES)
 DENSE, TOPK = "similarity_dense", "similarity_topk"
 # The reference works on raw rows (dict loops): _run calls it with its own convention.
 # "auto" runs Cython first: item-item top-40 on 1.74M ratings, Cython 0.38 s vs Numba
@@ -75,7 +83,8 @@ def prepare_rows(indptr, indices, data, kind, row_bias=None, col_bias=None, mu=0
     See the module docstring: ``pearson`` shifts by each row's first value,
     ``pearson_baseline`` takes residuals, ``adjusted_cosine`` centres by the
     row mean; ``cosine_all`` / ``adjusted_cosine`` have the row L2 norm as
-    stat, ``jaccard`` the row's entry count.
+    stat, ``dot`` 1 (it runs ``cosine_all``'s kernel), ``jaccard`` the row's
+    entry count.
     """
     values = np.asarray(data, dtype=np.float64)
     counts = np.diff(indptr)
@@ -99,6 +108,8 @@ def prepare_rows(indptr, indices, data, kind, row_bias=None, col_bias=None, mu=0
     if kind in ("cosine_all", "adjusted_cosine"):
         stat = np.sqrt(np.bincount(_row_of_entry(indptr), weights=values * values,
                                    minlength=n_rows))
+    elif kind == "dot":
+        stat = np.ones(n_rows)
     elif kind == "jaccard":
         stat = counts.astype(np.float64)
     return values, stat
@@ -121,7 +132,7 @@ class Options(NamedTuple):
 
 def check_options(kind, k, n_targets, min_support, shrinkage, min_sim, dtype, self_similarity):
     """Validate the options shared by every entry point; return them resolved (:class:`Options`)."""
-    check_choice("kind", kind, tuple(KINDS))
+    check_choice("kind", kind, NAMES)
     if k is not None:
         limit = n_targets - 1 if self_similarity else n_targets
         k = check_int("k", k, min_value=1)
@@ -273,7 +284,7 @@ def prepare(kind, q, t, n_cols, q_self, min_support, shrinkage, min_sim, baselin
     t_after = where if q is t else np.empty(0, dtype=np.int64)
     q_indptr, q_indices, t_indptr, t_indices = _common_index_dtype(q[0], q[1], t_indptr,
                                                                    t_indices)
-    return Prepared(KINDS[kind], q_indptr, q_indices, q_vals, q_stat,
+    return Prepared(KINDS[ALIASES.get(kind, kind)], q_indptr, q_indices, q_vals, q_stat,
                     np.asarray(q_self, np.int64), t_indptr, t_indices, t_data, t_stat, t_after,
                     min_support, shrinkage, min_sim, len(q[0]) - 1, len(t[0]) - 1, q is t)
 
@@ -381,7 +392,7 @@ def similarity(indptr, indices, data, n_cols, kind="pearson", *, k=None, min_sup
     n_cols : int
         Number of columns.
     kind : {"pearson", "pearson_baseline", "cosine", "cosine_all", "adjusted_cosine", "msd",
-            "jaccard"}
+            "jaccard", "dot"}
     k : int, optional
         Keep each row's ``k`` best neighbours (1 <= k <= n_rows - 1), computed
         fused: O(n_rows k) memory, never a dense matrix. None: dense output.

@@ -21,9 +21,10 @@ import math
 
 __all__ = ["KINDS", "similarity"]
 
-#: The similarity kinds, in the order of their integer kernel codes.
+#: The similarity kinds: those of the integer kernel codes, in their order, then ``dot``
+#: (which the compiled kernels run as ``cosine_all`` with unit norms).
 KINDS = ("pearson", "pearson_baseline", "cosine", "cosine_all", "adjusted_cosine", "msd",
-         "jaccard")
+         "jaccard", "dot")
 
 
 def _mean(values):
@@ -81,6 +82,8 @@ def _pair(kind, x, y, common, x_extra, y_extra):
         if den <= 0.0:
             return 0.0
         return math.fsum(a * b for a, b in zip(xs, ys)) / den
+    if kind == "dot":
+        return math.fsum(a * b for a, b in zip(xs, ys))
     if kind == "msd":
         squared = math.fsum((a - b) ** 2 for a, b in zip(xs, ys))
         return 1.0 / (squared / n + 1.0)
@@ -132,6 +135,7 @@ def similarity(query_rows, target_rows, kind, *, min_support=1, shrinkage=0.0, m
       its entries.
     - ``msd``: :math:`1 / (\frac1n \sum_C (x - y)^2 + 1)`.
     - ``jaccard``: :math:`n / (n_x + n_y - n)`, :math:`n_x` the entry count of row :math:`x`.
+    - ``dot``: :math:`\sum_C x y` (unbounded; the dense diagonal is still 1).
 
     Then, in this order: if :math:`n <` ``min_support`` (``max(2, min_support)`` for
     ``pearson_baseline``) the similarity is 0 and the pair is not a top-k candidate; if
