@@ -319,7 +319,7 @@ class ItemKNN(_Ranking, _Neighborhood):
     model's own, shrunk by 100 for ``pearson``, ``cosine``, ``msd`` and
     ``adjusted_cosine`` without a ``shrinkage``; unshrunk, they fill the
     lists with items rated two to eight times and rank ML-100K's catalogue
-    far below popularity, NDCG@10 0.002-0.08 against 0.25; shrunk, 0.32-0.35:
+    far below popularity, NDCG@10 0.002-0.08 against 0.25; shrunk, 0.31-0.35:
     benchmarks/knn_ranking.py). An unknown user gets the items by popularity.
 
     implicit's item-item recommenders, exactly (similarities and recommend
