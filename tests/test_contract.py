@@ -15,6 +15,7 @@ from fastcf import Interactions, NotFittedError, Recommender
 
 #: name -> a factory of a small configuration (keyword arguments: more parameters).
 MODELS = {
+    "ALS": lambda **kw: fastcf.ALS(factors=4, iterations=3, seed=0, **kw),
     "BaselineOnly": lambda **kw: fastcf.BaselineOnly(epochs=3, **kw),
     "UserKNN": lambda **kw: fastcf.UserKNN(k=5, similarity="pearson", mode="means", **kw),
     "ItemKNN": lambda **kw: fastcf.ItemKNN(k=5, similarity="cosine", mode="baseline", **kw),

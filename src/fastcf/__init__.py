@@ -10,6 +10,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 from . import metrics  # noqa: F401 - `import fastcf` gives fastcf.metrics
 from ._show_config import config_info, show_config
 from ._training import TrainingDiverged
+from .als import ALS
 from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
 from .data import Interactions
@@ -23,6 +24,7 @@ from .persist import load
 from .similarity import similarity, similarity_to
 
 __all__ = [
+    "ALS",
     "BaselineOnly",
     "Interactions",
     "ItemKNN",

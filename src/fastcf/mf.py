@@ -14,6 +14,7 @@ cells, lock-free: fast, but two runs on several threads can differ).
 import numpy as np
 
 from ._config import PREDICT_CHUNK
+from ._factors import add_seen, similar_items
 from ._parallel import resolve_n_threads
 from ._training import Epoch, TrainingDiverged, train_epochs
 from ._validation import (
@@ -24,9 +25,8 @@ from ._validation import (
     check_memory,
     check_value_dtype,
 )
-from .base import Recommender, _as_id_array, _raise_unknown
+from .base import Recommender
 from .data import Interactions
-from .kernels import topk
 from .kernels._registry import check_backend
 from .persist import Array, Schema
 from .schedules import CELL_ORDERS, Blocked, Hogwild, Schedule, Serial
@@ -310,7 +310,7 @@ class MatrixFactorization(Recommender):
         low, high = data.rating_range
         self.rating_range_ = np.array([min(self.rating_range_[0], low),
                                        max(self.rating_range_[1], high)])
-        self._add_seen(users, items)
+        add_seen(self, users, items)
         self._train(users, items, by_user.data.astype(dtype), epochs, rng)
         return self
 
@@ -336,16 +336,6 @@ class MatrixFactorization(Recommender):
                 self.item_bias_ = np.concatenate([self.item_bias_, np.zeros(new.sum(), dtype)])
             self._reset_lookups()
         return index.astype(np.int64)
-
-    def _add_seen(self, users, items):
-        """Merge (user, item) pairs into the seen CSR (rows ascending, no repeats)."""
-        old_users = np.repeat(np.arange(self.n_users_), np.diff(self.seen_indptr_))
-        pairs = np.unique(np.concatenate([old_users * self.n_items_ + self.seen_indices_,
-                                          users * self.n_items_ + items]))
-        rows, cols = np.divmod(pairs, self.n_items_)
-        indptr = np.zeros(self.n_users_ + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=self.n_users_), out=indptr[1:])
-        self.seen_indptr_, self.seen_indices_ = indptr, cols.astype(np.int64)
 
     # --------------------------------------------------------------- predict
     def _estimate(self, users, items):
@@ -483,15 +473,4 @@ class MatrixFactorization(Recommender):
 
     def similar_items(self, items, n=10):
         """The ``n`` items whose factors are closest in cosine to each item's, self excluded."""
-        self._check_is_fitted()
-        n = check_int("n", n, min_value=1, max_value=max(self.n_items_ - 1, 1))
-        ids = _as_id_array(items, "items")
-        idx = self.item_index(ids)
-        _raise_unknown(ids, idx < 0, "item")
-        q = self.item_factors_.astype(np.float64)
-        norms = np.linalg.norm(q, axis=1)
-        unit = np.divide(q, norms[:, None], out=np.zeros_like(q), where=norms[:, None] > 0)
-        scores = np.ascontiguousarray(unit[idx] @ unit.T)
-        self_excluded = (np.arange(len(idx) + 1, dtype=np.int64), idx.astype(np.int64))
-        top, val = topk(scores, n, self_excluded, backend=self.backend, n_threads=self.n_threads)
-        return self.item_ids_[np.maximum(top, 0)], val
+        return similar_items(self, self.item_factors_, items, n)

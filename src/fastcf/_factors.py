@@ -1,0 +1,51 @@
+"""What the factor models (MF, ALS) share beyond ``base.Recommender``."""
+
+import numpy as np
+
+from ._validation import check_int
+from .base import _as_id_array, _raise_unknown
+from .kernels import topk
+
+
+def similar_items(model, item_factors, items, n):
+    """The ``n`` items whose factors are closest in cosine to each item's, self excluded.
+
+    Parameters
+    ----------
+    model : Recommender
+        Fitted; its id maps, ``backend`` and ``n_threads`` are used.
+    item_factors : ndarray, shape (n_items, factors)
+    items : array-like of external item ids
+    n : int
+
+    Returns
+    -------
+    ids : ndarray, shape (len(items), n)
+    scores : ndarray of float64, shape (len(items), n)
+        Cosines, descending; an item whose factors are all zero has cosine 0
+        with every item.
+    """
+    model._check_is_fitted()
+    n = check_int("n", n, min_value=1, max_value=max(model.n_items_ - 1, 1))
+    ids = _as_id_array(items, "items")
+    idx = model.item_index(ids)
+    _raise_unknown(ids, idx < 0, "item")
+    q = item_factors.astype(np.float64)
+    norms = np.linalg.norm(q, axis=1)
+    unit = np.divide(q, norms[:, None], out=np.zeros_like(q), where=norms[:, None] > 0)
+    scores = np.ascontiguousarray(unit[idx] @ unit.T)
+    self_excluded = (np.arange(len(idx) + 1, dtype=np.int64), idx.astype(np.int64))
+    top, val = topk(scores, n, self_excluded, backend=model.backend, n_threads=model.n_threads)
+    return model.item_ids_[np.maximum(top, 0)], val
+
+
+def add_seen(model, users, items):
+    """Merge (user, item) pairs (internal indices) into ``model``'s seen CSR, rows
+    ascending, no repeats; its indptr already covers every user."""
+    old_users = np.repeat(np.arange(model.n_users_), np.diff(model.seen_indptr_))
+    pairs = np.unique(np.concatenate([old_users * model.n_items_ + model.seen_indices_,
+                                      users * model.n_items_ + items]))
+    rows, cols = np.divmod(pairs, model.n_items_)
+    indptr = np.zeros(model.n_users_ + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=model.n_users_), out=indptr[1:])
+    model.seen_indptr_, model.seen_indices_ = indptr, cols.astype(np.int64)
