@@ -206,11 +206,12 @@ class ALS(Recommender):
         implicit's ``partial_fit_users``): their factors are re-solved from
         ``data`` alone. Users and items unknown to the model are appended
         (zero factors). Then ``iterations`` times: an exact (Cholesky) solve of
-        ``data``'s users from all the item factors, then an exact solve of
-        ``data``'s new items from all the user factors, over their
-        interactions in ``data``. Items known before keep their factors (their
-        other interactions are not in ``data``); with no new item, one
-        iteration is already the exact half-step and more change nothing.
+        ``data``'s new items from all the user factors, then an exact solve of
+        ``data``'s users from all the item factors, each over its interactions
+        in ``data``; so the users end holding the exact half-step (what
+        :meth:`recommend_new` computes) on the final item factors. Items
+        known before keep their factors (their other interactions are not in
+        ``data``); with no new item one iteration is the whole update.
         The seen items (excluded by ``recommend``) and ``item_popularity_``
         grow with ``data``. ``history_`` is left as it is.
         """
@@ -249,13 +250,13 @@ class ALS(Recommender):
         item_rows = _remapped(data.by_item, user_index, rows=np.flatnonzero(new_items))
         grown = item_index[new_items]
         for _ in range(iterations):
-            solved = self.user_factors_[user_index]
-            self._sweep(user_rows, self.item_factors_, solved, "cholesky", n_threads)
-            self.user_factors_[user_index] = solved
             if len(grown):
                 solved = self.item_factors_[grown]
                 self._sweep(item_rows, self.user_factors_, solved, "cholesky", n_threads)
                 self.item_factors_[grown] = solved
+            solved = self.user_factors_[user_index]
+            self._sweep(user_rows, self.item_factors_, solved, "cholesky", n_threads)
+            self.user_factors_[user_index] = solved
         return self
 
     # --------------------------------------------------------------- predict
@@ -330,9 +331,7 @@ class ALS(Recommender):
 
 
 def _check_values(data):
-    """Refuse empty data and negative values (a confidence below 1)."""
-    if data.nnz == 0:
-        raise ValueError("data has no interactions; ALS needs at least one.")
+    """Refuse negative values (a confidence below 1); Interactions are never empty."""
     low = data.rating_range[0]
     if low < 0:
         raise ValueError(f"data contain the value {low}, must be >= 0: ALS's confidence "

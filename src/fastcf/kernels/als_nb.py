@@ -1,30 +1,19 @@
 """Numba kernel: implicit-ALS per-row solves over a CSR (see ``kernels.als``).
 
-Rows go to the threads in chunks (``_ROWS_PER_CHUNK``); each row is solved
-alone from the same inputs in the same order, so the result does not depend
-on the thread count. Arithmetic is in the factors' dtype.
+Rows go to the threads in the chunks ``bounds`` delimits (``kernels.als.chunk_bounds``:
+fixed by the data, never by the thread count); each row is solved from the
+same inputs in the same order whichever thread runs it, so the result does not
+depend on the thread count. Arithmetic is in the factors' dtype.
 """
 
 import numba
 import numpy as np
 
 from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .prefetch_nb import prefetch_row
 
-#: Rows per prange iteration: the buffers are allocated once a chunk, and many
-#: chunks balance rows of very different lengths between the threads.
-_ROWS_PER_CHUNK = 64
-
-
-@numba.njit(**NUMBA_JIT)
-def _symv(A, v, out):
-    """out = A v for a symmetric A, as a sum of A's rows (vectorises, no reduction)."""
-    k = v.shape[0]
-    for a in range(k):
-        out[a] = 0
-    for b in range(k):
-        vb = v[b]
-        for a in range(k):
-            out[a] += A[b, a] * vb
+#: Entries ahead whose rows of Y the first pass over a row asks the CPU to fetch.
+_PREFETCH_DISTANCE = 8
 
 
 @numba.njit(**NUMBA_JIT)
@@ -36,47 +25,66 @@ def _dot(Y, i, v):
 
 
 @numba.njit(**NUMBA_JIT)
-def _cg_row(indptr, indices, data, alpha, Y, YtY, X, u, cg_steps, r, p, Ap):
+def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, AP, rsold,
+              active):
+    """Conjugate gradient for rows lo..hi-1 in lock-step: the products with YtY of the
+    whole chunk are one BLAS matrix product per step; the rest is row by row."""
     k = X.shape[1]
-    x = X[u]
+    n = hi - lo
     one = X.dtype.type(1)
-    _symv(YtY, x, r)
-    for a in range(k):
-        r[a] = -r[a]
-    for j in range(indptr[u], indptr[u + 1]):
-        i = indices[j]
-        w = alpha * X.dtype.type(data[j])
-        coef = one + w - w * _dot(Y, i, x)
+    zero = X.dtype.type(0)
+    np.dot(X[lo:hi], YtY, AP[:n])
+    for r in range(n):
+        u = lo + r
+        active[r] = False
+        if indptr[u] == indptr[u + 1]:
+            X[u, :] = 0
+            continue
         for a in range(k):
-            r[a] += coef * Y[i, a]
-    rsold = X.dtype.type(0)
-    for a in range(k):
-        p[a] = r[a]
-        rsold += r[a] * r[a]
-    if rsold < 1e-20:
-        return
-    for _ in range(cg_steps):
-        _symv(YtY, p, Ap)
-        for j in range(indptr[u], indptr[u + 1]):
+            R[r, a] = -AP[r, a]
+        end = indptr[u + 1]
+        for j in range(indptr[u], end):
+            if j + _PREFETCH_DISTANCE < end:
+                prefetch_row(Y, indices[j + _PREFETCH_DISTANCE])
             i = indices[j]
-            coef = alpha * X.dtype.type(data[j]) * _dot(Y, i, p)
+            w = alpha * X.dtype.type(data[j])
+            coef = one + w - w * _dot(Y, i, X[u])
             for a in range(k):
-                Ap[a] += coef * Y[i, a]
-        pAp = X.dtype.type(0)
+                R[r, a] += coef * Y[i, a]
+        rs = zero
         for a in range(k):
-            pAp += p[a] * Ap[a]
-        step = rsold / pAp
-        rsnew = X.dtype.type(0)
-        for a in range(k):
-            x[a] += step * p[a]
-            r[a] -= step * Ap[a]
-            rsnew += r[a] * r[a]
-        if rsnew < 1e-20:
-            return
-        beta = rsnew / rsold
-        for a in range(k):
-            p[a] = r[a] + beta * p[a]
-        rsold = rsnew
+            P[r, a] = R[r, a]
+            rs += R[r, a] * R[r, a]
+        rsold[r] = rs
+        active[r] = rs >= 1e-20
+    for _ in range(cg_steps):
+        np.dot(P[:n], YtY, AP[:n])
+        for r in range(n):
+            if not active[r]:
+                continue
+            u = lo + r
+            p = P[r]
+            for j in range(indptr[u], indptr[u + 1]):
+                i = indices[j]
+                coef = alpha * X.dtype.type(data[j]) * _dot(Y, i, p)
+                for a in range(k):
+                    AP[r, a] += coef * Y[i, a]
+            pAp = zero
+            for a in range(k):
+                pAp += p[a] * AP[r, a]
+            step = rsold[r] / pAp
+            rsnew = zero
+            for a in range(k):
+                X[u, a] += step * p[a]
+                R[r, a] -= step * AP[r, a]
+                rsnew += R[r, a] * R[r, a]
+            if rsnew < 1e-20:
+                active[r] = False
+                continue
+            beta = rsnew / rsold[r]
+            for a in range(k):
+                p[a] = R[r, a] + beta * p[a]
+            rsold[r] = rsnew
 
 
 @numba.njit(**NUMBA_JIT)
@@ -122,19 +130,24 @@ def _exact_row(indptr, indices, data, alpha, Y, YtY, X, u, A, b):
 
 
 @numba.njit(**NUMBA_PARALLEL_JIT)
-def least_squares(indptr, indices, data, alpha, Y, YtY, X, cg_steps, exact):
-    n_rows, k = X.shape
+def least_squares(indptr, indices, data, alpha, Y, YtY, X, cg_steps, exact, bounds):
+    k = X.shape[1]
     alpha = X.dtype.type(alpha)
-    n_chunks = (n_rows + _ROWS_PER_CHUNK - 1) // _ROWS_PER_CHUNK
-    for chunk in numba.prange(n_chunks):
-        v1 = np.empty(k, X.dtype)
-        v2 = np.empty(k, X.dtype)
-        v3 = np.empty(k, X.dtype)
-        A = np.empty((k, k), X.dtype) if exact else np.empty((1, 1), X.dtype)
-        for u in range(chunk * _ROWS_PER_CHUNK, min(n_rows, (chunk + 1) * _ROWS_PER_CHUNK)):
+    for chunk in numba.prange(len(bounds) - 1):
+        lo, hi = bounds[chunk], bounds[chunk + 1]
+        if not exact:
+            R = np.empty((hi - lo, k), X.dtype)
+            P = np.empty((hi - lo, k), X.dtype)
+            AP = np.empty((hi - lo, k), X.dtype)
+            rsold = np.empty(hi - lo, X.dtype)
+            active = np.empty(hi - lo, np.bool_)
+            _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, AP,
+                      rsold, active)
+            continue
+        A = np.empty((k, k), X.dtype)
+        b = np.empty(k, X.dtype)
+        for u in range(lo, hi):
             if indptr[u] == indptr[u + 1]:
                 X[u, :] = 0
-            elif exact:
-                _exact_row(indptr, indices, data, alpha, Y, YtY, X, u, A, v1)
             else:
-                _cg_row(indptr, indices, data, alpha, Y, YtY, X, u, cg_steps, v1, v2, v3)
+                _exact_row(indptr, indices, data, alpha, Y, YtY, X, u, A, b)

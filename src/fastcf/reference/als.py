@@ -8,8 +8,11 @@ entry :math:`1 + \\alpha x` and preference 1.
 import numpy as np
 
 
-def least_squares(indptr, indices, data, alpha, Y, YtY, X, cg_steps, exact):
-    """Solve every row of ``X`` in place (``YtY`` already holds ``reg * I``)."""
+def least_squares(indptr, indices, data, alpha, Y, YtY, X, cg_steps, exact, bounds=None):
+    """Solve every row of ``X`` in place (``YtY`` already holds ``reg * I``).
+
+    ``bounds`` (how the compiled kernels share the rows out) changes nothing here.
+    """
     dtype = X.dtype.type
     for u in range(len(indptr) - 1):
         cols = indices[indptr[u]:indptr[u + 1]]
