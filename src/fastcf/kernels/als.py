@@ -16,7 +16,7 @@ row touches only its nonzeros.
 
 import numpy as np
 
-from .._parallel import blas_threads, resolve_n_threads
+from .._parallel import blas_threads, resolve_n_threads, single_blas_thread
 from .._validation import (
     check_choice,
     check_csr_arrays,
@@ -116,9 +116,11 @@ def run_least_squares(indptr, indices, data, Y, YtY, X, alpha, solver, cg_steps,
     arrays valid by construction (the sweeps of ``fastcf.ALS``)."""
     kernel, name = _registry.get_kernel(FAMILY, backend)
     bounds = chunk_bounds(indptr, Y.shape[1] * Y.dtype.itemsize)
-    _registry.run(kernel, name, (indptr, indices, data, alpha, Y, YtY, X, cg_steps,
-                                 solver == "cholesky", bounds), resolve_n_threads(n_threads),
-                  numba_chunksize=1)
+    # the compiled kernels call BLAS from each of their threads
+    with single_blas_thread():
+        _registry.run(kernel, name, (indptr, indices, data, alpha, Y, YtY, X, cg_steps,
+                                     solver == "cholesky", bounds),
+                      resolve_n_threads(n_threads), numba_chunksize=1)
     return X
 
 
