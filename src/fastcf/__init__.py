@@ -15,6 +15,7 @@ from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
 from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings, read_interactions
+from .ease import EASE
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
@@ -26,6 +27,7 @@ from .similarity import similarity, similarity_to
 __all__ = [
     "ALS",
     "BaselineOnly",
+    "EASE",
     "Interactions",
     "ItemKNN",
     "MLPRecommender",

@@ -8,12 +8,13 @@ Cython and reference implementations with ``kernels._registry`` when imported.
 
 from . import adam  # noqa: F401 (registers the lazy Adam family)
 from .baseline import bias_sweep
+from .gram import gram
 from .mf import MF_CYTHON_BUILD, sgd_epoch  # noqa: F401 (MF_CYTHON_BUILD: show_config)
 from .neighbors import neighborhood_sums
 from .scoring import scored_topk
 from .similarity import similarity, similarity_to
 from .topk import topk
 
-__all__ = ["bias_sweep", "neighborhood_sums", "scored_topk", "sgd_epoch", "similarity",
+__all__ = ["bias_sweep", "gram", "neighborhood_sums", "scored_topk", "sgd_epoch", "similarity",
            "similarity_to", "topk"]
 
