@@ -347,6 +347,23 @@ def test_evaluate_prints_counts_as_ints(capsys, tmp_path):
     assert saved.loc["fold 1", "n_test"] == int(lines["fold 1"][-2])
 
 
+def test_evaluate_implicit_data_gives_ranking_metrics(capsys, tmp_path, ratings_rows):
+    data = tmp_path / "plays.tsv"
+    data.write_text("".join(f"{u}\t{i}\t{r}\n" for u, i, r in ratings_rows))
+    argv = ["evaluate", "--data", str(data), "--implicit", "--algorithm", "itemknn", "-p",
+            "similarity='cosine_all'"]
+    assert main([*argv, "--out", str(tmp_path / "one.csv")]) == 0
+    table = pd.read_csv(tmp_path / "one.csv", index_col=0)
+    assert "rmse" not in table and 0 < table.loc[table.index[0], "ndcg"] <= 1
+    assert main([*argv, "--folds", "2", "--metrics", "ndcg,precision"]) == 0
+    assert "fold 2" in capsys.readouterr().out
+    assert main([*argv, "--metrics", "ndcg,rmse"]) == 2
+    assert "rmse needs ratings, but test is implicit" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(data), "--algorithm", "popularity", "--metrics",
+                 "mae"]) == 2
+    assert "mae needs predicted ratings, but Popularity" in capsys.readouterr().err
+
+
 def test_recommend_names_unknown_users_on_stderr(capsys, tmp_path):
     model_path = tmp_path / "model.npz"
     assert main(["train", "--data", "synthetic:2k", "--algorithm", "baseline",

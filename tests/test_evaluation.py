@@ -108,6 +108,74 @@ def test_implicit_models_skip_rating_metrics(split):
     assert 0.0 <= result["ndcg"] <= 1.0
 
 
+# ------------------------------------------------------------------ implicit data
+def _implicit(data):
+    """``data`` without its rating column."""
+    return fastcf.Interactions.from_frame(data.to_frame()[["user", "item"]])
+
+
+@pytest.fixture(scope="module")
+def implicit_split(split):
+    return _implicit(split[0]), _implicit(split[1])
+
+
+def test_implicit_data_gets_the_ranking_metrics(implicit_split):
+    """The issue's example: it used to end in KeyError: 'rating'."""
+    train, test = implicit_split
+    model = fastcf.ItemKNN(similarity="cosine_all")
+    result = evaluate(model, train, test, k=10, metrics=["ndcg", "precision"])
+    assert list(result.index[:2]) == ["ndcg", "precision"]
+    lists, relevant = by_hand(model, train, test, 10)
+    assert result["ndcg"] == pytest.approx(ref.ndcg_at_k(lists, relevant, 10), rel=1e-12)
+    assert result["precision"] == pytest.approx(ref.precision_at_k(lists, relevant, 10),
+                                                rel=1e-12)
+    default = evaluate(fastcf.ItemKNN(similarity="cosine_all"), train, test, k=10)
+    assert list(default.index) == [*evaluation.RANKING_METRICS,
+                                   *evaluation.BEYOND_ACCURACY_METRICS, "fit_s", "predict_s",
+                                   "recommend_s", "n_test", "n_users"]
+    assert default["ndcg"] == result["ndcg"] and np.isfinite(default["auc"])
+
+
+@pytest.mark.parametrize("sides", ["implicit train", "implicit test"])
+def test_a_mixed_split_skips_the_rating_metrics(split, implicit_split, sides):
+    train, test = (implicit_split[0], split[1]) if sides == "implicit train" else \
+        (split[0], implicit_split[1])
+    model = fastcf.ItemKNN(k=20, similarity="cosine_all")
+    result = evaluate(model, train, test, k=5)
+    assert "rmse" not in result and "mae" not in result
+    lists, relevant = by_hand(model, train, test, 5)
+    assert result["recall"] == pytest.approx(ref.recall_at_k(lists, relevant, 5), rel=1e-12)
+    which = sides.split()[1]
+    with pytest.raises(ValueError, match=f"rmse needs ratings, but {which} is implicit"):
+        evaluate(model, train, test, ["ndcg", "rmse"])
+
+
+def test_explicit_data_keeps_the_rating_metrics(split):
+    result = evaluate(fastcf.ItemKNN(k=20, similarity="cosine_all"), *split, ["rmse", "ndcg"])
+    assert np.isfinite(result["rmse"]) and list(result.index[:2]) == ["rmse", "ndcg"]
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda s: evaluate(fastcf.NeuMF(epochs=1), *s, ["rmse", "mae", "ndcg"]),
+     r"rmse, mae need predicted ratings, but NeuMF predicts ranking scores \(predicts_ratings"),
+    (lambda s: evaluate(fastcf.ItemKNN(similarity="cosine_all"), s[0], _implicit(s[1]),
+                        relevance_threshold=4), "relevance_threshold needs ratings, but test"),
+    (lambda s: cross_validate(fastcf.ItemKNN(similarity="cosine_all"), _implicit(s[0]),
+                              folds=2, metrics=["mae"]), "mae needs ratings, but test is"),
+])
+def test_rating_metrics_are_refused_where_they_mean_nothing(split, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(split)
+
+
+def test_cross_validate_on_implicit_data(implicit_split):
+    data = implicit_split[0]
+    table = cross_validate(fastcf.ItemKNN(k=20, similarity="cosine_all"), data, folds=2,
+                           seed=2)
+    assert "rmse" not in table and list(table.index) == ["fold 1", "fold 2", "mean", "std"]
+    assert (table.loc[["fold 1", "fold 2"], "ndcg"] > 0).all()
+
+
 def test_diversity_is_nan_past_its_budget(split, monkeypatch):
     monkeypatch.setattr(evaluation, "DIVERSITY_MAX_CELLS", 4)
     result = evaluate(fastcf.BaselineOnly(), *split, ["diversity", "coverage"])

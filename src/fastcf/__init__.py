@@ -22,6 +22,7 @@ from .mf import MatrixFactorization
 from .mlp import MLPRecommender
 from .neumf import NeuMF
 from .persist import load
+from .popularity import Popularity
 from .similarity import similarity, similarity_to
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "MatrixFactorization",
     "NeuMF",
     "NotFittedError",
+    "Popularity",
     "Recommender",
     "TrainingDiverged",
     "Unknown",

@@ -36,7 +36,8 @@ examples:
 
 #: ``--algorithm`` name -> estimator class name in fastcf (default hyper-parameters).
 ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "ItemKNN",
-              "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF"}
+              "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF",
+              "popularity": "Popularity"}
 
 #: Columns of ``evaluate``'s table that count things (printed as integers).
 COUNT_COLUMNS = ("n_test", "n_users")
@@ -427,7 +428,9 @@ def build_parser():
                     help="cross-validate over this many folds instead (default: one split)")
     ev.add_argument("--metrics", default=None,
                     help=f"comma-separated, from: {', '.join(METRICS)} (default: all that "
-                         "apply to the model; rmse and mae need ratings)")
+                         "apply: rmse and mae need ratings in the data, so not with "
+                         "--implicit, and a model that predicts them, so not neumf or "
+                         "popularity)")
     ev.add_argument("-k", type=int, default=10, help="recommendation list length")
     ev.add_argument("--seed", type=int, default=0, help="seed of the split")
     ev.add_argument("--out", default=None, help="also write the table as CSV")

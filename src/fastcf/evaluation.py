@@ -9,7 +9,9 @@ that). Test items the model never saw stay in the relevant set -- no list can
 hold them, so they lower recall as they should -- and are left out of AUC,
 which ranks scored items only. RMSE and MAE cover every test pair, unknown
 users and items through the model's fallback prediction (Surprise's
-convention).
+convention); they need ratings on both sides of the split and a model that
+predicts ratings, so on implicit data (no rating column) and for models of
+implicit feedback only the ranking and beyond-accuracy metrics are computed.
 """
 
 import time
@@ -39,11 +41,23 @@ _AT_K = {"precision": m.precision_at_k, "recall": m.recall_at_k, "ndcg": m.ndcg_
          "map": m.map_at_k, "hit_rate": m.hit_rate_at_k}
 
 
-def _check_metrics(metrics, model):
+def _no_rating_metrics(model, train, test):
+    """Why RMSE / MAE mean nothing for ``model`` on this split, or None when they do."""
+    if not getattr(model, "predicts_ratings", True):
+        return (f"predicted ratings, but {type(model).__name__} predicts ranking scores "
+                "(predicts_ratings is False)")
+    for name, data in (("test", test), ("train", train)):
+        if data.implicit:
+            return f"ratings, but {name} is implicit (no rating column)"
+    return None
+
+
+def _check_metrics(metrics, model, train, test):
+    """The metrics to compute: the default ones that apply, or those asked (checked)."""
+    refusal = _no_rating_metrics(model, train, test)
     if metrics is None:
-        wanted = METRICS if getattr(model, "predicts_ratings", True) else (
-            RANKING_METRICS + BEYOND_ACCURACY_METRICS)
-        return list(wanted)
+        wanted = RANKING_METRICS + BEYOND_ACCURACY_METRICS
+        return list(wanted if refusal else RATING_METRICS + wanted)
     if isinstance(metrics, str):
         metrics = [metrics]
     metrics = list(metrics)
@@ -51,6 +65,11 @@ def _check_metrics(metrics, model):
         check_choice("metrics", name, METRICS)
     if not metrics:
         raise ValueError("metrics is empty, name at least one of: " + ", ".join(METRICS) + ".")
+    asked = [name for name in metrics if name in RATING_METRICS]
+    if asked and refusal:
+        raise ValueError(f"{', '.join(asked)} {'needs' if len(asked) == 1 else 'need'} "
+                         f"{refusal}; ask for ranking metrics only ("
+                         f"{', '.join(RANKING_METRICS)}).")
     return metrics
 
 
@@ -149,13 +168,16 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
     train, test : Interactions
         E.g. the two sides of a :mod:`fastcf.split` split (external ids).
     metrics : list of str, optional
-        From :data:`METRICS`. Default: all of them (without RMSE / MAE for
-        models of implicit feedback such as :class:`~fastcf.NeuMF`).
+        From :data:`METRICS`. Default: all that apply: RMSE and MAE only when
+        ``train`` and ``test`` both hold ratings and the model predicts ratings
+        (not a model of implicit feedback such as :class:`~fastcf.NeuMF`,
+        whose ``predicts_ratings`` is False). Asking for them where they do
+        not apply raises ValueError.
     k : int
         Length of the recommendation lists.
     relevance_threshold : float, optional
         A test item is relevant if its rating is at least this; default every
-        test item.
+        test item (the only choice when ``test`` is implicit).
 
     Returns
     -------
@@ -169,19 +191,22 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
         raise TypeError(f"model must be a fastcf estimator, got {type(model).__name__}.")
     _check_split(train, test)
     k = check_int("k", k, min_value=1)
-    wanted = _check_metrics(metrics, model)
-    if relevance_threshold is not None and not np.isfinite(float(relevance_threshold)):
-        raise ValueError(f"relevance_threshold == {relevance_threshold!r}, must be finite.")
+    wanted = _check_metrics(metrics, model, train, test)
+    if relevance_threshold is not None:
+        if not np.isfinite(float(relevance_threshold)):
+            raise ValueError(f"relevance_threshold == {relevance_threshold!r}, must be finite.")
+        if test.implicit:
+            raise ValueError("relevance_threshold needs ratings, but test is implicit (no "
+                             "rating column): every test item is relevant.")
     out = {}
     fit_s, _ = _timed(lambda: model.fit(train))
     frame = test.to_frame()
     predict_s, predicted = _timed(lambda: model.predict(frame["user"].to_numpy(),
                                                         frame["item"].to_numpy()))
-    truth = frame["rating"].to_numpy()
     if "rmse" in wanted:
-        out["rmse"] = m.rmse(truth, predicted)
+        out["rmse"] = m.rmse(frame["rating"].to_numpy(), predicted)
     if "mae" in wanted:
-        out["mae"] = m.mae(truth, predicted)
+        out["mae"] = m.mae(frame["rating"].to_numpy(), predicted)
     # the fitted model's internal users and items are train's
     users, relevant = _ranked_users_relevant(train, test, relevance_threshold)
     recommend_s, (items, scores) = _timed(lambda: model.recommend(model.user_ids_[users], k))
