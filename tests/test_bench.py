@@ -73,6 +73,8 @@ def test_every_reported_time_is_a_timed_call_warmed_up_by_itself(monkeypatch):
     monkeypatch.setattr(timing, "_timed_call", fake_timed_call)
     results = fastcf.bench.run_benchmark(data="synthetic:2k", peers="none", repeats=1,
                                          n_threads=2, progress=False)
+    ranking = {row["algorithm"]: row for row in results["ranking"]["rows"]}
+    assert set(ranking) == set(fastcf.bench.RANKING_PROTOCOL_ALGORITHMS)
     for i, (kind, fn) in enumerate(log):
         if kind == "timed":
             assert log[i - 1] == ("warm", fn), f"timed call {i} was not warmed up by itself"
@@ -84,15 +86,112 @@ def test_every_reported_time_is_a_timed_call_warmed_up_by_itself(monkeypatch):
     for by in ("threads", "data"):
         for points in scaling[by].values():
             reported += list(points.values())
+    reported += [row[f"{what}_s"] for row in ranking.values() for what in ("fit", "recommend")]
     reported = [t for t in reported if np.isfinite(t)]
     # fit / predict / recommend of 8 models, fit of 2 similarity rows, 2 thread counts and
-    # 3 data sizes of 2 scaling algorithms
-    assert len(reported) == 8 * 3 + 2 + 2 * (2 + 3)
+    # 3 data sizes of 2 scaling algorithms, fit / recommend of the ranking rows
+    assert len(reported) == 8 * 3 + 2 + 2 * (2 + 3) + 2 * len(ranking)
     # the data's generation is the first timed call; every other is a reported time
     assert sorted(reported) == durations[1:]
     assert f"in {durations[0]:.2f} s" in results["data"]
     assert all(row["jit_s"] >= 0 for row in rows.values())
     assert set(scaling["jit_s"]) == set(scaling["threads"])
+
+
+# ------------------------------------------------------------------ ranking protocol
+@pytest.fixture(scope="module")
+def ranking_split():
+    return fastcf.bench.ranking_split(fastcf.make_ratings(150, 120, 3000, seed=7), seed=3)
+
+
+def test_the_ranking_split_is_implicit_and_within_users(ranking_split):
+    data = fastcf.make_ratings(150, 120, 3000, seed=7)
+    train, test = ranking_split
+    assert train.implicit and test.implicit and len(train) + len(test) == data.nnz
+    per_user = test.to_frame().groupby("user").size()
+    counts = data.to_frame().groupby("user").size()
+    np.testing.assert_array_equal(per_user.reindex(counts.index, fill_value=0),
+                                  np.round(0.25 * counts))  # user_split's round(0.25 n_u)
+    again = fastcf.bench.ranking_split(data.take(np.arange(data.nnz)), seed=3)
+    assert again[1].to_frame().equals(test.to_frame())
+
+
+@pytest.mark.parametrize("name", sorted(fastcf.bench.RANKING_PROTOCOL_ALGORITHMS))
+def test_a_fastcf_ranking_row_is_evaluate_on_the_protocol(name, ranking_split):
+    from fastcf.bench.algorithms import RANKING_PROTOCOL_ALGORITHMS
+    from fastcf.evaluation import evaluate
+
+    train, test = ranking_split
+    row = fastcf.bench.run_fastcf_ranking(name, train, test, n_threads=1, repeats=1, seed=4)
+    want = evaluate(RANKING_PROTOCOL_ALGORITHMS[name](1, 4), train, test,
+                    list(fastcf.bench.RANKING_METRICS), k=10)
+    for metric in fastcf.bench.RANKING_METRICS:
+        assert getattr(row, metric) == pytest.approx(want[metric], rel=1e-12), metric
+    assert row.n_ranked == want["n_users"] and row.fit_s >= 0 and row.recommend_s > 0
+    assert row.library == "fastcf" and row.jit_s >= 0
+
+
+def test_popularity_is_the_floor_of_the_ranking_table(ranking_split):
+    train, test = ranking_split
+    rows = {name: fastcf.bench.run_fastcf_ranking(name, train, test, repeats=1)
+            for name in ("popularity", "itemknn_cosine")}
+    assert 0 < rows["popularity"].ndcg <= 1 and 0 < rows["popularity"].coverage < 1
+    # the same list for everyone: at most n + the most any user has seen distinct items
+    assert rows["popularity"].coverage * train.n_items <= 10 + train.user_counts().max()
+
+
+@pytest.mark.parametrize("algorithm, peer", [
+    ("itemknn_cosine", "implicit"), ("itemknn_bm25", "implicit"), ("als", "implicit"),
+    ("bpr", "implicit"), ("bpr", "cornac")])
+def test_a_peer_ranking_row_is_scored_like_fastcf(algorithm, peer, ranking_split):
+    pytest.importorskip(peer)
+    train, test = ranking_split
+    row = fastcf.bench.run_ranking_job(algorithm, peer, train, test, n_threads=1, repeats=1)
+    assert (row.algorithm, row.library) == (algorithm, peer)
+    assert row.fit_s > 0 and row.recommend_s > 0 and row.n_ranked == test.n_users
+    for metric in fastcf.bench.RANKING_METRICS:
+        assert 0 <= getattr(row, metric) <= 1, metric
+    if algorithm == "itemknn_cosine":  # the same top-40 cosine: the same lists
+        ours = fastcf.bench.run_fastcf_ranking(algorithm, train, test, repeats=1)
+        assert row.ndcg == pytest.approx(ours.ndcg, abs=0.02)
+        assert row.precision == pytest.approx(ours.precision, abs=0.02)
+
+
+def test_the_ranking_table_is_in_the_report_and_can_be_skipped():
+    results = fastcf.bench.run_benchmark(data="synthetic:2k", algorithms=["popularity", "mf"],
+                                         peers="none", repeats=1, progress=False,
+                                         scaling=False)
+    assert [r["algorithm"] for r in results["rows"]] == ["mf"]
+    assert [r["algorithm"] for r in results["ranking"]["rows"]] == ["popularity"]
+    text = fastcf.bench.format_markdown(results)
+    assert "Ranking protocol (top-10 from implicit feedback)" in text
+    assert "| algorithm | library | NDCG@10 | P@10 | recall@10 | coverage |" in text
+    assert "| popularity | fastcf |" in text
+    skipped = fastcf.bench.run_benchmark(data="synthetic:2k", algorithms=["popularity"],
+                                         peers="none", repeats=1, progress=False,
+                                         scaling=False, ranking=False)
+    assert skipped["ranking"] is None and skipped["rows"] == []
+    assert "Ranking protocol" not in fastcf.bench.format_markdown(skipped)
+
+
+def test_ranking_peers_are_compared_with_the_fastcf_row_of_their_name(monkeypatch):
+    import fastcf.bench.job as job
+    import fastcf.bench.ranking as ranking
+
+    def fake_peer(train, test, repeats, n_threads, seed=0):
+        return {"fit_s": 2.0, "recommend_s": 3.0, "ndcg": 0.5, "n_ranked": 1}
+
+    monkeypatch.setattr(ranking, "ranking_peer_runners",
+                        lambda: {"popularity": {"surprise": fake_peer}})
+    monkeypatch.setattr(job, "installed_peers", lambda: ["surprise"])  # CI has no peers
+    results = fastcf.bench.run_benchmark(data="synthetic:2k", algorithms=["popularity"],
+                                         peers="surprise", repeats=1, progress=False,
+                                         scaling=False)
+    ours, theirs = results["ranking"]["rows"]
+    assert (ours["library"], theirs["library"]) == ("fastcf", "surprise")
+    assert ours["speedup"]["surprise"]["fit"] == pytest.approx(2.0 / ours["fit_s"])
+    assert ours["speedup"]["surprise"]["recommend"] == pytest.approx(3.0 / ours["recommend_s"])
+    assert "surprise: " in fastcf.bench.format_markdown(results)
 
 
 # ----------------------------------------------------------------- a cold Numba cache

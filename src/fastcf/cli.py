@@ -97,6 +97,7 @@ def _cmd_benchmark(args):
         seed=args.seed,
         progress=not args.quiet,
         scaling=not args.no_scaling,
+        ranking=not args.no_ranking,
     )
     print(format_markdown(results))
     if args.out:
@@ -356,7 +357,7 @@ def _subparser(sub, name, summary, description, epilog=None):
 
 
 def build_parser():
-    from .bench import DEFAULT_DATA, FASTCF_ALGORITHMS
+    from .bench import DEFAULT_DATA, FASTCF_ALGORITHMS, ranking_names
     from .evaluation import METRICS
 
     parser = argparse.ArgumentParser(prog="fastcf", description=DESCRIPTION, epilog=EPILOG,
@@ -376,12 +377,15 @@ def build_parser():
                        "Fits every algorithm (and every peer library installed: Surprise, "
                        "implicit, LensKit, cornac, torch) on one split of the same data, times "
                        "fit / predict / recommend (median of --repeats runs, JIT compile time "
-                       "apart), measures accuracy, and prints a markdown table.")
+                       "apart), measures accuracy, and prints a markdown table; then the "
+                       "ranking protocol (top-10 from implicit feedback: NDCG@10, P@10, "
+                       "recall@10, coverage, fit and recommend seconds) as a table of its own.")
     bench.add_argument("--data", default=DEFAULT_DATA,
                        help="synthetic:100k|1m|10m|25m|<N>[k|m] or a MovieLens file or folder")
     bench.add_argument("--algorithms", default=None,
-                       help=f"comma-separated, from: {', '.join(FASTCF_ALGORITHMS)} "
-                            "(default: all)")
+                       help=f"comma-separated, from: {', '.join(FASTCF_ALGORITHMS)} (the "
+                            f"main table) and {', '.join(ranking_names())} (the ranking "
+                            "table; rows without fastcf are peers') (default: all)")
     bench.add_argument("--peers", default="auto",
                        help="auto (every installed peer), none, or a comma-separated list")
     bench.add_argument("--threads", type=int, default=None,
@@ -393,6 +397,9 @@ def build_parser():
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     bench.add_argument("--no-scaling", action="store_true",
                        help="skip the learning curves and the thread / data-size scaling runs")
+    bench.add_argument("--no-ranking", action="store_true",
+                       help="skip the ranking protocol's table (top-10 from implicit "
+                            "feedback, a 75/25 split within each user)")
     bench.set_defaults(func=_cmd_benchmark)
 
     algorithms = _algorithm_help()

@@ -74,19 +74,48 @@ def make_model(name, n_threads):
     return _Similarity(SIMILARITY_KINDS[name], n_threads)
 
 
-def ranking(train, test):
+def _fastcf(name, **params):
+    """A fresh ``fastcf.<name>(**params)`` (the library imported when a row runs)."""
+    import fastcf
+
+    return getattr(fastcf, name)(**params)
+
+
+#: The fastcf rows of the ranking protocol (``fastcf.bench.ranking``): name ->
+#: factory(n_threads, seed) of a fresh model. A new model is one line here; a
+#: peer row of the same name is compared with it.
+RANKING_PROTOCOL_ALGORITHMS = {
+    "popularity": lambda n_threads, seed: _fastcf("Popularity", n_threads=n_threads),
+    "itemknn_cosine": lambda n_threads, seed: make_model("itemknn_cosine", n_threads),
+    "neumf": lambda n_threads, seed: _fastcf("NeuMF", **NEUMF_PARAMS, n_threads=n_threads,
+                                             seed=seed),
+}
+
+
+def _scores():
+    from ..metrics import catalogue_coverage, ndcg_at_k, precision_at_k, recall_at_k
+
+    return {"precision": lambda rec, rel, n_items: precision_at_k(rec, rel, N),
+            "ndcg": lambda rec, rel, n_items: ndcg_at_k(rec, rel, N),
+            "recall": lambda rec, rel, n_items: recall_at_k(rec, rel, N),
+            "coverage": lambda rec, rel, n_items: catalogue_coverage(rec, n_items)}
+
+
+def ranking(train, test, metrics=("precision", "ndcg")):
     """(internal users ranked, list length, score(recommended internal items) -> metrics).
 
     Every library's top-N lists are scored by this one function, on the same
-    users and relevant items.
+    users and relevant items: ``score`` takes the (users, N) internal item
+    indices (-1: padding) and returns ``metrics`` (from precision, ndcg,
+    recall, coverage; at N) and ``n_ranked``.
     """
     from ..evaluation import _ranked_users_relevant
-    from ..metrics import ndcg_at_k, precision_at_k
 
     users, relevant = _ranked_users_relevant(train, test)
+    scores = _scores()
 
     def score(recommended):
-        return {"precision": precision_at_k(recommended, relevant, N),
-                "ndcg": ndcg_at_k(recommended, relevant, N), "n_ranked": len(users)}
+        out = {name: scores[name](recommended, relevant, train.n_items) for name in metrics}
+        return {**out, "n_ranked": len(users)}
 
     return users, N, score

@@ -32,8 +32,9 @@ from .algorithms import (
     ranking,
 )
 from .load import DEFAULT_DATA, load_data
+from .ranking import ranking_jobs, ranking_names, ranking_results, ranking_split, run_ranking_job
 from .scaling import fit_scaling, learning_curves
-from .timing import warm_median_time
+from .timing import speedups, warm_median_time
 
 logger = logging.getLogger(__name__)
 
@@ -158,24 +159,10 @@ def _resolve_peers(peers):
     return wanted
 
 
-def _speedups(rows):
-    for row in rows:
-        if row.library != "fastcf":
-            continue
-        for peer in rows:
-            if peer.algorithm != row.algorithm or peer.library == "fastcf":
-                continue
-            ratios = {}
-            for what in ("fit", "predict", "recommend"):
-                ours, theirs = getattr(row, f"{what}_s"), getattr(peer, f"{what}_s")
-                if np.isfinite(ours) and np.isfinite(theirs) and ours > 0:
-                    ratios[what] = theirs / ours
-            row.speedup[peer.library] = ratios
-
-
 # ---------------------------------------------------------------------- driver
 def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=None,
-                  repeats=3, seed=0, test_size=0.2, progress=True, scaling=True):
+                  repeats=3, seed=0, test_size=0.2, progress=True, scaling=True,
+                  ranking=True):
     """Run the benchmark and return its results as a dict (see ``format_markdown``).
 
     Parameters
@@ -183,7 +170,8 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
     data : str
         ``synthetic:<size>`` or a MovieLens file or folder (:func:`load_data`).
     algorithms : list of str, optional
-        From :data:`FASTCF_ALGORITHMS` (default all).
+        From :data:`FASTCF_ALGORITHMS` (the main table) and the ranking
+        table's rows (:func:`fastcf.bench.ranking.ranking_names`); default all.
     peers : str
         ``"auto"`` (every installed peer), ``"none"`` or a comma-separated list.
     n_threads : int, optional
@@ -199,6 +187,10 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
         Show a progress bar.
     scaling : bool
         Also measure the learning curves and the thread / data-size scaling.
+    ranking : bool
+        Also run the ranking protocol (:mod:`fastcf.bench.ranking`: top-10
+        from implicit feedback, a split within users) on the same data: the
+        ``"ranking"`` entry of the results.
     """
     from tqdm.auto import tqdm
 
@@ -207,10 +199,12 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
     repeats = check_int("repeats", repeats, min_value=1)
     if n_threads is not None:
         resolve_n_threads(n_threads)  # refused before any work, not by the first model
-    algorithms = list(FASTCF_ALGORITHMS) if algorithms is None else list(algorithms)
-    unknown = [a for a in algorithms if a not in FASTCF_ALGORITHMS]
+    known = list(dict.fromkeys([*FASTCF_ALGORITHMS, *ranking_names()]))
+    selected = known if algorithms is None else list(algorithms)
+    unknown = [a for a in selected if a not in known]
     if unknown:
-        raise ValueError(f"algorithms {unknown} unknown; known: {list(FASTCF_ALGORITHMS)}.")
+        raise ValueError(f"algorithms {unknown} unknown; known: {known}.")
+    algorithms = [a for a in selected if a in FASTCF_ALGORITHMS]
     peer_names = _resolve_peers(peers)
     runners = _peer_runners() if peer_names else {}
     interactions, description = load_data(data, seed=seed, warm_up=True)
@@ -218,12 +212,21 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
     _ = train.by_item  # data preparation is not timed (Surprise's trainset is built untimed too)
     jobs = [(a, "fastcf") for a in algorithms]
     jobs += [(a, p) for a in algorithms for p in peer_names if p in runners.get(a, {})]
+    ranked = ranking_jobs(selected, peer_names) if ranking else []
+    if ranked:
+        rank_train, rank_test = ranking_split(interactions, seed)
+    jobs += [(a, ("ranking", p)) for a, p in ranked]
     jobs += [("curves", "fastcf"), ("scaling", "fastcf")] if scaling else []
-    rows, curves, scaled = [], {}, {}
+    rows, ranking_rows, curves, scaled = [], [], {}, {}
     for algorithm, library in tqdm(jobs, desc="benchmark", disable=not progress):
         logger.info("running %s / %s", algorithm, library)
         started = time.perf_counter()
-        if algorithm == "curves":
+        if isinstance(library, tuple):
+            row = run_ranking_job(algorithm, library[1], rank_train, rank_test, n_threads,
+                                  repeats, seed)
+            if row is not None:
+                ranking_rows.append(row)
+        elif algorithm == "curves":
             curves = learning_curves(algorithms, train, test, n_threads)
         elif algorithm == "scaling":
             scaled = fit_scaling(algorithms, train, n_threads, repeats, seed)
@@ -234,7 +237,7 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
             if fields is not None:
                 rows.append(Row(algorithm, library, n_test=test.nnz, **fields))
         logger.info("%s / %s took %.1f s", algorithm, library, time.perf_counter() - started)
-    _speedups(rows)
+    speedups(rows, ("fit", "predict", "recommend"))
     return {
         "data": description,
         "train": len(train),
@@ -246,6 +249,8 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
         "rows": [{**asdict(r), "predictions_per_s": r.predictions_per_s} for r in rows],
         "learning_curves": curves,
         "scaling": scaled,
+        "ranking": ranking_results(ranking_rows, rank_train, rank_test, seed) if ranked
+        else None,
     }
 
 

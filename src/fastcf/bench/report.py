@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from .job import PEER_NOTES
+from .ranking import RANKING_PEER_NOTES
 
 
 def _fmt(value, digits=4):
@@ -25,10 +26,7 @@ def format_markdown(results):
              f"{results['n_threads'] or 'all'}.", "",
              "| " + columns + " |", "|" + "---|" * (columns.count("|") + 1)]
     for r in results["rows"]:
-        speedups = "; ".join(
-            f"{peer}: " + " / ".join(f"{r['speedup'][peer][w]:.1f}x" if w in r["speedup"][peer]
-                                     else "-" for w in ("fit", "predict", "recommend"))
-            for peer in r["speedup"]) or "-"
+        speedups = _speedups(r, ("fit", "predict", "recommend"))
         metrics = " | ".join(_fmt(r[m]) for m in ("rmse", "mae", "precision", "ndcg",
                                                    "hit_rate_sampled", "ndcg_sampled"))
         times = " | ".join(_fmt(r[t]) for t in ("fit_s", "predict_s", "recommend_s"))
@@ -47,6 +45,7 @@ def format_markdown(results):
         lines.append(f"- {PEER_NOTES[peer]}")
     if not results["peers"]:
         lines += ["", "No peer library ran (install them with `pip install 'fastcf[bench]'`)."]
+    lines += _ranking_markdown(results.get("ranking"))
     scaling = results.get("scaling") or {}
     for name, by_threads in scaling.get("threads", {}).items():
         lines.append(f"- {name} fit s by threads: " + ", ".join(
@@ -57,6 +56,40 @@ def format_markdown(results):
     for name, jit_s in scaling.get("jit_s", {}).items():
         lines.append(f"- {name} JIT s in the untimed warm-ups of the scaling runs: {jit_s:.2f}")
     return "\n".join(lines)
+
+
+def _speedups(row, what):
+    return "; ".join(
+        f"{peer}: " + " / ".join(f"{row['speedup'][peer][w]:.1f}x" if w in row["speedup"][peer]
+                                 else "-" for w in what)
+        for peer in row["speedup"]) or "-"
+
+
+def _ranking_markdown(ranking):
+    """The ranking protocol's table (lines), or nothing when it did not run."""
+    if not ranking:
+        return []
+    n = ranking["n"]
+    columns = (f"algorithm | library | NDCG@{n} | P@{n} | recall@{n} | coverage | fit s | "
+               "recommend s | JIT s | speed-up vs peer (fit / recommend)")
+    lines = ["", f"Ranking protocol (top-{n} from implicit feedback): each user's entries "
+             f"split {1 - ranking['test_size']:.0%} train / {ranking['test_size']:.0%} test "
+             f"(seed {ranking['seed']}; train {ranking['train']:,}, test "
+             f"{ranking['test']:,}), every entry an interaction, the full catalogue ranked "
+             "for every test user with their training items excluded.", "",
+             "| " + columns + " |", "|" + "---|" * (columns.count("|") + 1)]
+    for r in ranking["rows"]:
+        metrics = " | ".join(_fmt(r[m]) for m in ("ndcg", "precision", "recall", "coverage"))
+        times = " | ".join(_fmt(r[t]) for t in ("fit_s", "recommend_s"))
+        lines.append(f"| {r['algorithm']} | {r['library']} | {metrics} | {times} | "
+                     f"{_fmt(r['jit_s'], 2)} | {_speedups(r, ('fit', 'recommend'))} |")
+    ranked = {r["n_ranked"] for r in ranking["rows"]}
+    lines += ["", f"Users ranked: {', '.join(f'{u:,}' for u in sorted(ranked))}; the metrics "
+              "of every library computed by fastcf's metric functions on its lists; "
+              "recommend s: top-10 for all of them."]
+    peers = {r["library"] for r in ranking["rows"]}
+    lines += [f"- {note}" for peer, note in RANKING_PEER_NOTES.items() if peer in peers]
+    return lines
 
 
 def write_results(results, out_dir):

@@ -60,3 +60,20 @@ def warm_median_time(fn, repeats):
     jit_s = _warm_up(fn)
     seconds, result = median_time(fn, repeats)
     return seconds, result, jit_s
+
+
+def speedups(rows, what):
+    """Fill each fastcf row's ``speedup``: peer -> {w: peer's ``w_s`` / fastcf's ``w_s``}
+    for each ``w`` of ``what`` both measured, against every peer row of its algorithm."""
+    for row in rows:
+        if row.library != "fastcf":
+            continue
+        for peer in rows:
+            if peer.algorithm != row.algorithm or peer.library == "fastcf":
+                continue
+            ratios = {}
+            for name in what:
+                ours, theirs = getattr(row, f"{name}_s"), getattr(peer, f"{name}_s")
+                if np.isfinite(ours) and np.isfinite(theirs) and ours > 0:
+                    ratios[name] = theirs / ours
+            row.speedup[peer.library] = ratios
