@@ -91,8 +91,11 @@ def implicit_als_recommend(params, ranking):
     def make(n_threads, seed):
         from implicit.cpu.als import AlternatingLeastSquares
 
-        return AlternatingLeastSquares(**params, num_threads=n_threads or 0,
-                                       random_state=seed)
+        from ..._parallel import blas_threads
+
+        with blas_threads(1):  # it checks the BLAS threads here; implicit_fit keeps them 1
+            return AlternatingLeastSquares(**params, num_threads=n_threads or 0,
+                                           random_state=seed)
 
     return implicit_recommend(make, ranking)
 
