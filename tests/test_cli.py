@@ -35,6 +35,10 @@ def test_benchmark_prints_table_and_writes_results(capsys, tmp_path):
     assert 0.0 <= rows["itemknn_cosine"]["precision"] <= 1.0
     assert rows["itemsim_pearson"]["fit_s"] > 0
     assert (tmp_path / "results.md").read_text().startswith("Data: synthetic:5k")
+    ranking = {r["algorithm"]: r for r in results["ranking"]["rows"]}
+    assert set(ranking) == {"popularity", "itemknn_cosine", "neumf"}
+    assert 0 < ranking["popularity"]["ndcg"] <= 1 and results["ranking"]["repeats"] == 1
+    assert "| popularity | fastcf |" in out and "recall@10" in out
     curves, scaling = results["learning_curves"], results["scaling"]
     assert len(curves["mf"]) == 20 and len(curves["mlp"]) == 5
     assert set(scaling["threads"]) == {"mf (blocked)", "itemsim_pearson"}
@@ -69,6 +73,8 @@ def test_benchmark_reads_movielens_files(capsys, tmp_path):
     (["benchmark", "--algorithms", "nope", "--peers", "none"], "algorithms ['nope'] unknown"),
     (["benchmark", "--peers", "mahout"], "peers ['mahout'] unknown"),
     (["benchmark", "--repeats", "0", "--peers", "none"], "repeats == 0, must be >= 1"),
+    (["benchmark", "--ranking-repeats", "0", "--peers", "none"],
+     "ranking_repeats == 0, must be >= 1"),
 ])
 def test_benchmark_bad_arguments(capsys, argv, message):
     assert main(argv) == 2

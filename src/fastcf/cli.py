@@ -98,6 +98,7 @@ def _cmd_benchmark(args):
         progress=not args.quiet,
         scaling=not args.no_scaling,
         ranking=not args.no_ranking,
+        ranking_repeats=args.ranking_repeats,
     )
     print(format_markdown(results))
     if args.out:
@@ -385,7 +386,7 @@ def build_parser():
     bench.add_argument("--algorithms", default=None,
                        help=f"comma-separated, from: {', '.join(FASTCF_ALGORITHMS)} (the "
                             f"main table) and {', '.join(ranking_names())} (the ranking "
-                            "table; rows without fastcf are peers') (default: all)")
+                            "table) (default: all)")
     bench.add_argument("--peers", default="auto",
                        help="auto (every installed peer), none, or a comma-separated list")
     bench.add_argument("--threads", type=int, default=None,
@@ -400,6 +401,8 @@ def build_parser():
     bench.add_argument("--no-ranking", action="store_true",
                        help="skip the ranking protocol's table (top-10 from implicit "
                             "feedback, a 75/25 split within each user)")
+    bench.add_argument("--ranking-repeats", type=int, default=1,
+                       help="timed runs per figure of the ranking table (median)")
     bench.set_defaults(func=_cmd_benchmark)
 
     algorithms = _algorithm_help()

@@ -162,7 +162,7 @@ def _resolve_peers(peers):
 # ---------------------------------------------------------------------- driver
 def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=None,
                   repeats=3, seed=0, test_size=0.2, progress=True, scaling=True,
-                  ranking=True):
+                  ranking=True, ranking_repeats=1):
     """Run the benchmark and return its results as a dict (see ``format_markdown``).
 
     Parameters
@@ -191,12 +191,17 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
         Also run the ranking protocol (:mod:`fastcf.bench.ranking`: top-10
         from implicit feedback, a split within users) on the same data: the
         ``"ranking"`` entry of the results.
+    ranking_repeats : int >= 1
+        Timed runs per figure of the ranking table (after the warm-up, for
+        fastcf). One by default: that table is about accuracy, and NeuMF's
+        and cornac's fits would take most of the default run's time.
     """
     from tqdm.auto import tqdm
 
     from ..split import random_split
 
     repeats = check_int("repeats", repeats, min_value=1)
+    ranking_repeats = check_int("ranking_repeats", ranking_repeats, min_value=1)
     if n_threads is not None:
         resolve_n_threads(n_threads)  # refused before any work, not by the first model
     known = list(dict.fromkeys([*FASTCF_ALGORITHMS, *ranking_names()]))
@@ -223,7 +228,7 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
         started = time.perf_counter()
         if isinstance(library, tuple):
             row = run_ranking_job(algorithm, library[1], rank_train, rank_test, n_threads,
-                                  repeats, seed)
+                                  ranking_repeats, seed)
             if row is not None:
                 ranking_rows.append(row)
         elif algorithm == "curves":
@@ -249,8 +254,8 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
         "rows": [{**asdict(r), "predictions_per_s": r.predictions_per_s} for r in rows],
         "learning_curves": curves,
         "scaling": scaled,
-        "ranking": ranking_results(ranking_rows, rank_train, rank_test, seed) if ranked
-        else None,
+        "ranking": ranking_results(ranking_rows, rank_train, rank_test, seed,
+                                   ranking_repeats) if ranked else None,
     }
 
 

@@ -118,8 +118,8 @@ def run_ranking_job(algorithm, library, train, test, n_threads=None, repeats=1, 
     return None if fields is None else RankingRow(algorithm, library, **fields)
 
 
-def ranking_results(rows, train, test, seed):
+def ranking_results(rows, train, test, seed, repeats):
     """The ranking part of a benchmark's results (a dict for JSON and the report)."""
     speedups(rows, ("fit", "recommend"))
-    return {"train": len(train), "test": len(test), "seed": seed,
+    return {"train": len(train), "test": len(test), "seed": seed, "repeats": repeats,
             "test_size": RANKING_TEST_SIZE, "n": N, "rows": [asdict(r) for r in rows]}

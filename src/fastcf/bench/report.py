@@ -84,9 +84,12 @@ def _ranking_markdown(ranking):
         lines.append(f"| {r['algorithm']} | {r['library']} | {metrics} | {times} | "
                      f"{_fmt(r['jit_s'], 2)} | {_speedups(r, ('fit', 'recommend'))} |")
     ranked = {r["n_ranked"] for r in ranking["rows"]}
+    runs = ("one timed run" if ranking["repeats"] == 1
+            else f"the median of {ranking['repeats']} timed runs")
     lines += ["", f"Users ranked: {', '.join(f'{u:,}' for u in sorted(ranked))}; the metrics "
               "of every library computed by fastcf's metric functions on its lists; "
-              "recommend s: top-10 for all of them."]
+              f"recommend s: top-{n} for all of them; each time {runs} (fastcf's after an "
+              "untimed warm-up run of the same call)."]
     peers = {r["library"] for r in ranking["rows"]}
     lines += [f"- {note}" for peer, note in RANKING_PEER_NOTES.items() if peer in peers]
     return lines
