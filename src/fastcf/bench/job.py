@@ -11,7 +11,7 @@ against the peer.
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -34,30 +34,23 @@ from .algorithms import (
 from .load import DEFAULT_DATA, load_data
 from .ranking import ranking_jobs, ranking_names, ranking_results, ranking_split, run_ranking_job
 from .scaling import fit_scaling, learning_curves
-from .timing import speedups, warm_median_time
+from .timing import TimedRow, speedups, warm_median_time
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Row:
+class Row(TimedRow):
     """One line of the results table (NaN: not measured for this algorithm / library)."""
 
-    algorithm: str
-    library: str
-    fit_s: float
     predict_s: float = float("nan")
-    recommend_s: float = float("nan")
     rmse: float = float("nan")
     mae: float = float("nan")
     precision: float = float("nan")  # full ranking, top-10, test items relevant
     ndcg: float = float("nan")
     hit_rate_sampled: float = float("nan")  # implicit models: 1 + 99 sampled candidates
     ndcg_sampled: float = float("nan")
-    jit_s: float = float("nan")
     n_test: int = 0
-    n_ranked: int = 0
-    speedup: dict = field(default_factory=dict)  # peer -> {"fit": x, "predict": x, ...}
 
     @property
     def predictions_per_s(self):

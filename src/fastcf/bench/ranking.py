@@ -11,11 +11,11 @@ recommend seconds are medians of ``repeats`` runs; each fastcf call is warmed
 up by itself first (JIT seconds apart), as in the main table.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import partial
 
 from .algorithms import RANKING_PROTOCOL_ALGORITHMS, K, N, ranking
-from .timing import speedups, warm_median_time
+from .timing import TimedRow, speedups, warm_median_time
 
 #: Share of each user's entries held out.
 RANKING_TEST_SIZE = 0.25
@@ -38,20 +38,13 @@ RANKING_PEER_NOTES = {
 
 
 @dataclass
-class RankingRow:
+class RankingRow(TimedRow):
     """One line of the ranking table (NaN: not measured)."""
 
-    algorithm: str
-    library: str
-    fit_s: float
-    recommend_s: float = float("nan")
     ndcg: float = float("nan")
     precision: float = float("nan")
     recall: float = float("nan")
     coverage: float = float("nan")
-    jit_s: float = float("nan")
-    n_ranked: int = 0
-    speedup: dict = field(default_factory=dict)  # peer -> {"fit": x, "recommend": x}
 
 
 def ranking_peer_runners():
@@ -97,7 +90,8 @@ def run_fastcf_ranking(name, train, test, n_threads=None, repeats=1, seed=0):
     ids = train.user_ids[users]
     recommend_s, (items, scores), recommend_jit = warm_median_time(
         lambda: model.recommend(ids, n), repeats)
-    return RankingRow(name, "fastcf", fit_s, recommend_s, jit_s=fit_jit + recommend_jit,
+    return RankingRow(name, "fastcf", fit_s, recommend_s=recommend_s,
+                      jit_s=fit_jit + recommend_jit,
                       **score(recommended_indices(model, items, scores)))
 
 

@@ -11,6 +11,7 @@ spent compiling during the warm-up apart.
 """
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba.core import event
@@ -60,6 +61,20 @@ def warm_median_time(fn, repeats):
     jit_s = _warm_up(fn)
     seconds, result = median_time(fn, repeats)
     return seconds, result, jit_s
+
+
+@dataclass
+class TimedRow:
+    """What every line of a benchmark table holds (NaN: not measured); the tables'
+    rows add their metrics."""
+
+    algorithm: str
+    library: str
+    fit_s: float
+    recommend_s: float = float("nan")
+    jit_s: float = float("nan")
+    n_ranked: int = 0
+    speedup: dict = field(default_factory=dict)  # peer -> {"fit": x, "recommend": x, ...}
 
 
 def speedups(rows, what):
