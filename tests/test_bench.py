@@ -194,6 +194,29 @@ def test_ranking_peers_are_compared_with_the_fastcf_row_of_their_name(monkeypatc
     assert "surprise: " in fastcf.bench.format_markdown(results)
 
 
+def test_the_ml100k_ranking_script_reports_mean_and_sd_over_seeds(tmp_path):
+    rng = np.random.default_rng(1)
+    with open(tmp_path / "u.data", "w") as fh:
+        for user in range(1, 41):
+            for item in rng.choice(np.arange(1, 61), 12, replace=False):
+                fh.write(f"{user}\t{item}\t{rng.integers(1, 6)}\t{880000000 + user}\n")
+    script = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "ranking_ml100k.py")
+    source = os.path.dirname(os.path.dirname(os.path.abspath(fastcf.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (source, os.environ.get("PYTHONPATH")) if p))
+    done = subprocess.run([sys.executable, script, "--data", str(tmp_path / "u.data"),
+                           "--seeds", "0,1,2", "--algorithms", "popularity,itemknn_cosine",
+                           "--peers", "none", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| popularity | fastcf | 0." in done.stdout and " ± " in done.stdout
+    assert "BiVAE 0.475" in done.stdout
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
+    assert {(r["algorithm"], r["seeds"]) for r in rows} == {("popularity", 3),
+                                                           ("itemknn_cosine", 3)}
+    assert all(r["ndcg_sd"] >= 0 and 0 < r["ndcg"] <= 1 for r in rows)
+
+
 # ----------------------------------------------------------------- a cold Numba cache
 _COLD_CHILD = textwrap.dedent("""
     import glob, importlib.util, json, os, sys
