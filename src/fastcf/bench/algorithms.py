@@ -26,6 +26,12 @@ MLP_PARAMS = {"embedding_dim": 32, "hidden": (64, 32), "epochs": 5, "batch_size"
 NEUMF_PARAMS = {"factors": 8, "embedding_dim": 32, "hidden": (64, 32, 16, 8), "epochs": 3,
                 "batch_size": 256, "lr": 1e-3, "n_negatives": 4}
 
+#: The implicit-feedback rows at their peers' settings (``bench.ranking``'s notes):
+#: implicit's ALS and BM25Recommender(K + 1: it counts the item itself); Steck's EASE.
+ALS_PARAMS = {"factors": 64, "reg": 0.01, "alpha": 1.0, "iterations": 15}
+ITEMKNN_BM25_PARAMS = {"k": K, "similarity": "dot", "weighting": "bm25"}
+EASE_PARAMS = {"reg": 500.0}
+
 #: Similarity-only rows: algorithm -> kind (item-item, top-K).
 SIMILARITY_KINDS = {"itemsim_pearson": "pearson", "itemsim_cosine": "cosine_all"}
 FASTCF_ALGORITHMS = ("baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
@@ -87,6 +93,10 @@ def _fastcf(name, **params):
 RANKING_PROTOCOL_ALGORITHMS = {
     "popularity": lambda n_threads, seed: _fastcf("Popularity", n_threads=n_threads),
     "itemknn_cosine": lambda n_threads, seed: make_model("itemknn_cosine", n_threads),
+    "itemknn_bm25": lambda n_threads, seed: _fastcf("ItemKNN", **ITEMKNN_BM25_PARAMS,
+                                                    n_threads=n_threads),
+    "als": lambda n_threads, seed: _fastcf("ALS", **ALS_PARAMS, n_threads=n_threads, seed=seed),
+    "ease": lambda n_threads, seed: _fastcf("EASE", **EASE_PARAMS, n_threads=n_threads),
     "neumf": lambda n_threads, seed: _fastcf("NeuMF", **NEUMF_PARAMS, n_threads=n_threads,
                                              seed=seed),
 }
