@@ -16,6 +16,8 @@ from fastcf import Interactions, NotFittedError, Recommender
 #: name -> a factory of a small configuration (keyword arguments: more parameters).
 MODELS = {
     "ALS": lambda **kw: fastcf.ALS(factors=4, iterations=3, seed=0, **kw),
+    "BPR": lambda **kw: fastcf.BPR(factors=4, iterations=3, schedule="blocked", blocks=3, seed=0,
+                                   **kw),
     "BaselineOnly": lambda **kw: fastcf.BaselineOnly(epochs=3, **kw),
     "EASE": lambda **kw: fastcf.EASE(reg=10.0, **kw),
     "UserKNN": lambda **kw: fastcf.UserKNN(k=5, similarity="pearson", mode="means", **kw),

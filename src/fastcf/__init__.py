@@ -13,6 +13,7 @@ from ._training import TrainingDiverged
 from .als import ALS
 from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
+from .bpr import BPR
 from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings, read_interactions
 from .ease import EASE
@@ -27,6 +28,7 @@ from .similarity import similarity, similarity_to
 
 __all__ = [
     "ALS",
+    "BPR",
     "BaselineOnly",
     "EASE",
     "Interactions",

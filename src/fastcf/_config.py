@@ -21,6 +21,15 @@ NUMBA_PARALLEL_JIT = {**NUMBA_JIT, "parallel": True}
 #: M updates/s: 10 without, 16.5 at 2, 19 at 4, 23 at 8, 18 at 16).
 MF_PREFETCH_DISTANCE = 8
 
+#: Pairs ahead whose user and positive item rows a BPR step prefetches (the
+#: reasons of MF_PREFETCH_DISTANCE; the Cython twin's enum is held equal by a test).
+BPR_PREFETCH_DISTANCE = 8
+
+#: Draws a BPR step makes for a negative item the user has not seen before it
+#: gives up and skips the pair (counted in ``history_``): a user who has a
+#: fraction f of the pool's items is skipped with probability f ** this.
+BPR_MAX_DRAWS = 32
+
 #: Rating dtypes every kernel accepts.
 VALUE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Index dtypes every kernel accepts (never narrower counters).

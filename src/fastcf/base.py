@@ -296,6 +296,40 @@ class Recommender:
                                     valid=block >= 0)
         return (indptr, indices) if columns is None else within_columns(indptr, indices, columns)
 
+    # ----------------------------------------------------------- partial fit
+    def _grow(self, axis, ids, index, arrays):
+        """Internal indices of ``ids`` (``index``: -1 where unknown, filled in place),
+        appending the unknown ones to the ``axis`` ("user" or "item") id map.
+
+        ``arrays``: fitted attribute name -> ``make(n_new)``, the rows appended
+        to that array for the new ids (called in the dict's order). New users
+        get empty seen rows.
+        """
+        new = index < 0
+        if new.any():
+            n_new = int(new.sum())
+            index[new] = (self.n_users_ if axis == "user" else self.n_items_) + np.arange(n_new)
+            setattr(self, f"{axis}_ids_", np.concatenate([getattr(self, f"{axis}_ids_"),
+                                                          np.asarray(ids)[new]]))
+            for name, make in arrays.items():
+                setattr(self, name, np.concatenate([getattr(self, name), make(n_new)]))
+            if axis == "user":
+                self.seen_indptr_ = np.concatenate([
+                    self.seen_indptr_,
+                    np.full(n_new, self.seen_indptr_[-1], self.seen_indptr_.dtype)])
+            self._reset_lookups()
+        return index.astype(np.int64)
+
+    def _add_seen(self, users, items):
+        """Merge (user, item) pairs into the seen CSR (rows ascending, no repeats)."""
+        old_users = np.repeat(np.arange(self.n_users_), np.diff(self.seen_indptr_))
+        pairs = np.unique(np.concatenate([old_users * self.n_items_ + self.seen_indices_,
+                                          users * self.n_items_ + items]))
+        rows, cols = np.divmod(pairs, self.n_items_)
+        indptr = np.zeros(self.n_users_ + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.n_users_), out=indptr[1:])
+        self.seen_indptr_, self.seen_indices_ = indptr, cols.astype(np.int64)
+
     # ---------------------------------------------------------------- fold-in
     def _fold_in_csr(self, ratings):
         """New users' ratings ({item id: rating} each) as a CSR over internal items."""
@@ -414,6 +448,25 @@ class Recommender:
 
     def _score_block(self, users, out=None, setup=None):
         raise NotImplementedError
+
+
+def cosine_similar_items(model, item_factors, items, n):
+    """``similar_items`` of a factor model: for each item id, the ``n`` items whose
+    rows of ``item_factors`` are closest in cosine (a zero row: similarity 0),
+    self excluded; ``(item ids, similarities)``, each (len(items), n)."""
+    model._check_is_fitted()
+    n = check_int("n", n, min_value=1, max_value=max(model.n_items_ - 1, 1))
+    ids = _as_id_array(items, "items")
+    idx = model.item_index(ids)
+    _raise_unknown(ids, idx < 0, "item")
+    q = item_factors.astype(np.float64)
+    norms = np.linalg.norm(q, axis=1)
+    unit = np.divide(q, norms[:, None], out=np.zeros_like(q), where=norms[:, None] > 0)
+    scores = np.ascontiguousarray(unit[idx] @ unit.T)
+    self_excluded = (np.arange(len(idx) + 1, dtype=np.int64), idx.astype(np.int64))
+    top, val = topk(scores, n, self_excluded, backend=getattr(model, "backend", "auto"),
+                    n_threads=getattr(model, "n_threads", None))
+    return model.item_ids_[np.maximum(top, 0)], val
 
 
 def _raise_unknown(ids, mask, kind, hint=None):

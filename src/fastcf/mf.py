@@ -14,7 +14,6 @@ cells, lock-free: fast, but two runs on several threads can differ).
 import numpy as np
 
 from ._config import PREDICT_CHUNK
-from ._factors import add_seen, similar_items
 from ._parallel import resolve_n_threads
 from ._training import Epoch, TrainingDiverged, train_epochs
 from ._validation import (
@@ -25,7 +24,7 @@ from ._validation import (
     check_memory,
     check_value_dtype,
 )
-from .base import Recommender
+from .base import Recommender, cosine_similar_items
 from .data import Interactions
 from .kernels._registry import check_backend
 from .persist import Array, Schema
@@ -302,40 +301,24 @@ class MatrixFactorization(Recommender):
                            self.user_factors_.shape[1])
         self.partial_fits_ = np.int64(int(getattr(self, "partial_fits_", 0)) + 1)
         rng = np.random.default_rng([self.seed, int(self.partial_fits_)])
-        user_map = self._grow("user", data.user_ids, user_index, rng, dtype)
-        item_map = self._grow("item", data.item_ids, item_index, rng, dtype)
+        k = self.user_factors_.shape[1]
+
+        def draw(n):
+            return rng.normal(self.init_mean, self.init_std, (n, k)).astype(dtype)
+
+        user_map = self._grow("user", data.user_ids, user_index, {
+            "user_factors_": draw, "user_bias_": lambda n: np.zeros(n, dtype)})
+        item_map = self._grow("item", data.item_ids, item_index, {
+            "item_factors_": draw, "item_bias_": lambda n: np.zeros(n, dtype)})
         by_user = data.by_user
         local_users = np.repeat(np.arange(data.n_users), np.diff(by_user.indptr))
         users, items = user_map[local_users], item_map[by_user.indices]
         low, high = data.rating_range
         self.rating_range_ = np.array([min(self.rating_range_[0], low),
                                        max(self.rating_range_[1], high)])
-        add_seen(self, users, items)
+        self._add_seen(users, items)
         self._train(users, items, by_user.data.astype(dtype), epochs, rng)
         return self
-
-    def _grow(self, axis, ids, index, rng, dtype):
-        """Internal indices of ``ids`` (``index``: -1 where unknown), appending the
-        unknown ones with fresh parameters."""
-        new = index < 0
-        if new.any():
-            n_old = self.n_users_ if axis == "user" else self.n_items_
-            index[new] = n_old + np.arange(int(new.sum()))
-            factors = rng.normal(self.init_mean, self.init_std,
-                                 (int(new.sum()), self.user_factors_.shape[1])).astype(dtype)
-            if axis == "user":
-                self.user_ids_ = np.concatenate([self.user_ids_, np.asarray(ids)[new]])
-                self.user_factors_ = np.vstack([self.user_factors_, factors])
-                self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(new.sum(), dtype)])
-                self.seen_indptr_ = np.concatenate([
-                    self.seen_indptr_,
-                    np.full(int(new.sum()), self.seen_indptr_[-1], self.seen_indptr_.dtype)])
-            else:
-                self.item_ids_ = np.concatenate([self.item_ids_, np.asarray(ids)[new]])
-                self.item_factors_ = np.vstack([self.item_factors_, factors])
-                self.item_bias_ = np.concatenate([self.item_bias_, np.zeros(new.sum(), dtype)])
-            self._reset_lookups()
-        return index.astype(np.int64)
 
     # --------------------------------------------------------------- predict
     def _estimate(self, users, items):
@@ -473,4 +456,4 @@ class MatrixFactorization(Recommender):
 
     def similar_items(self, items, n=10):
         """The ``n`` items whose factors are closest in cosine to each item's, self excluded."""
-        return similar_items(self, self.item_factors_, items, n)
+        return cosine_similar_items(self, self.item_factors_, items, n)

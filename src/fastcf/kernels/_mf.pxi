@@ -6,6 +6,8 @@ from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
 from ._prefetch cimport prefetch_row
+from ._random cimport cell_seed as _cell_seed
+from ._random cimport splitmix64 as _splitmix64
 
 ctypedef fused index_t:
     int32_t
@@ -16,19 +18,6 @@ ctypedef fused index_t:
 cdef enum:
     _PREFETCH_DISTANCE = 8
 PREFETCH_DISTANCE = _PREFETCH_DISTANCE
-
-
-cdef inline uint64_t _splitmix64(uint64_t* state) noexcept nogil:
-    cdef uint64_t z
-    state[0] = state[0] + <uint64_t>0x9E3779B97F4A7C15
-    z = state[0]
-    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
-    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
-    return z ^ (z >> 31)
-
-
-cdef inline uint64_t _cell_seed(uint64_t seed, Py_ssize_t cell) noexcept nogil:
-    return seed ^ (<uint64_t>cell * <uint64_t>0x9E3779B1 + 1)
 
 
 cdef void _shuffle_ratings(index_t* users, index_t* items, floating* ratings,

@@ -44,17 +44,19 @@ def _cpu_has(*features):
     return all(host.get(feature, False) for feature in features)
 
 
-def _mf_build():
-    """The build of the Cython MF kernels for this CPU: ``_mf_avx2`` where setup.py
-    made it and the CPU has AVX2 and FMA (~1.2-1.4x faster epochs), else ``_mf``."""
-    if _cpu_has("avx2", "fma") and _registry.cython_kernel("_mf_avx2", "sgd_epoch",
+def cython_build(module, name):
+    """The build of a Cython module with an AVX2 twin (``_mf``, ``_bpr``) for this CPU:
+    ``<module>_avx2`` where setup.py made it and the CPU has AVX2 and FMA, else
+    ``module``. ``name``: a function of the module."""
+    if _cpu_has("avx2", "fma") and _registry.cython_kernel(f"{module}_avx2", name,
                                                           optional=True) is not None:
-        return "_mf_avx2"
-    return "_mf"
+        return f"{module}_avx2"
+    return module
 
 
-#: Which build of ``_mf.pxi`` the "cython" backend runs (``show_config`` reports it).
-MF_CYTHON_BUILD = _mf_build()
+#: Which build of ``_mf.pxi`` the "cython" backend runs (``show_config`` reports
+#: it): the AVX2 one gives ~1.2-1.4x faster epochs.
+MF_CYTHON_BUILD = cython_build("_mf", "sgd_epoch")
 
 # "auto" runs the Cython epochs first when they are the AVX2 build (mf_peers.py,
 # k=100 float32, 1.39M ratings, M updates/s Cython vs Numba): serial 20.1 vs 16.4,
@@ -176,12 +178,13 @@ def run_shuffle_ratings(users, items, ratings, seed, *, backend="auto"):
 
 
 
-def block_grid(users, items, n_users, n_items, g, seed):
+def block_grid(users, items, n_users, n_items, g, seed, *, item_blocks=False):
     """The ratings grouped into a g x g grid of (user block, item block) cells.
 
     Users and items go to blocks by a seeded shuffle cut into g near-equal
     parts (so a few heavy users or items do not load one block), then the
-    rating positions are sorted by cell.
+    rating positions are sorted by cell (cell ``c`` is user block ``c // g``
+    and item block ``c % g``).
 
     Returns
     -------
@@ -190,17 +193,25 @@ def block_grid(users, items, n_users, n_items, g, seed):
         :func:`run_sgd_epoch_blocked`.
     block_ptr : ndarray of int64, shape (g * g + 1,)
         Cell c holds ``positions[block_ptr[c]:block_ptr[c + 1]]``.
+    block_items, item_ptr : ndarrays of int64, shapes (n_items,), (g + 1,)
+        Only with ``item_blocks``: item block b holds the items
+        ``block_items[item_ptr[b]:item_ptr[b + 1]]``.
     """
     rng = np.random.default_rng(seed)
     user_block = np.empty(n_users, dtype=np.int64)
     user_block[rng.permutation(n_users)] = np.arange(n_users) * g // max(n_users, 1)
+    block_items = rng.permutation(n_items)
     item_block = np.empty(n_items, dtype=np.int64)
-    item_block[rng.permutation(n_items)] = np.arange(n_items) * g // max(n_items, 1)
+    item_block[block_items] = np.arange(n_items) * g // max(n_items, 1)
     cell = user_block[users] * g + item_block[items]
     positions = np.argsort(cell, kind="stable").astype(np.int64)
     block_ptr = np.zeros(g * g + 1, dtype=np.int64)
     np.cumsum(np.bincount(cell, minlength=g * g), out=block_ptr[1:])
-    return positions, block_ptr
+    if not item_blocks:
+        return positions, block_ptr
+    item_ptr = np.zeros(g + 1, dtype=np.int64)
+    np.cumsum(np.bincount(item_block, minlength=g), out=item_ptr[1:])
+    return positions, block_ptr, block_items.astype(np.int64), item_ptr
 
 
 def run_sgd_epoch_blocked(users, items, ratings, block_ptr, row_perm, col_perm, seed, mu,

@@ -32,22 +32,8 @@ import numpy as np
 
 from .._config import MF_PREFETCH_DISTANCE, NUMBA_JIT, NUMBA_PARALLEL_JIT
 from .prefetch_nb import prefetch_row
-
-
-@numba.njit(**NUMBA_JIT)
-def _splitmix64(state):
-    """(next state, a 64-bit draw): Steele et al.'s SplitMix64, wrapping uint64 arithmetic."""
-    state = state + np.uint64(0x9E3779B97F4A7C15)
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return state, z ^ (z >> np.uint64(31))
-
-
-@numba.njit(**NUMBA_JIT)
-def _cell_seed(seed, cell):
-    """The shuffle seed of a cell (or chunk) of an epoch."""
-    return seed ^ np.uint64(cell * 0x9E3779B1 + 1)
+from .random_nb import cell_seed as _cell_seed
+from .random_nb import splitmix64 as _splitmix64
 
 
 @numba.njit(**NUMBA_JIT)

@@ -1,0 +1,140 @@
+# The body of _bpr and _bpr_avx2 (see _bpr.pyx): one source, two builds.
+
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp, expf
+from libc.stdint cimport int32_t, int64_t, uint64_t
+
+from ._prefetch cimport prefetch_row
+from ._random cimport below, cell_seed, splitmix64
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+# Pairs ahead whose rows a step prefetches: _config.BPR_PREFETCH_DISTANCE (a test
+# holds the two equal).
+cdef enum:
+    _PREFETCH_DISTANCE = 8
+PREFETCH_DISTANCE = _PREFETCH_DISTANCE
+
+
+cdef uint64_t _shuffle_pairs(index_t* users, index_t* items, Py_ssize_t start,
+                             Py_ssize_t stop, uint64_t state) noexcept nogil:
+    cdef Py_ssize_t j, a, b
+    cdef index_t tmp
+    for j in range(stop - start - 1, 0, -1):
+        a = start + j
+        b = start + below(splitmix64(&state), j + 1)
+        tmp = users[a]
+        users[a] = users[b]
+        users[b] = tmp
+        tmp = items[a]
+        items[a] = items[b]
+        items[b] = tmp
+    return state
+
+
+cdef inline bint _has(const index_t* indices, Py_ssize_t lo, Py_ssize_t hi,
+                      index_t item) noexcept nogil:
+    cdef Py_ssize_t end = hi, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if indices[mid] < item:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and indices[lo] == item
+
+
+cdef void _run_cell(Py_ssize_t start, Py_ssize_t stop, const index_t* users,
+                    const index_t* items, const index_t* pool, Py_ssize_t pool_lo,
+                    Py_ssize_t pool_n, const index_t* indptr, const index_t* indices,
+                    uint64_t state, floating* user_factors, floating* item_factors,
+                    floating* item_bias, Py_ssize_t n_factors, floating lr, floating reg,
+                    bint use_bias, Py_ssize_t max_draws, double* stats) noexcept nogil:
+    cdef Py_ssize_t t, f, attempt, u, i, j, lo, hi, candidate
+    cdef Py_ssize_t row_bytes = n_factors * sizeof(floating)
+    cdef floating x, z, step, pf, qif, qjf
+    cdef floating keep = 1 - lr * reg
+    cdef floating* p
+    cdef floating* qi
+    cdef floating* qj
+    cdef Py_ssize_t correct = 0, skipped = 0
+    cdef double z_sum = 0.0
+    for t in range(start, stop):
+        if t + _PREFETCH_DISTANCE < stop:
+            prefetch_row(user_factors + users[t + _PREFETCH_DISTANCE] * n_factors, row_bytes)
+            prefetch_row(item_factors + items[t + _PREFETCH_DISTANCE] * n_factors, row_bytes)
+        u = users[t]
+        i = items[t]
+        lo = indptr[u]
+        hi = indptr[u + 1]
+        j = -1
+        for attempt in range(max_draws):
+            candidate = pool[pool_lo + below(splitmix64(&state), pool_n)]
+            if not _has(indices, lo, hi, <index_t>candidate):
+                j = candidate
+                break
+        if j < 0:
+            skipped = skipped + 1
+            continue
+        p = user_factors + u * n_factors
+        qi = item_factors + i * n_factors
+        qj = item_factors + j * n_factors
+        x = item_bias[i] - item_bias[j] if use_bias else 0
+        for f in range(n_factors):
+            x = x + p[f] * (qi[f] - qj[f])
+        if floating is float:
+            z = 1 / (1 + expf(x))
+        else:
+            z = 1 / (1 + exp(x))
+        if x > 0:
+            correct = correct + 1
+        z_sum = z_sum + z
+        step = lr * z
+        for f in range(n_factors):
+            pf = p[f]
+            qif = qi[f]
+            qjf = qj[f]
+            p[f] = keep * pf + step * (qif - qjf)
+            qi[f] = keep * qif + step * pf
+            qj[f] = keep * qjf - step * pf
+        if use_bias:
+            item_bias[i] = keep * item_bias[i] + step
+            item_bias[j] = keep * item_bias[j] - step
+    stats[0] = correct
+    stats[1] = skipped
+    stats[2] = z_sum
+
+
+def bpr_epoch(index_t[::1] users, index_t[::1] items, const int64_t[::1] cell_ptr,
+              const int64_t[:, ::1] rounds, const index_t[::1] pool,
+              const int64_t[:, ::1] cell_pool, const index_t[::1] indptr,
+              const index_t[::1] indices, uint64_t seed, floating[:, ::1] user_factors,
+              floating[:, ::1] item_factors, floating[::1] item_bias, floating lr, floating reg,
+              bint use_bias, Py_ssize_t max_draws, double[:, ::1] cell_stats, int n_threads):
+    """Same contract as ``kernels.bpr.run_bpr_epoch`` (arrays already checked)."""
+    cdef Py_ssize_t r, c, cell, start, stop, lo
+    cdef Py_ssize_t k = user_factors.shape[1]
+    cdef uint64_t state
+    if item_factors.shape[1] != k or item_bias.shape[0] != item_factors.shape[0]:
+        raise ValueError("user_factors, item_factors and item_bias disagree on their shapes.")
+    if cell_pool.shape[0] != cell_ptr.shape[0] - 1 or cell_stats.shape[0] != cell_pool.shape[0]:
+        raise ValueError("cell_ptr, cell_pool and cell_stats disagree on the number of cells.")
+    if users.shape[0] == 0 or pool.shape[0] == 0:
+        return
+    with nogil:
+        for r in range(rounds.shape[0]):
+            for c in prange(rounds.shape[1], num_threads=n_threads, schedule="dynamic"):
+                cell = rounds[r, c]
+                start = cell_ptr[cell]
+                stop = cell_ptr[cell + 1]
+                state = _shuffle_pairs(&users[0], &items[0], start, stop,
+                                       cell_seed(seed, cell))
+                lo = cell_pool[cell, 0]
+                _run_cell(start, stop, &users[0], &items[0], &pool[0], lo,
+                          cell_pool[cell, 1] - lo, &indptr[0], &indices[0], state,
+                          &user_factors[0, 0], &item_factors[0, 0], &item_bias[0], k, lr, reg,
+                          use_bias, max_draws, &cell_stats[cell, 0])
