@@ -62,6 +62,7 @@ class _PairSchedule:
 
     def start(self, users, items, n_users, n_items, rng):
         """Lay out the pairs (internal indices; copies: the epochs shuffle them in place)."""
+        self._negatives = np.empty(len(users), users.dtype)
         if self.name == "serial":
             self._g = 1
             cell_ptr, pool, cell_pool = single_cell(len(users), n_items, users.dtype)
@@ -83,9 +84,9 @@ class _PairSchedule:
               rng):
         """One epoch in place; returns (pairs ranked right, pairs skipped, sum of z)."""
         users, items, cell_ptr, pool, cell_pool = self._layout
-        stats = run_bpr_epoch(users, items, cell_ptr, self._rounds(rng), pool, cell_pool, indptr,
-                              indices, rng.integers(2**63), user_factors, item_factors,
-                              item_bias, lr, reg, use_bias, backend=self.backend,
+        stats = run_bpr_epoch(users, items, self._negatives, cell_ptr, self._rounds(rng), pool,
+                              cell_pool, indptr, indices, rng.integers(2**63), user_factors,
+                              item_factors, item_bias, lr, reg, use_bias, backend=self.backend,
                               n_threads=self.n_threads)
         return stats.sum(axis=0)
 

@@ -6,7 +6,7 @@ from cython.parallel cimport prange
 from libc.math cimport exp, expf
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
-from ._prefetch cimport prefetch_row
+from ._prefetch cimport prefetch_read, prefetch_row
 from ._random cimport below, cell_seed, splitmix64
 
 ctypedef fused index_t:
@@ -17,6 +17,8 @@ ctypedef fused index_t:
 # holds the two equal).
 cdef enum:
     _PREFETCH_DISTANCE = 8
+    # seen items of a row prefetched whole up to this many (bpr_nb._ROW_PREFETCH)
+    _ROW_PREFETCH = 48
 PREFETCH_DISTANCE = _PREFETCH_DISTANCE
 
 
@@ -48,38 +50,64 @@ cdef inline bint _has(const index_t* indices, Py_ssize_t lo, Py_ssize_t hi,
     return lo < end and indices[lo] == item
 
 
-cdef void _run_cell(Py_ssize_t start, Py_ssize_t stop, const index_t* users,
-                    const index_t* items, const index_t* pool, Py_ssize_t pool_lo,
-                    Py_ssize_t pool_n, const index_t* indptr, const index_t* indices,
-                    uint64_t state, floating* user_factors, floating* item_factors,
-                    floating* item_bias, Py_ssize_t n_factors, floating lr, floating reg,
-                    bint use_bias, Py_ssize_t max_draws, double* stats) noexcept nogil:
-    cdef Py_ssize_t t, f, attempt, u, i, j, lo, hi, candidate
+cdef Py_ssize_t _draw_negatives(Py_ssize_t start, Py_ssize_t stop, const index_t* users,
+                               const index_t* pool, Py_ssize_t pool_lo, Py_ssize_t pool_n,
+                               const index_t* indptr, const index_t* indices, uint64_t state,
+                               Py_ssize_t max_draws, index_t* negatives) noexcept nogil:
+    cdef Py_ssize_t t, attempt, u, lo, hi, ahead, mid, candidate, skipped = 0
+    cdef Py_ssize_t far = 2 * _PREFETCH_DISTANCE, near = _PREFETCH_DISTANCE
+    for t in range(start, stop):
+        # the seen rows are two dependent loads (indptr, then indices): ask for each ahead
+        if t + far < stop:
+            prefetch_read(indptr + users[t + far], 2 * sizeof(index_t))
+        if t + near < stop:
+            ahead = users[t + near]
+            lo = indptr[ahead]
+            hi = indptr[ahead + 1]
+            prefetch_read(indices + lo, min(hi - lo, _ROW_PREFETCH) * sizeof(index_t))
+            if hi - lo > _ROW_PREFETCH:
+                mid = (lo + hi) >> 1
+                prefetch_read(indices + mid, sizeof(index_t))
+        u = users[t]
+        lo = indptr[u]
+        hi = indptr[u + 1]
+        negatives[t] = -1
+        for attempt in range(max_draws):
+            candidate = pool[pool_lo + below(splitmix64(&state), pool_n)]
+            if not _has(indices, lo, hi, <index_t>candidate):
+                negatives[t] = <index_t>candidate
+                break
+        if negatives[t] < 0:
+            skipped = skipped + 1
+    return skipped
+
+
+cdef Py_ssize_t _run_cell(Py_ssize_t start, Py_ssize_t stop, const index_t* users,
+                          const index_t* items, const index_t* negatives,
+                          floating* user_factors, floating* item_factors, floating* item_bias,
+                          Py_ssize_t n_factors, floating lr, floating reg, bint use_bias,
+                          double* z_sum) noexcept nogil:
+    cdef Py_ssize_t t, f, u, i, j, ahead
     cdef Py_ssize_t row_bytes = n_factors * sizeof(floating)
     cdef floating x, z, step, pf, qif, qjf
     cdef floating keep = 1 - lr * reg
     cdef floating* p
     cdef floating* qi
     cdef floating* qj
-    cdef Py_ssize_t correct = 0, skipped = 0
-    cdef double z_sum = 0.0
+    cdef Py_ssize_t correct = 0
+    cdef double total = 0.0
     for t in range(start, stop):
         if t + _PREFETCH_DISTANCE < stop:
             prefetch_row(user_factors + users[t + _PREFETCH_DISTANCE] * n_factors, row_bytes)
             prefetch_row(item_factors + items[t + _PREFETCH_DISTANCE] * n_factors, row_bytes)
+            ahead = negatives[t + _PREFETCH_DISTANCE]
+            if ahead >= 0:
+                prefetch_row(item_factors + ahead * n_factors, row_bytes)
+        j = negatives[t]
+        if j < 0:
+            continue
         u = users[t]
         i = items[t]
-        lo = indptr[u]
-        hi = indptr[u + 1]
-        j = -1
-        for attempt in range(max_draws):
-            candidate = pool[pool_lo + below(splitmix64(&state), pool_n)]
-            if not _has(indices, lo, hi, <index_t>candidate):
-                j = candidate
-                break
-        if j < 0:
-            skipped = skipped + 1
-            continue
         p = user_factors + u * n_factors
         qi = item_factors + i * n_factors
         qj = item_factors + j * n_factors
@@ -92,7 +120,7 @@ cdef void _run_cell(Py_ssize_t start, Py_ssize_t stop, const index_t* users,
             z = 1 / (1 + exp(x))
         if x > 0:
             correct = correct + 1
-        z_sum = z_sum + z
+        total = total + z
         step = lr * z
         for f in range(n_factors):
             pf = p[f]
@@ -104,25 +132,28 @@ cdef void _run_cell(Py_ssize_t start, Py_ssize_t stop, const index_t* users,
         if use_bias:
             item_bias[i] = keep * item_bias[i] + step
             item_bias[j] = keep * item_bias[j] - step
-    stats[0] = correct
-    stats[1] = skipped
-    stats[2] = z_sum
+    z_sum[0] = total
+    return correct
 
 
-def bpr_epoch(index_t[::1] users, index_t[::1] items, const int64_t[::1] cell_ptr,
-              const int64_t[:, ::1] rounds, const index_t[::1] pool,
-              const int64_t[:, ::1] cell_pool, const index_t[::1] indptr,
-              const index_t[::1] indices, uint64_t seed, floating[:, ::1] user_factors,
-              floating[:, ::1] item_factors, floating[::1] item_bias, floating lr, floating reg,
-              bint use_bias, Py_ssize_t max_draws, double[:, ::1] cell_stats, int n_threads):
+def bpr_epoch(index_t[::1] users, index_t[::1] items, index_t[::1] negatives,
+              const int64_t[::1] cell_ptr, const int64_t[:, ::1] rounds,
+              const index_t[::1] pool, const int64_t[:, ::1] cell_pool,
+              const index_t[::1] indptr, const index_t[::1] indices, uint64_t seed,
+              floating[:, ::1] user_factors, floating[:, ::1] item_factors,
+              floating[::1] item_bias, floating lr, floating reg, bint use_bias,
+              Py_ssize_t max_draws, double[:, ::1] cell_stats, int n_threads):
     """Same contract as ``kernels.bpr.run_bpr_epoch`` (arrays already checked)."""
-    cdef Py_ssize_t r, c, cell, start, stop, lo
+    cdef Py_ssize_t r, c, cell, start, stop, lo, skipped, correct
     cdef Py_ssize_t k = user_factors.shape[1]
     cdef uint64_t state
+    cdef double z_sum
     if item_factors.shape[1] != k or item_bias.shape[0] != item_factors.shape[0]:
         raise ValueError("user_factors, item_factors and item_bias disagree on their shapes.")
     if cell_pool.shape[0] != cell_ptr.shape[0] - 1 or cell_stats.shape[0] != cell_pool.shape[0]:
         raise ValueError("cell_ptr, cell_pool and cell_stats disagree on the number of cells.")
+    if negatives.shape[0] != users.shape[0] or items.shape[0] != users.shape[0]:
+        raise ValueError("users, items and negatives must have the same length.")
     if users.shape[0] == 0 or pool.shape[0] == 0:
         return
     with nogil:
@@ -134,7 +165,12 @@ def bpr_epoch(index_t[::1] users, index_t[::1] items, const int64_t[::1] cell_pt
                 state = _shuffle_pairs(&users[0], &items[0], start, stop,
                                        cell_seed(seed, cell))
                 lo = cell_pool[cell, 0]
-                _run_cell(start, stop, &users[0], &items[0], &pool[0], lo,
-                          cell_pool[cell, 1] - lo, &indptr[0], &indices[0], state,
-                          &user_factors[0, 0], &item_factors[0, 0], &item_bias[0], k, lr, reg,
-                          use_bias, max_draws, &cell_stats[cell, 0])
+                skipped = _draw_negatives(start, stop, &users[0], &pool[0], lo,
+                                          cell_pool[cell, 1] - lo, &indptr[0], &indices[0],
+                                          state, max_draws, &negatives[0])
+                correct = _run_cell(start, stop, &users[0], &items[0], &negatives[0],
+                                    &user_factors[0, 0], &item_factors[0, 0], &item_bias[0],
+                                    k, lr, reg, use_bias, &z_sum)
+                cell_stats[cell, 0] = correct
+                cell_stats[cell, 1] = skipped
+                cell_stats[cell, 2] = z_sum

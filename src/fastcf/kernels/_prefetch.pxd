@@ -8,11 +8,14 @@ cdef extern from *:
     """
     #if defined(__GNUC__) || defined(__clang__)
     #define FASTCF_PREFETCH_WRITE(p) __builtin_prefetch((p), 1, 3)
+    #define FASTCF_PREFETCH_READ(p) __builtin_prefetch((p), 0, 3)
     #else
     #define FASTCF_PREFETCH_WRITE(p) ((void)(p))
+    #define FASTCF_PREFETCH_READ(p) ((void)(p))
     #endif
     """
     void FASTCF_PREFETCH_WRITE(const void* p) noexcept nogil
+    void FASTCF_PREFETCH_READ(const void* p) noexcept nogil
 
 
 cdef inline void prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
@@ -24,3 +27,14 @@ cdef inline void prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogi
         FASTCF_PREFETCH_WRITE(start + offset)
     if n_bytes > 0:
         FASTCF_PREFETCH_WRITE(start + n_bytes - 1)
+
+
+cdef inline void prefetch_read(const void* start, Py_ssize_t n_bytes) noexcept nogil:
+    """Request every cache line of the n_bytes at ``start`` for reading (twin of
+    ``prefetch_nb.prefetch_span``)."""
+    cdef const char* first = <const char*>start
+    cdef Py_ssize_t offset
+    for offset in range(0, n_bytes, 64):
+        FASTCF_PREFETCH_READ(first + offset)
+    if n_bytes > 0:
+        FASTCF_PREFETCH_READ(first + n_bytes - 1)

@@ -123,7 +123,8 @@ def bpr_epoch(users, items, indptr, indices, user_factors, item_factors, item_bi
     max_draws = check_int("max_draws", max_draws, min_value=1)
     index = indices.dtype
     cell_ptr, pool, cell_pool = single_cell(len(users), n_items, index)
-    stats = run_bpr_epoch(users.astype(index), items.astype(index), cell_ptr, SERIAL_ROUNDS,
+    stats = run_bpr_epoch(users.astype(index), items.astype(index),
+                          np.empty(len(users), index), cell_ptr, SERIAL_ROUNDS,
                           pool, cell_pool, indptr, indices, seed, user_factors, item_factors,
                           item_bias, lr, reg, bool(use_bias), max_draws=max_draws,
                           backend=backend)
@@ -177,8 +178,8 @@ def blocked_rounds(row_perm, col_perm):
             np.asarray(col_perm, np.int64)[shift]).astype(np.int64)
 
 
-def run_bpr_epoch(users, items, cell_ptr, rounds, pool, cell_pool, indptr, indices, seed,
-                  user_factors, item_factors, item_bias, lr, reg, use_bias, *,
+def run_bpr_epoch(users, items, negatives, cell_ptr, rounds, pool, cell_pool, indptr, indices,
+                  seed, user_factors, item_factors, item_bias, lr, reg, use_bias, *,
                   max_draws=BPR_MAX_DRAWS, backend="auto", n_threads=1):
     """:func:`bpr_epoch` without the checks, over a layout of cells.
 
@@ -186,16 +187,18 @@ def run_bpr_epoch(users, items, cell_ptr, rounds, pool, cell_pool, indptr, indic
     thread), the rows one after another; cell c shuffles its pairs
     ``[cell_ptr[c], cell_ptr[c + 1])`` in place and draws its negatives from
     ``pool[cell_pool[c, 0]:cell_pool[c, 1]]``. ``users``, ``items``, ``pool``,
-    ``indptr`` and ``indices`` share one index dtype. Returns the per-cell
+    ``indptr`` and ``indices`` share one index dtype; so does ``negatives``
+    (shape (n_pairs,), scratch: it ends holding each pair's negative, -1
+    where skipped, beside the shuffled pairs). Returns the per-cell
     statistics, shape (n_cells, 3): pairs with :math:`\\hat x_{uij} > 0`,
     pairs skipped, the sum of z.
     """
     kernel, name = _registry.get_kernel(FAMILY, backend)
     scalar = user_factors.dtype.type if name != "reference" else float
     cell_stats = np.zeros((len(cell_ptr) - 1, 3))
-    args = (users, items, cell_ptr, rounds, pool, cell_pool, indptr, indices, np.uint64(seed),
-            user_factors, item_factors, item_bias, scalar(lr), scalar(reg), bool(use_bias),
-            int(max_draws), cell_stats)
+    args = (users, items, negatives, cell_ptr, rounds, pool, cell_pool, indptr, indices,
+            np.uint64(seed), user_factors, item_factors, item_bias, scalar(lr), scalar(reg),
+            bool(use_bias), int(max_draws), cell_stats)
     # Cells one at a time (as the Cython kernel's dynamic schedule), as in kernels.mf.
     _registry.run(kernel, name, args, n_threads, numba_chunksize=1)
     return cell_stats

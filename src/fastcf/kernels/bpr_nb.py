@@ -4,10 +4,12 @@ One driver runs every schedule: the positive (user, item) pairs are laid out
 cell by cell, and an epoch is a sequence of rounds, each a list of cells run
 in parallel (``prange``, one cell at a time a thread). A cell first shuffles
 its pairs in place (SplitMix64 Fisher-Yates seeded by (epoch seed, cell)),
-then visits them in that order: the negative of each is drawn uniformly from
-the cell's pool of items (the same SplitMix64 stream, continued), re-drawn
-while the user has it (binary search of the user's sorted row), and the
-triple gets one SGD step. The next pairs' factor rows are prefetched.
+draws the negative of each pair in that order, uniformly from the cell's pool
+of items (the same SplitMix64 stream, continued), re-drawn while the user has
+it (binary search of the user's sorted row), and then gives every triple one
+SGD step. Two passes, because each is then a stream whose random accesses
+are known ahead: the draw pass prefetches the seen rows of the pairs ahead,
+the step pass the three factor rows.
 
 Which cells share a round decides the schedule: one cell (serial), the g x g
 grid in one round (Hogwild: threads may race on a shared row) or g rounds of
@@ -20,8 +22,12 @@ import numba
 import numpy as np
 
 from .._config import BPR_PREFETCH_DISTANCE, NUMBA_JIT, NUMBA_PARALLEL_JIT
-from .prefetch_nb import prefetch_row
+from .prefetch_nb import prefetch_row, prefetch_span
 from .random_nb import below, cell_seed, splitmix64
+
+# Seen items of a row prefetched whole up to this many (longer rows: these and
+# the middle one, where the binary search starts).
+_ROW_PREFETCH = 48
 
 
 @numba.njit(**NUMBA_JIT)
@@ -49,29 +55,54 @@ def _has(indices, lo, hi, item):
 
 
 @numba.njit(**NUMBA_JIT)
-def _run_cell(start, stop, users, items, pool, pool_lo, pool_n, indptr, indices, state,
-              user_factors, item_factors, item_bias, lr, reg, use_bias, max_draws):
-    """SGD steps over the pairs [start, stop): (correct, skipped, sum of z)."""
-    n_factors = user_factors.shape[1]
-    one = user_factors.dtype.type(1)
-    zero = one - one
-    keep = one - lr * reg  # x + lr (g - reg x) = keep x + lr g
-    correct, skipped, z_sum = 0, 0, 0.0
+def _draw_negatives(start, stop, users, pool, pool_lo, pool_n, indptr, indices, state,
+                    max_draws, negatives):
+    """negatives[t] for the pairs [start, stop): a pool item the user has not seen,
+    or -1 after ``max_draws`` draws. Returns the number of -1."""
+    skipped = 0
+    far, near = 2 * BPR_PREFETCH_DISTANCE, BPR_PREFETCH_DISTANCE
     for t in range(start, stop):
-        if t + BPR_PREFETCH_DISTANCE < stop:
-            prefetch_row(user_factors, users[t + BPR_PREFETCH_DISTANCE])
-            prefetch_row(item_factors, items[t + BPR_PREFETCH_DISTANCE])
-        u, i = users[t], items[t]
+        # the seen rows are two dependent loads (indptr, then indices): ask for each ahead
+        if t + far < stop:
+            prefetch_span(indptr, users[t + far], users[t + far] + 2)
+        if t + near < stop:
+            ahead = users[t + near]
+            lo, hi = indptr[ahead], indptr[ahead + 1]
+            prefetch_span(indices, lo, min(hi, lo + _ROW_PREFETCH))
+            if hi - lo > _ROW_PREFETCH:
+                prefetch_span(indices, (lo + hi) >> 1, ((lo + hi) >> 1) + 1)
+        u = users[t]
         lo, hi = indptr[u], indptr[u + 1]
-        j = -1
+        negatives[t] = -1
         for _ in range(max_draws):
             state, draw = splitmix64(state)
             candidate = pool[pool_lo + below(draw, pool_n)]
             if not _has(indices, lo, hi, candidate):
-                j = candidate
+                negatives[t] = candidate
                 break
-        if j < 0:
+        if negatives[t] < 0:
             skipped += 1
+    return skipped
+
+
+@numba.njit(**NUMBA_JIT)
+def _run_cell(start, stop, users, items, negatives, user_factors, item_factors, item_bias, lr,
+              reg, use_bias):
+    """SGD steps over the triples [start, stop) (a negative -1: no step); returns
+    (pairs with x > 0, sum of z)."""
+    n_factors = user_factors.shape[1]
+    one = user_factors.dtype.type(1)
+    zero = one - one
+    keep = one - lr * reg  # x + lr (g - reg x) = keep x + lr g
+    correct, z_sum = 0, 0.0
+    for t in range(start, stop):
+        if t + BPR_PREFETCH_DISTANCE < stop:
+            prefetch_row(user_factors, users[t + BPR_PREFETCH_DISTANCE])
+            prefetch_row(item_factors, items[t + BPR_PREFETCH_DISTANCE])
+            if negatives[t + BPR_PREFETCH_DISTANCE] >= 0:
+                prefetch_row(item_factors, negatives[t + BPR_PREFETCH_DISTANCE])
+        u, i, j = users[t], items[t], negatives[t]
+        if j < 0:
             continue
         p, qi, qj = user_factors[u], item_factors[i], item_factors[j]
         x = item_bias[i] - item_bias[j] if use_bias else zero
@@ -90,11 +121,11 @@ def _run_cell(start, stop, users, items, pool, pool_lo, pool_n, indptr, indices,
         if use_bias:
             item_bias[i] = keep * item_bias[i] + step
             item_bias[j] = keep * item_bias[j] - step
-    return correct, skipped, z_sum
+    return correct, z_sum
 
 
 @numba.njit(**NUMBA_PARALLEL_JIT)
-def bpr_epoch(users, items, cell_ptr, rounds, pool, cell_pool, indptr, indices, seed,
+def bpr_epoch(users, items, negatives, cell_ptr, rounds, pool, cell_pool, indptr, indices, seed,
               user_factors, item_factors, item_bias, lr, reg, use_bias, max_draws, cell_stats):
     """Same contract as ``kernels.bpr.run_bpr_epoch`` (arrays already checked)."""
     for r in range(rounds.shape[0]):
@@ -103,9 +134,10 @@ def bpr_epoch(users, items, cell_ptr, rounds, pool, cell_pool, indptr, indices, 
             start, stop = cell_ptr[cell], cell_ptr[cell + 1]
             state = _shuffle_pairs(users, items, start, stop, cell_seed(seed, cell))
             lo = cell_pool[cell, 0]
-            correct, skipped, z_sum = _run_cell(
-                start, stop, users, items, pool, lo, cell_pool[cell, 1] - lo, indptr, indices,
-                state, user_factors, item_factors, item_bias, lr, reg, use_bias, max_draws)
+            skipped = _draw_negatives(start, stop, users, pool, lo, cell_pool[cell, 1] - lo,
+                                      indptr, indices, state, max_draws, negatives)
+            correct, z_sum = _run_cell(start, stop, users, items, negatives, user_factors,
+                                       item_factors, item_bias, lr, reg, use_bias)
             cell_stats[cell, 0] = correct
             cell_stats[cell, 1] = skipped
             cell_stats[cell, 2] = z_sum

@@ -55,3 +55,43 @@ def prefetch_row(typingctx, matrix, row):
         return context.get_dummy_value()
 
     return signature, codegen
+
+
+@intrinsic
+def prefetch_span(typingctx, array, start, stop):
+    """Hint that ``array[start:stop]`` (a 1-D C-contiguous array) is about to be read.
+
+    Every cache line of the span is requested (rw=0, locality=3). ``start``
+    must be in range; an empty span asks for nothing.
+    """
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"
+            and isinstance(start, types.Integer) and isinstance(stop, types.Integer)):
+        return None
+    signature = types.void(array, start, stop)
+
+    def codegen(context, builder, sig, args):
+        array_type, start_type, stop_type = sig.args
+        arr = context.make_array(array_type)(context, builder, args[0])
+        intp = context.get_value_type(types.intp)
+        first = context.cast(builder, args[1], start_type, types.intp)
+        last = context.cast(builder, args[2], stop_type, types.intp)
+        item_bytes = context.get_abi_sizeof(context.get_data_type(array_type.dtype))
+        n_bytes = builder.mul(builder.sub(last, first), ir.Constant(intp, item_bytes))
+        byte_ptr = ir.IntType(8).as_pointer()
+        begin = builder.bitcast(
+            cgutils.get_item_pointer(context, builder, array_type, arr, [first],
+                                     wraparound=False), byte_ptr)
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        hint = [ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), n_bytes,
+                                     ir.Constant(intp, _CACHE_LINE), intp) as (offset, _):
+            builder.call(prefetch, [builder.gep(begin, [offset]), *hint])
+        end = builder.sub(n_bytes, ir.Constant(intp, 1))
+        with builder.if_then(builder.icmp_signed(">", n_bytes, ir.Constant(intp, 0))):
+            builder.call(prefetch, [builder.gep(begin, [end]), *hint])
+        return context.get_dummy_value()
+
+    return signature, codegen

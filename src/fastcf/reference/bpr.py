@@ -11,7 +11,7 @@ def _below(draw, n):
     return ((draw >> 32) * n) >> 32
 
 
-def bpr_epoch(users, items, cell_ptr, rounds, pool, cell_pool, indptr, indices, seed,
+def bpr_epoch(users, items, negatives, cell_ptr, rounds, pool, cell_pool, indptr, indices, seed,
               user_factors, item_factors, item_bias, lr, reg, use_bias, max_draws, cell_stats):
     """Same contract as ``kernels.bpr.run_bpr_epoch``; Python floats (float64) throughout.
 
@@ -20,7 +20,9 @@ def bpr_epoch(users, items, cell_ptr, rounds, pool, cell_pool, indptr, indices, 
     below(next draw, j + 1)) with SplitMix64 seeded by seed ^ (c * 0x9E3779B1 +
     1); then, continuing the stream, for each pair (u, i): draw negatives
     j = pool[lo + below(draw, hi - lo)] ((lo, hi) = cell_pool[c]) until u has
-    not seen j (at most ``max_draws``, else the pair is skipped); with
+    not seen j (at most ``max_draws``, else the pair is skipped), recorded in
+    negatives[t] (-1: skipped); the pair's negative is drawn before any step
+    of the cell (the steps draw nothing, so the order is immaterial); with
     x = p_u . (q_i - q_j) + b_i - b_j and z = 1 / (1 + exp(x)), every factor
     f with the old values: p_uf += lr (z (q_if - q_jf) - reg p_uf),
     q_if += lr (z p_uf - reg q_if), q_jf += lr (-z p_uf - reg q_jf), and
@@ -51,6 +53,7 @@ def bpr_epoch(users, items, cell_ptr, rounds, pool, cell_pool, indptr, indices, 
                     if candidate not in seen:
                         neg = candidate
                         break
+                negatives[t] = -1 if neg is None else neg
                 if neg is None:
                     skipped += 1
                     continue
