@@ -40,14 +40,15 @@ cdef uint64_t _shuffle_pairs(index_t* users, index_t* items, Py_ssize_t start,
 
 cdef inline bint _has(const index_t* indices, Py_ssize_t lo, Py_ssize_t hi,
                       index_t item) noexcept nogil:
-    cdef Py_ssize_t end = hi, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if indices[mid] < item:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < end and indices[lo] == item
+    # branch-free binary search (as bpr_nb._has): the probes' outcomes are random
+    cdef Py_ssize_t n = hi - lo, half
+    if n <= 0:
+        return False
+    while n > 1:
+        half = n >> 1
+        lo = lo + half * (indices[lo + half] <= item)
+        n = n - half
+    return indices[lo] == item
 
 
 cdef Py_ssize_t _draw_negatives(Py_ssize_t start, Py_ssize_t stop, const index_t* users,

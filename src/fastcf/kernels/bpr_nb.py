@@ -43,15 +43,17 @@ def _shuffle_pairs(users, items, start, stop, state):
 
 @numba.njit(**NUMBA_JIT)
 def _has(indices, lo, hi, item):
-    """Whether the sorted ``indices[lo:hi]`` hold ``item`` (binary search)."""
-    end = hi
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if indices[mid] < item:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < end and indices[lo] == item
+    """Whether the sorted ``indices[lo:hi]`` hold ``item``: a binary search without
+    branches on the probes (whose outcomes are random: a mispredicted branch each
+    cost more than the probe; 1.74M draws, k=64)."""
+    n = hi - lo
+    if n <= 0:
+        return False
+    while n > 1:
+        half = n >> 1
+        lo += half * (indices[lo + half] <= item)
+        n -= half
+    return indices[lo] == item
 
 
 @numba.njit(**NUMBA_JIT)
