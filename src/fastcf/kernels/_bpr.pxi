@@ -17,7 +17,8 @@ ctypedef fused index_t:
 # holds the two equal).
 cdef enum:
     _PREFETCH_DISTANCE = 8
-    # seen items of a row prefetched whole up to this many (bpr_nb._ROW_PREFETCH)
+    # seen items of a row prefetched whole up to this many, else at its eighths
+    # (bpr_nb._ROW_PREFETCH)
     _ROW_PREFETCH = 48
 PREFETCH_DISTANCE = _PREFETCH_DISTANCE
 
@@ -65,10 +66,11 @@ cdef Py_ssize_t _draw_negatives(Py_ssize_t start, Py_ssize_t stop, const index_t
             ahead = users[t + near]
             lo = indptr[ahead]
             hi = indptr[ahead + 1]
-            prefetch_read(indices + lo, min(hi - lo, _ROW_PREFETCH) * sizeof(index_t))
-            if hi - lo > _ROW_PREFETCH:
-                mid = (lo + hi) >> 1
-                prefetch_read(indices + mid, sizeof(index_t))
+            if hi - lo <= _ROW_PREFETCH:
+                prefetch_read(indices + lo, (hi - lo) * sizeof(index_t))
+            else:  # the search's first three levels: eighths of the row
+                for mid in range(1, 8):
+                    prefetch_read(indices + lo + ((hi - lo) * mid >> 3), sizeof(index_t))
         u = users[t]
         lo = indptr[u]
         hi = indptr[u + 1]

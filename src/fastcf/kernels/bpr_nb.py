@@ -25,8 +25,9 @@ from .._config import BPR_PREFETCH_DISTANCE, NUMBA_JIT, NUMBA_PARALLEL_JIT
 from .prefetch_nb import prefetch_row, prefetch_span
 from .random_nb import below, cell_seed, splitmix64
 
-# Seen items of a row prefetched whole up to this many (longer rows: these and
-# the middle one, where the binary search starts).
+# Seen items of a row prefetched whole up to this many (half the pairs of
+# make_ratings' data are of longer rows: those get the lines at their eighths,
+# the first three levels of the binary search).
 _ROW_PREFETCH = 48
 
 
@@ -70,9 +71,12 @@ def _draw_negatives(start, stop, users, pool, pool_lo, pool_n, indptr, indices, 
         if t + near < stop:
             ahead = users[t + near]
             lo, hi = indptr[ahead], indptr[ahead + 1]
-            prefetch_span(indices, lo, min(hi, lo + _ROW_PREFETCH))
-            if hi - lo > _ROW_PREFETCH:
-                prefetch_span(indices, (lo + hi) >> 1, ((lo + hi) >> 1) + 1)
+            if hi - lo <= _ROW_PREFETCH:
+                prefetch_span(indices, lo, hi)
+            else:  # the search's first three levels: eighths of the row
+                for eighth in range(1, 8):
+                    at = lo + ((hi - lo) * eighth >> 3)
+                    prefetch_span(indices, at, at + 1)
         u = users[t]
         lo, hi = indptr[u], indptr[u + 1]
         negatives[t] = -1
