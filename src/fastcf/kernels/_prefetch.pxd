@@ -18,23 +18,31 @@ cdef extern from *:
     void FASTCF_PREFETCH_READ(const void* p) noexcept nogil
 
 
-cdef inline void prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
-    """Request every cache line of the n_bytes at ``row`` (the last byte too: an
-    unaligned row ends in one more line than its length says)."""
-    cdef const char* start = <const char*>row
-    cdef Py_ssize_t offset
-    for offset in range(0, n_bytes, 64):
-        FASTCF_PREFETCH_WRITE(start + offset)
-    if n_bytes > 0:
-        FASTCF_PREFETCH_WRITE(start + n_bytes - 1)
-
-
-cdef inline void prefetch_read(const void* start, Py_ssize_t n_bytes) noexcept nogil:
-    """Request every cache line of the n_bytes at ``start`` for reading (twin of
-    ``prefetch_nb.prefetch_span``)."""
+cdef inline void _prefetch_lines(const void* start, Py_ssize_t n_bytes,
+                                 bint write) noexcept nogil:
+    """Request every cache line of the n_bytes at ``start`` (the last byte too: an
+    unaligned span ends in one more line than its length says); ``write`` is a
+    constant at every call, so the branch folds away."""
     cdef const char* first = <const char*>start
     cdef Py_ssize_t offset
     for offset in range(0, n_bytes, 64):
-        FASTCF_PREFETCH_READ(first + offset)
+        if write:
+            FASTCF_PREFETCH_WRITE(first + offset)
+        else:
+            FASTCF_PREFETCH_READ(first + offset)
     if n_bytes > 0:
-        FASTCF_PREFETCH_READ(first + n_bytes - 1)
+        if write:
+            FASTCF_PREFETCH_WRITE(first + n_bytes - 1)
+        else:
+            FASTCF_PREFETCH_READ(first + n_bytes - 1)
+
+
+cdef inline void prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
+    """Request, for writing, every cache line of the n_bytes at ``row``."""
+    _prefetch_lines(row, n_bytes, True)
+
+
+cdef inline void prefetch_read(const void* start, Py_ssize_t n_bytes) noexcept nogil:
+    """Request, for reading, every cache line of the n_bytes at ``start`` (twin of
+    ``prefetch_nb.prefetch_span``)."""
+    _prefetch_lines(start, n_bytes, False)

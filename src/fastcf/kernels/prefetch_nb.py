@@ -15,6 +15,26 @@ from numba.extending import intrinsic
 _CACHE_LINE = 64
 
 
+def _prefetch_lines(context, builder, first, n_bytes, write):
+    """Emit a prefetch of every cache line of the ``n_bytes`` at the pointer ``first``
+    (rw = ``write``, locality=3: keep it in all levels)."""
+    intp = context.get_value_type(types.intp)
+    byte_ptr = ir.IntType(8).as_pointer()
+    start = builder.bitcast(first, byte_ptr)
+    i32 = ir.IntType(32)
+    prefetch = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
+        "llvm.prefetch.p0")
+    hint = [ir.Constant(i32, int(write)), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+    with cgutils.for_range_slice(builder, ir.Constant(intp, 0), n_bytes,
+                                 ir.Constant(intp, _CACHE_LINE), intp) as (offset, _):
+        builder.call(prefetch, [builder.gep(start, [offset]), *hint])
+    # The last byte: an unaligned span ends in one more line than its length says.
+    last = builder.sub(n_bytes, ir.Constant(intp, 1))
+    with builder.if_then(builder.icmp_signed(">", n_bytes, ir.Constant(intp, 0))):
+        builder.call(prefetch, [builder.gep(start, [last]), *hint])
+
+
 @intrinsic
 def prefetch_row(typingctx, matrix, row):
     """Hint that row ``row`` of the C-contiguous 2-D array ``matrix`` is about to be written.
@@ -35,23 +55,10 @@ def prefetch_row(typingctx, matrix, row):
         row_index = context.cast(builder, args[1], row_type, types.intp)
         first = cgutils.get_item_pointer(context, builder, matrix_type, array,
                                          [row_index, ir.Constant(intp, 0)], wraparound=False)
-        byte_ptr = ir.IntType(8).as_pointer()
-        start = builder.bitcast(first, byte_ptr)
         item_bytes = context.get_abi_sizeof(context.get_data_type(matrix_type.dtype))
         row_bytes = builder.mul(builder.extract_value(array.shape, 1),
                                 ir.Constant(intp, item_bytes))
-        i32 = ir.IntType(32)
-        prefetch = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
-            "llvm.prefetch.p0")
-        hint = [ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)]
-        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), row_bytes,
-                                     ir.Constant(intp, _CACHE_LINE), intp) as (offset, _):
-            builder.call(prefetch, [builder.gep(start, [offset]), *hint])
-        # The row's last byte: an unaligned row ends in one more line than its length says.
-        last = builder.sub(row_bytes, ir.Constant(intp, 1))
-        with builder.if_then(builder.icmp_signed(">", row_bytes, ir.Constant(intp, 0))):
-            builder.call(prefetch, [builder.gep(start, [last]), *hint])
+        _prefetch_lines(context, builder, first, row_bytes, write=True)
         return context.get_dummy_value()
 
     return signature, codegen
@@ -77,21 +84,9 @@ def prefetch_span(typingctx, array, start, stop):
         last = context.cast(builder, args[2], stop_type, types.intp)
         item_bytes = context.get_abi_sizeof(context.get_data_type(array_type.dtype))
         n_bytes = builder.mul(builder.sub(last, first), ir.Constant(intp, item_bytes))
-        byte_ptr = ir.IntType(8).as_pointer()
-        begin = builder.bitcast(
-            cgutils.get_item_pointer(context, builder, array_type, arr, [first],
-                                     wraparound=False), byte_ptr)
-        i32 = ir.IntType(32)
-        prefetch = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
-            "llvm.prefetch.p0")
-        hint = [ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
-        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), n_bytes,
-                                     ir.Constant(intp, _CACHE_LINE), intp) as (offset, _):
-            builder.call(prefetch, [builder.gep(begin, [offset]), *hint])
-        end = builder.sub(n_bytes, ir.Constant(intp, 1))
-        with builder.if_then(builder.icmp_signed(">", n_bytes, ir.Constant(intp, 0))):
-            builder.call(prefetch, [builder.gep(begin, [end]), *hint])
+        pointer = cgutils.get_item_pointer(context, builder, array_type, arr, [first],
+                                           wraparound=False)
+        _prefetch_lines(context, builder, pointer, n_bytes, write=False)
         return context.get_dummy_value()
 
     return signature, codegen
