@@ -1,4 +1,4 @@
-"""What the factor models (MF, ALS) share beyond ``base.Recommender``."""
+"""What the factor models (MF, ALS, BPR) share beyond ``base.Recommender``."""
 
 import numpy as np
 
@@ -35,17 +35,6 @@ def similar_items(model, item_factors, items, n):
     unit = np.divide(q, norms[:, None], out=np.zeros_like(q), where=norms[:, None] > 0)
     scores = np.ascontiguousarray(unit[idx] @ unit.T)
     self_excluded = (np.arange(len(idx) + 1, dtype=np.int64), idx.astype(np.int64))
-    top, val = topk(scores, n, self_excluded, backend=model.backend, n_threads=model.n_threads)
+    top, val = topk(scores, n, self_excluded, backend=getattr(model, "backend", "auto"),
+                    n_threads=getattr(model, "n_threads", None))
     return model.item_ids_[np.maximum(top, 0)], val
-
-
-def add_seen(model, users, items):
-    """Merge (user, item) pairs (internal indices) into ``model``'s seen CSR, rows
-    ascending, no repeats; its indptr already covers every user."""
-    old_users = np.repeat(np.arange(model.n_users_), np.diff(model.seen_indptr_))
-    pairs = np.unique(np.concatenate([old_users * model.n_items_ + model.seen_indices_,
-                                      users * model.n_items_ + items]))
-    rows, cols = np.divmod(pairs, model.n_items_)
-    indptr = np.zeros(model.n_users_ + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=model.n_users_), out=indptr[1:])
-    model.seen_indptr_, model.seen_indices_ = indptr, cols.astype(np.int64)

@@ -20,7 +20,7 @@ independent of the others, so a fit does not depend on ``n_threads``.
 import numpy as np
 
 from ._config import PREDICT_CHUNK
-from ._factors import add_seen, similar_items
+from ._factors import similar_items
 from ._parallel import resolve_n_threads
 from ._training import Epoch, train_epochs
 from ._validation import (
@@ -226,24 +226,15 @@ class ALS(Recommender):
         new_users, new_items = user_index < 0, item_index < 0
         self._check_memory(self.n_users_ + int(new_users.sum()),
                            self.n_items_ + int(new_items.sum()), dtype, k)
-        n_users, n_items = self.n_users_, self.n_items_
-        user_index[new_users] = n_users + np.arange(int(new_users.sum()))
-        item_index[new_items] = n_items + np.arange(int(new_items.sum()))
-        self.user_ids_ = np.concatenate([self.user_ids_, np.asarray(data.user_ids)[new_users]])
-        self.item_ids_ = np.concatenate([self.item_ids_, np.asarray(data.item_ids)[new_items]])
-        self.user_factors_ = np.vstack([self.user_factors_,
-                                        np.zeros((int(new_users.sum()), k), dtype)])
-        self.item_factors_ = np.vstack([self.item_factors_,
-                                        np.zeros((int(new_items.sum()), k), dtype)])
-        self.item_popularity_ = np.concatenate([self.item_popularity_,
-                                                np.zeros(int(new_items.sum()), dtype)])
+        zeros = {"factors": lambda n: np.zeros((n, k), dtype)}
+        user_index = self._grow("user", data.user_ids, user_index,
+                                {"user_factors_": zeros["factors"]})
+        item_index = self._grow("item", data.item_ids, item_index, {
+            "item_factors_": zeros["factors"], "item_popularity_": lambda n: np.zeros(n, dtype)})
         np.add.at(self.item_popularity_, item_index[data.by_user.indices], 1)
-        self.seen_indptr_ = np.concatenate([self.seen_indptr_, np.full(
-            int(new_users.sum()), self.seen_indptr_[-1], self.seen_indptr_.dtype)])
-        self._reset_lookups()
         by_user = data.by_user
-        add_seen(self, np.repeat(user_index, np.diff(by_user.indptr)),
-                 item_index[by_user.indices])
+        self._add_seen(np.repeat(user_index, np.diff(by_user.indptr)),
+                       item_index[by_user.indices])
         self.partial_fits_ = np.int64(int(self.partial_fits_) + 1)
         n_threads = resolve_n_threads(self.n_threads)
         user_rows = _remapped(by_user, item_index)

@@ -450,25 +450,6 @@ class Recommender:
         raise NotImplementedError
 
 
-def cosine_similar_items(model, item_factors, items, n):
-    """``similar_items`` of a factor model: for each item id, the ``n`` items whose
-    rows of ``item_factors`` are closest in cosine (a zero row: similarity 0),
-    self excluded; ``(item ids, similarities)``, each (len(items), n)."""
-    model._check_is_fitted()
-    n = check_int("n", n, min_value=1, max_value=max(model.n_items_ - 1, 1))
-    ids = _as_id_array(items, "items")
-    idx = model.item_index(ids)
-    _raise_unknown(ids, idx < 0, "item")
-    q = item_factors.astype(np.float64)
-    norms = np.linalg.norm(q, axis=1)
-    unit = np.divide(q, norms[:, None], out=np.zeros_like(q), where=norms[:, None] > 0)
-    scores = np.ascontiguousarray(unit[idx] @ unit.T)
-    self_excluded = (np.arange(len(idx) + 1, dtype=np.int64), idx.astype(np.int64))
-    top, val = topk(scores, n, self_excluded, backend=getattr(model, "backend", "auto"),
-                    n_threads=getattr(model, "n_threads", None))
-    return model.item_ids_[np.maximum(top, 0)], val
-
-
 def _raise_unknown(ids, mask, kind, hint=None):
     if mask.any():
         extra = f"; {hint}" if hint else ""

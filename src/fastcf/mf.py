@@ -14,6 +14,7 @@ cells, lock-free: fast, but two runs on several threads can differ).
 import numpy as np
 
 from ._config import PREDICT_CHUNK
+from ._factors import similar_items
 from ._parallel import resolve_n_threads
 from ._training import Epoch, TrainingDiverged, train_epochs
 from ._validation import (
@@ -24,7 +25,7 @@ from ._validation import (
     check_memory,
     check_value_dtype,
 )
-from .base import Recommender, cosine_similar_items
+from .base import Recommender
 from .data import Interactions
 from .kernels._registry import check_backend
 from .persist import Array, Schema
@@ -456,4 +457,4 @@ class MatrixFactorization(Recommender):
 
     def similar_items(self, items, n=10):
         """The ``n`` items whose factors are closest in cosine to each item's, self excluded."""
-        return cosine_similar_items(self, self.item_factors_, items, n)
+        return similar_items(self, self.item_factors_, items, n)
