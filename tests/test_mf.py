@@ -211,23 +211,29 @@ def test_partial_fit_grows_the_id_maps_and_keeps_learning(planted):
     assert np.array_equal(again.user_factors_, model.user_factors_)
 
 
-@pytest.mark.parametrize("n_threads, want", [(1, 1), (None, None)])
-def test_recommend_bounds_blas_by_n_threads(monkeypatch, n_threads, want):
-    """n_threads=1 scores on one BLAS thread; None leaves BLAS as it is."""
+@pytest.mark.parametrize("n_threads", [1, 2, None])
+def test_recommend_runs_its_threads_each_on_one_blas_thread(monkeypatch, n_threads):
+    """recommend ranks on n_threads threads, each running its own products on one
+    BLAS thread (no BLAS threads competing with them), and restores BLAS after."""
     from threadpoolctl import threadpool_info
+
+    from fastcf._parallel import resolve_n_threads
+    from fastcf.kernels import _registry
 
     data = fastcf.make_ratings(60, 40, 600, seed=2)
     model = MatrixFactorization(factors=4, epochs=1, n_threads=n_threads).fit(data)
-    seen, score_block = [], MatrixFactorization._score_block
+    seen, run = [], _registry.run
 
-    def spy(self, users, out=None, setup=None):
-        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
-        return score_block(self, users, out, setup)
+    def spy(kernel, name, args, n, **kwargs):
+        seen.append(({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"},
+                     n))
+        return run(kernel, name, args, n, **kwargs)
 
     outside = {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
-    monkeypatch.setattr(MatrixFactorization, "_score_block", spy)
+    monkeypatch.setattr(_registry, "run", spy)
     model.recommend(data.user_ids[:5], 3)
-    assert seen and all(s == ({want} if want else outside) for s in seen)
+    assert seen[0] == ({1}, resolve_n_threads(n_threads))
+    assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == outside
 
 
 def test_partial_fit_grows_the_fitted_width_whatever_factors_says_now(planted):

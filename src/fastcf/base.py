@@ -13,10 +13,18 @@ import numpy as np
 import pandas as pd
 
 from ._config import RECOMMEND_BLOCK_CELLS
+from ._csr import (  # noqa: F401  (knn and _neighborhood import the last three from here)
+    _empty_csr,
+    _is_range,
+    kept_indptr,
+    take_rows,
+    within_columns,
+)
 from ._parallel import blas_threads
 from ._validation import check_choice, check_int, check_rating_values, describe_unknown
 from .data import Interactions
 from .kernels import topk
+from .kernels.topk import run_factor_topk
 from .persist import Schema, register_model
 from .persist import save as save_model
 
@@ -213,18 +221,61 @@ class Recommender:
 
         Notes
         -----
-        Users are scored in blocks of about ``RECOMMEND_BLOCK_CELLS`` cells;
-        each block is ranked by :func:`fastcf.topk` with the block's seen items
-        as its exclusion list, on the model's ``backend`` and ``n_threads``
-        when it has them. Items scored -inf are never recommended.
+        A model that defines ``_ranking_factors`` (factor models: scores are
+        ``user_vectors @ item_vectors.T`` plus offsets) is ranked by
+        :func:`fastcf.kernels.factor_topk` in the factors' dtype (float32
+        scores for a float32 model, returned as float64), the score matrix
+        never formed; unknown users share the model's fallback ranking. Other
+        models score users in blocks of about ``RECOMMEND_BLOCK_CELLS`` cells,
+        each block ranked by :func:`fastcf.topk` with the block's seen items as
+        its exclusion list. Both run on the model's ``backend`` and
+        ``n_threads`` when it has them. Items scored -inf are never recommended.
         """
         self._check_is_fitted()
         n = check_int("n", n, min_value=1)
         users = _as_id_array(users, "users")
         u = self.user_index(users)
         columns = None if candidates is None else self._candidate_columns(candidates)
-        n_candidates = self.n_items_ if columns is None else len(columns)
-        width = min(n, n_candidates)
+        width = min(n, self.n_items_ if columns is None else len(columns))
+        if hasattr(self, "_ranking_factors"):
+            top_items, top_scores = self._rank_by_factors(u, width, exclude_seen, columns)
+        else:
+            top_items, top_scores = self._rank_by_blocks(u, width, exclude_seen, columns)
+        if columns is not None:
+            top_items = columns[top_items]  # padding (-1) lands on some candidate: meaningless
+        items = self.item_ids_[top_items]
+        return (items, top_scores, u < 0) if return_unknown else (items, top_scores)
+
+    def _rank_by_factors(self, u, width, exclude_seen, columns):
+        """``recommend``'s (item positions, float64 scores) from ``_ranking_factors``."""
+        user_vectors, item_vectors, user_offset, item_offset, fallback = self._ranking_factors()
+        if columns is not None:  # the product then covers only the candidates
+            item_vectors = item_vectors[columns]
+            item_offset = None if item_offset is None else item_offset[columns]
+            fallback = fallback[columns]
+        options = {"backend": getattr(self, "backend", "auto"),
+                   "n_threads": getattr(self, "n_threads", None)}
+        top_items = np.empty((len(u), width), dtype=np.int64)
+        top_scores = np.empty((len(u), width), dtype=np.float64)
+        known = u >= 0
+        rows = u[known]
+        if len(rows):
+            # every user in order (recommend for all) is a slice, not a gather
+            take = slice(rows[0], rows[-1] + 1) if _is_range(rows) else rows
+            exclude = self._seen_block(rows, columns) if exclude_seen else None
+            idx, val = run_factor_topk(
+                np.ascontiguousarray(user_vectors[take]), np.ascontiguousarray(item_vectors),
+                width, None if user_offset is None else np.ascontiguousarray(user_offset[take]),
+                None if item_offset is None else np.ascontiguousarray(item_offset),
+                _empty_csr(len(rows)) if exclude is None else exclude, **options)
+            top_items[known], top_scores[known] = idx, val
+        if not known.all():  # nothing seen: one ranking of the fallback row serves them all
+            idx, val = topk(np.ascontiguousarray(fallback)[None, :], width, **options)
+            top_items[~known], top_scores[~known] = idx, val
+        return top_items, top_scores
+
+    def _rank_by_blocks(self, u, width, exclude_seen, columns):
+        """``recommend``'s (item positions, float64 scores) from ``_score_block``."""
         backend = getattr(self, "backend", "auto")
         n_threads = getattr(self, "n_threads", None)
         top_items = np.empty((len(u), width), dtype=np.int64)
@@ -244,12 +295,9 @@ class Recommender:
                     scores = np.ascontiguousarray(scores[:, columns])
                 exclude = self._seen_block(block, columns) if exclude_seen else None
                 idx, val = topk(scores, width, exclude, backend=backend, n_threads=n_threads)
-                if columns is not None:
-                    idx = columns[idx]  # padding (-1) lands on some candidate: meaningless
                 top_items[start:start + len(block)] = idx
                 top_scores[start:start + len(block)] = val
-        items = self.item_ids_[top_items]
-        return (items, top_scores, u < 0) if return_unknown else (items, top_scores)
+        return top_items, top_scores
 
     def recommend_frame(self, users, n=10, **kwargs):
         """:meth:`recommend` as a long DataFrame (user, rank, item, score), padding dropped."""
@@ -454,45 +502,3 @@ def _raise_unknown(ids, mask, kind, hint=None):
     if mask.any():
         extra = f"; {hint}" if hint else ""
         raise ValueError(describe_unknown(ids, mask, kind) + extra + ".")
-
-
-
-def _is_range(rows):
-    """Whether ``rows`` is ``first, first + 1, ..., last`` (all >= 0, at least one)."""
-    return (len(rows) > 0 and rows[0] >= 0 and rows[-1] - rows[0] == len(rows) - 1
-            and bool(np.all(np.diff(rows) == 1)))
-
-
-def take_rows(indptr, rows, *arrays, valid=None):
-    """Rows of a CSR: ``(new indptr, *each per-entry array gathered)``, all indices int64.
-
-    ``valid`` (bool per row asked): rows where it is False come out empty.
-    """
-    indptr = np.asarray(indptr, dtype=np.int64)
-    rows = np.asarray(rows) if valid is None else np.where(valid, rows, 0)
-    starts = indptr[rows]
-    counts = indptr[rows + 1] - starts
-    if valid is not None:
-        counts = np.where(valid, counts, 0)
-    out = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(counts, out=out[1:])
-    positions = np.repeat(starts - out[:-1], counts) + np.arange(out[-1])
-    gathered = [np.asarray(a)[positions] for a in arrays]
-    return (out, *(g.astype(np.int64) if g.dtype.kind in "iu" else g for g in gathered))
-
-
-def kept_indptr(indptr, keep):
-    """The indptr of a CSR after dropping the entries where ``keep`` (per entry) is False."""
-    kept = np.zeros(len(keep) + 1, dtype=np.int64)
-    np.cumsum(keep, out=kept[1:])
-    return kept[indptr]
-
-
-def within_columns(indptr, indices, columns, *arrays):
-    """A CSR restricted to ``columns`` (sorted): ``(indptr, indices as positions in
-    columns, *each per-entry array of arrays kept)``; rows keep their entries' order."""
-    at = np.searchsorted(columns, indices)
-    hit = at < len(columns)
-    hit[hit] = columns[at[hit]] == indices[hit]
-    return (kept_indptr(indptr, hit), at[hit].astype(np.int64),
-            *(np.asarray(a)[hit] for a in arrays))

@@ -346,8 +346,22 @@ class MatrixFactorization(Recommender):
             np.clip(est, self.rating_range_[0], self.rating_range_[1], out=est)
         return est
 
+    def _ranking_factors(self):
+        """``(user_vectors, item_vectors, user_offset, item_offset, fallback)`` in the
+        model's dtype: known users score :math:`p_u \\cdot q_i + (\\mu + b_u) + b_i`
+        (FunkSVD :math:`p_u \\cdot q_i`), an unknown user :math:`\\mu + b_i` (FunkSVD
+        :math:`\\mu`)."""
+        dtype = self.item_factors_.dtype
+        mean = float(self.global_mean_)
+        if not self.biased:
+            return (self.user_factors_, self.item_factors_, None, None,
+                    np.full(self.n_items_, mean, dtype=dtype))
+        return (self.user_factors_, self.item_factors_,
+                (mean + self.user_bias_.astype(np.float64)).astype(dtype), self.item_bias_,
+                (mean + self.item_bias_.astype(np.float64)).astype(dtype))
+
     def _score_setup(self):
-        """The item side in float64, converted once per ``recommend`` call."""
+        """The item side in float64, converted once per scoring pass (``evaluate``'s AUC)."""
         base = float(self.global_mean_) + self.item_bias_ if self.biased else \
             np.full(self.n_items_, float(self.global_mean_))
         return self.item_factors_.astype(np.float64, copy=False), base

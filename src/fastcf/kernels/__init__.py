@@ -13,8 +13,8 @@ from .mf import MF_CYTHON_BUILD, sgd_epoch  # noqa: F401 (MF_CYTHON_BUILD: show_
 from .neighbors import neighborhood_sums
 from .scoring import scored_topk
 from .similarity import similarity, similarity_to
-from .topk import topk
+from .topk import factor_topk, topk
 
-__all__ = ["bias_sweep", "gram", "neighborhood_sums", "scored_topk", "sgd_epoch", "similarity",
-           "similarity_to", "topk"]
+__all__ = ["bias_sweep", "factor_topk", "gram", "neighborhood_sums", "scored_topk", "sgd_epoch",
+           "similarity", "similarity_to", "topk"]
 

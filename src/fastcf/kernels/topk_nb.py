@@ -53,8 +53,9 @@ def _window_at_most(values, start, top):
 
 
 @numba.njit(**NUMBA_JIT)
-def _scan(values, lo, hi, heap_val, heap_idx, top, n_nan):
-    """Offer ``values[lo:hi]`` (ascending columns) to the heap; new ``(top, n_nan)``."""
+def _scan(values, lo, hi, heap_val, heap_idx, top, n_nan, first):
+    """Offer ``values[lo:hi]`` (ascending columns; ``values[c]`` is column
+    ``first + c``) to the heap; new ``(top, n_nan)``."""
     n_cols = np.uint64(values.shape[0])
     k = heap_val.shape[0]
     col = lo
@@ -69,7 +70,7 @@ def _scan(values, lo, hi, heap_val, heap_idx, top, n_nan):
                 continue
             if value > top:
                 heap_val[0] = value
-                heap_idx[0] = c
+                heap_idx[0] = first + c
                 sift_down(heap_val, heap_idx, 0, k)
                 top = heap_val[0]
             else:  # NaN
@@ -78,37 +79,100 @@ def _scan(values, lo, hi, heap_val, heap_idx, top, n_nan):
     return top, n_nan
 
 
+@numba.njit(**NUMBA_JIT)
+def _offer_columns(values, first, excluded, heap_val, heap_idx):
+    """Offer columns ``first .. first + len(values) - 1`` of a row (``values``
+    holds them) to its heap, skipping the row's ``excluded`` columns
+    (ascending, repeats allowed); returns the NaN count of those columns."""
+    width = np.uint64(values.shape[0])
+    first = np.uint64(first)
+    # Unsigned positions let Numba drop its wraparound checks (the wrapper
+    # validated every index), as in baseline_nb.
+    p = np.uint64(np.searchsorted(excluded, first))
+    stop = np.uint64(excluded.shape[0])
+    top = heap_val[0]
+    n_nan = 0
+    lo = np.uint64(0)
+    while True:
+        hi = width
+        if p < stop and np.uint64(excluded[p]) < first + width:
+            hi = np.uint64(excluded[p]) - first
+        top, n_nan = _scan(values, lo, hi, heap_val, heap_idx, top, n_nan, first)
+        if hi == width:
+            break
+        if hi >= lo:  # first time this excluded column is met (rows may repeat one)
+            if values[hi] != values[hi]:
+                n_nan += 1
+            lo = hi + _ONE
+        p += _ONE
+    return n_nan
+
+
+@numba.njit(**NUMBA_JIT)
+def _heap_start(heap_val, heap_idx):
+    heap_val[:] = -np.inf
+    heap_idx[:] = -1
+
+
+@numba.njit(**NUMBA_JIT)
+def _heap_finish(heap_val, heap_idx):
+    """Heap-sort best first; slots still holding a sentinel get the value NaN."""
+    k = heap_val.shape[0]
+    for end in range(k - 1, 0, -1):  # worst to the back
+        value, index = heap_val[end], heap_idx[end]
+        heap_val[end], heap_idx[end] = heap_val[0], heap_idx[0]
+        heap_val[0], heap_idx[0] = value, index
+        sift_down(heap_val, heap_idx, 0, end)
+    for slot in range(k):
+        if heap_idx[slot] < 0:
+            heap_val[slot] = np.nan
+
+
 @numba.njit(**NUMBA_PARALLEL_JIT)
 def topk(scores, k, ex_indptr, ex_indices, out_idx, out_val, nan_count):
-    n_rows, n_cols = scores.shape
-    for row in numba.prange(n_rows):
-        values = scores[row]
-        heap_val = out_val[row]
-        heap_idx = out_idx[row]
-        heap_val[:] = -np.inf
-        heap_idx[:] = -1
-        top = heap_val[0]
-        n_nan = 0
-        # Unsigned positions let Numba drop its wraparound checks (the wrapper
-        # validated every index), as in baseline_nb.
-        p, stop = np.uint64(ex_indptr[row]), np.uint64(ex_indptr[row + 1])
-        lo = np.uint64(0)
-        while True:
-            hi = np.uint64(ex_indices[p]) if p < stop else np.uint64(n_cols)
-            top, n_nan = _scan(values, lo, hi, heap_val, heap_idx, top, n_nan)
-            if p >= stop:
-                break
-            if hi >= lo:  # first time this excluded column is met (rows may repeat one)
-                if values[hi] != values[hi]:
-                    n_nan += 1
-                lo = hi + _ONE
-            p += _ONE
-        for end in range(k - 1, 0, -1):  # heap sort: worst to the back
-            value, index = heap_val[end], heap_idx[end]
-            heap_val[end], heap_idx[end] = heap_val[0], heap_idx[0]
-            heap_val[0], heap_idx[0] = value, index
-            sift_down(heap_val, heap_idx, 0, end)
-        for slot in range(k):
-            if heap_idx[slot] < 0:
-                heap_val[slot] = np.nan
-        nan_count[row] = n_nan
+    for row in numba.prange(scores.shape[0]):
+        _heap_start(out_val[row], out_idx[row])
+        excluded = ex_indices[ex_indptr[row]:ex_indptr[row + 1]]
+        nan_count[row] = _offer_columns(scores[row], 0, excluded, out_val[row], out_idx[row])
+        _heap_finish(out_val[row], out_idx[row])
+
+
+@numba.njit(**NUMBA_PARALLEL_JIT)
+def factor_topk(query, items, user_offset, item_offset, k, ex_indptr, ex_indices, out_idx,
+                out_val, nan_count, scratch):
+    """Top-k of ``query @ items.T + user_offset[:, None] + item_offset``.
+
+    Rows go in tiles of ``scratch.shape[1]``, tile ``t`` to worker ``t % W``
+    (``W = scratch.shape[0]``, each with its own slab, so the result does not
+    depend on how many threads run the workers); a tile's scores are made
+    ``scratch.shape[2]`` columns at a time (one BLAS product, sized to stay in
+    cache), offsets added, and offered to the rows' heaps before the next
+    columns overwrite them.
+    """
+    n_rows, n_cols = query.shape[0], items.shape[0]
+    n_workers, tile_rows, tile_cols = scratch.shape
+    n_tiles = (n_rows + tile_rows - 1) // tile_rows
+    for worker in numba.prange(n_workers):
+        slab = scratch[worker].ravel()
+        for tile in range(worker, n_tiles, n_workers):
+            first_row = tile * tile_rows
+            rows = min(tile_rows, n_rows - first_row)
+            for r in range(first_row, first_row + rows):
+                _heap_start(out_val[r], out_idx[r])
+                nan_count[r] = 0
+            for first_col in range(0, n_cols, tile_cols):
+                width = min(tile_cols, n_cols - first_col)
+                block = slab[:rows * width].reshape((rows, width))
+                np.dot(query[first_row:first_row + rows], items[first_col:first_col + width].T,
+                       block)
+                for r in range(rows):
+                    row = first_row + r
+                    base = user_offset[row]
+                    values = block[r]
+                    for c in range(width):
+                        values[c] = values[c] + (base + item_offset[first_col + c])
+                    nan_count[row] += _offer_columns(
+                        values, first_col, ex_indices[ex_indptr[row]:ex_indptr[row + 1]],
+                        out_val[row], out_idx[row])
+            for r in range(first_row, first_row + rows):
+                _heap_finish(out_val[r], out_idx[r])

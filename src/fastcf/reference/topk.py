@@ -28,3 +28,13 @@ def topk(scores, k, ex_indptr, ex_indices, out_idx, out_val, nan_count):
             else:
                 out_val[row, slot], out_idx[row, slot] = math.nan, -1
         nan_count[row] = n_nan
+
+
+def factor_topk(query, items, user_offset, item_offset, k, ex_indptr, ex_indices, out_idx,
+                out_val, nan_count, scratch):
+    """Same contract as ``kernels.topk_nb.factor_topk``: the dense score matrix
+    ``query @ items.T + (user_offset[:, None] + item_offset)`` in the factors'
+    dtype (``scratch`` unused), ranked by :func:`topk`."""
+    scores = query @ items.T
+    scores += user_offset[:, None] + item_offset[None, :]
+    topk(scores, k, ex_indptr, ex_indices, out_idx, out_val, nan_count)
