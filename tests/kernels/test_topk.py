@@ -1,11 +1,13 @@
 """Row-wise top-k: every backend x dtype x thread count against the reference."""
 
+import importlib
+
 import numpy as np
 import pytest
 from conftest import BACKENDS, DTYPES, THREADS, assert_topk_equal
 
 import fastcf
-from fastcf.kernels import topk
+from fastcf.kernels import factor_topk, topk
 
 
 def tie_heavy(dtype, n_rows=23, n_cols=17, seed=0):
@@ -317,3 +319,105 @@ def test_recommend_uses_the_model_backend(interactions, monkeypatch):
     model = fastcf.BaselineOnly(backend="reference", n_threads=1).fit(interactions)
     model.recommend(model.user_ids_[:3], n=2)
     assert calls == [{"backend": "reference", "n_threads": 1}]
+
+
+# ----------------------------------------------------------------- factor_topk
+def factor_case(dtype, n_rows=37, n_cols=150, n_factors=5, seed=0):
+    """Small-integer factors and offsets (every score exact in float32, many
+    ties) and an exclusion CSR with runs, repeats, unsorted and empty rows, a
+    row that excludes every item and one that excludes all but three."""
+    rng = np.random.default_rng(seed)
+    query = rng.integers(-2, 3, size=(n_rows, n_factors)).astype(dtype)
+    items = rng.integers(-2, 3, size=(n_cols, n_factors)).astype(dtype)
+    user_offset = rng.integers(-3, 4, size=n_rows).astype(dtype)
+    item_offset = rng.integers(-3, 4, size=n_cols).astype(dtype)
+    lists = [list(rng.choice(n_cols, rng.integers(0, 40))) for _ in range(n_rows)]
+    lists[0] = list(range(n_cols))[::-1]
+    lists[1] = list(range(3, n_cols))
+    lists[2] = []
+    lists[3] = list(range(60, 140)) + [61, 61, 0]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in lists], out=indptr[1:])
+    indices = np.array([c for x in lists for c in x], dtype=np.int64)
+    return query, items, user_offset, item_offset, (indptr, indices)
+
+
+@pytest.fixture
+def small_tiles(monkeypatch):
+    """Tiles of 4 rows x 16 columns: every row and column count of the cases
+    crosses several tile boundaries, none a multiple of them."""
+    module = importlib.import_module("fastcf.kernels.topk")  # the package's topk is the function
+    monkeypatch.setattr(module, "RECOMMEND_TILE_ROWS", 4)
+    monkeypatch.setattr(module, "RECOMMEND_TILE_COLUMNS", 16)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_threads", THREADS)
+@pytest.mark.parametrize("tiles", ["small", "default"])
+def test_factor_topk_matches_the_dense_reference(request, backend, dtype, n_threads, tiles):
+    if tiles == "small":
+        request.getfixturevalue("small_tiles")
+    query, items, user_offset, item_offset, exclude = factor_case(dtype)
+    for k in (1, 10, 150):
+        for offsets in ((user_offset, item_offset), (None, item_offset), (None, None)):
+            for ex in (None, exclude):
+                want = factor_topk(query, items, k, *offsets, ex, backend="reference")
+                got = factor_topk(query, items, k, *offsets, ex, backend=backend,
+                                  n_threads=n_threads)
+                assert_topk_equal(got, want)
+    scores = query @ items.T + (user_offset[:, None] + item_offset)
+    assert_topk_equal(factor_topk(query, items, 10, user_offset, item_offset, exclude,
+                                  backend="reference"), topk(scores, 10, exclude))
+
+
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_factor_topk_of_real_valued_factors_is_the_dense_ranking(backend, dtype):
+    """Real-valued factors: the scores equal the dense product's to rounding,
+    every item ranked where the dense ranking puts it, and the result is the
+    same bit for bit on 1 and 2 threads."""
+    rng = np.random.default_rng(3)
+    query = rng.standard_normal((300, 16)).astype(dtype)
+    items = rng.standard_normal((2100, 16)).astype(dtype)
+    user_offset, item_offset = rng.standard_normal(300).astype(dtype), \
+        rng.standard_normal(2100).astype(dtype)
+    got = factor_topk(query, items, 10, user_offset, item_offset, backend=backend, n_threads=1)
+    again = factor_topk(query, items, 10, user_offset, item_offset, backend=backend,
+                        n_threads=2)
+    assert_topk_equal(again, got)
+    dense = query @ items.T + (user_offset[:, None] + item_offset)
+    want = topk(dense, 10)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got[1], want[1], rtol=rtol)
+    np.testing.assert_array_equal(got[0], want[0])  # no near-ties in this draw
+
+
+def test_factor_topk_bad_input():
+    query, items, user_offset, item_offset, exclude = factor_case(np.float32)
+    with pytest.raises(TypeError, match=r"items.dtype == float64, must be query.dtype"):
+        factor_topk(query, items.astype(np.float64), 3)
+    with pytest.raises(ValueError, match=r"items has 4 factors, must have query's 5"):
+        factor_topk(query, np.ascontiguousarray(items[:, :4]), 3)
+    with pytest.raises(ValueError, match=r"k == 151, must be <= n_items == 150"):
+        factor_topk(query, items, 151)
+    with pytest.raises(ValueError, match=r"k == 0, must be >= 1"):
+        factor_topk(query, items, 0)
+    with pytest.raises(TypeError, match=r"user_offset must be a numpy array or None"):
+        factor_topk(query, items, 3, list(user_offset))
+    with pytest.raises(TypeError, match=r"item_offset.dtype == float64, must be query.dtype"):
+        factor_topk(query, items, 3, None, item_offset.astype(np.float64))
+    with pytest.raises(ValueError, match=r"user_offset.shape == \(36,\), must be \(37,\)"):
+        factor_topk(query, items, 3, user_offset[:-1])
+    with pytest.raises(ValueError, match=r"exclude has 36 rows"):
+        factor_topk(query, items, 3, None, None, (exclude[0][:-1], exclude[1][:exclude[0][-2]]))
+    with pytest.raises(TypeError, match=r"query.dtype == int64, must be float32 or float64"):
+        factor_topk(query.astype(np.int64), items, 3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_factor_topk_refuses_nan_scores(backend):
+    query, items, user_offset, item_offset, _ = factor_case(np.float64)
+    items[7, 2] = np.nan
+    with pytest.raises(ValueError, match=r"the scores contain 37 NaN values \(first in row 0\)"):
+        factor_topk(query, items, 3, backend=backend)
