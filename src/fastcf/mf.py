@@ -98,7 +98,8 @@ class MatrixFactorization(Recommender):
     Unknown ids fall back as in Surprise: an unknown user has no :math:`b_u`
     and no factor term, likewise an unknown item (FunkSVD: the global mean,
     reported). ``recommend`` ranks by :math:`\\hat r_{ui}` unclipped (an unknown
-    user: by :math:`\\mu + b_i`), scoring users in blocks with BLAS.
+    user: by :math:`\\mu + b_i`), computed in the model's ``dtype`` (float32
+    scores for a float32 model) by :func:`fastcf.kernels.factor_topk`.
     """
 
     _state_schema = Schema({
