@@ -89,15 +89,15 @@ def compare_with_implicit(threads, repeats):
 
 
 def cached_big_data(cache):
-    path = os.path.join(cache, "fastcf_ratings_162541_59047_25M_seed0.npz")
+    path = os.path.join(cache, "fastcf_make_ratings_162541_59047_25M_seed0.npz")
     if not os.path.exists(path):
         data = fastcf.make_ratings(162_541, 59_047, 25_000_000, seed=0)
         csr = data.by_user
-        np.savez(path, indptr=csr.indptr, indices=csr.indices)
+        np.savez(path, indptr=csr.indptr, indices=csr.indices, ratings=csr.data)
     with np.load(path) as npz:
-        indptr, indices = npz["indptr"], npz["indices"]
+        indptr, indices, ratings = npz["indptr"], npz["indices"], npz["ratings"]
     users = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-    return fastcf.Interactions.from_arrays(users, indices)
+    return fastcf.Interactions.from_arrays(users, indices, ratings)
 
 
 def big(threads, repeats, cache):
