@@ -18,12 +18,17 @@ Measurements
         as arrays under ``--cache``, default /tmp, never in the repository), a
         biased float32 MF with random factors, ``recommend(all users, n=10)``:
         seconds and the process's peak RSS before and after it (the score
-        matrix would be 38 GB in float32; the path keeps a slab per thread).
+        matrix would be 38 GB in float32; the path keeps a slab per thread);
+        beside it, in the same run, the generic path every model without
+        ``_ranking_factors`` takes (float64 ``_score_block`` blocks + ``topk``,
+        MF's path before ``factor_topk``) on ``--generic-users`` users,
+        extrapolated to all of them (labelled so).
 
 Every figure is the best of ``--repeats`` runs; the load average is printed
 before and after.
 
-    python benchmarks/recommend_scale.py [--threads 2] [--repeats 3] [--big] [--out DIR]
+    python benchmarks/recommend_scale.py [--threads 2] [--repeats 3] [--big] \\
+        [--generic-users 5000] [--cache /tmp] [--out DIR]
 """
 
 import argparse
@@ -100,14 +105,18 @@ def cached_big_data(cache):
     return fastcf.Interactions.from_arrays(users, indices, ratings)
 
 
-def big(threads, repeats, cache):
+def big(threads, repeats, cache, generic_users):
     data = cached_big_data(cache)
     model = random_mf(data, biased=True).set_params(n_threads=threads)
     model.recommend(data.user_ids[:10], 10)
     rss_before = peak_rss_mb()
     seconds, _ = best_of(repeats, lambda: model.recommend(data.user_ids, 10))
-    return {"fastcf_s": seconds, "peak_rss_before_mb": rss_before,
-            "peak_rss_after_mb": peak_rss_mb(), "users": data.n_users, "items": data.n_items}
+    rss_after = peak_rss_mb()
+    some = np.arange(min(generic_users, data.n_users))
+    generic, _ = best_of(repeats, lambda: model._rank_by_blocks(some, 10, True, None))
+    return {"fastcf_s": seconds, "peak_rss_before_mb": rss_before, "peak_rss_after_mb": rss_after,
+            "generic_extrapolated_s": generic * data.n_users / len(some),
+            "generic_users": len(some)}
 
 
 def markdown(results):
@@ -122,7 +131,10 @@ def markdown(results):
         b = results["big"]
         lines += ["", f"162k x 59k, 64 f (biased MF): {b['fastcf_s']:.2f} s; peak RSS "
                   f"{b['peak_rss_before_mb']:.0f} MB before recommend, "
-                  f"{b['peak_rss_after_mb']:.0f} MB after"]
+                  f"{b['peak_rss_after_mb']:.0f} MB after; the generic block path "
+                  f"{b['generic_extrapolated_s']:.1f} s (extrapolated from "
+                  f"{b['generic_users']} users), ratio "
+                  f"{b['fastcf_s'] / b['generic_extrapolated_s']:.3f}"]
     return "\n".join(lines)
 
 
@@ -132,12 +144,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--big", action="store_true")
     parser.add_argument("--cache", default="/tmp")
+    parser.add_argument("--generic-users", type=int, default=5000)
     parser.add_argument("--out")
     args = parser.parse_args()
     results = {"load_before": load_average(), "threads": args.threads, "repeats": args.repeats}
     results["all_users_60k"] = compare_with_implicit(args.threads, args.repeats)
     if args.big:
-        results["big"] = big(args.threads, args.repeats, args.cache)
+        results["big"] = big(args.threads, args.repeats, args.cache, args.generic_users)
     finish(results, markdown, args.out)
 
 
