@@ -183,7 +183,7 @@ class ALS(Recommender):
 
     def _sweep(self, csr, other, factors, solver, n_threads):
         """Solve every row of ``factors`` from the rows of ``csr`` with ``other`` frozen."""
-        YtY = gram(other, self.reg, n_threads)
+        YtY = gram(other, self.reg)
         run_least_squares(csr.indptr, csr.indices, csr.data, other, YtY, factors,
                           self.alpha, solver, self.cg_steps, backend=self.backend,
                           n_threads=n_threads)
@@ -290,7 +290,7 @@ class ALS(Recommender):
                            self.user_factors_.dtype)
         n_threads = resolve_n_threads(self.n_threads)
         run_least_squares(indptr, indices, values, self.item_factors_,
-                          gram(self.item_factors_, self.reg, n_threads), factors, self.alpha,
+                          gram(self.item_factors_, self.reg), factors, self.alpha,
                           "cholesky", 1, backend=self.backend, n_threads=n_threads)
         return queries, factors
 
