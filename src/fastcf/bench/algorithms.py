@@ -29,6 +29,9 @@ NEUMF_PARAMS = {"factors": 8, "embedding_dim": 32, "hidden": (64, 32, 16, 8), "e
 #: The implicit-feedback rows at their peers' settings (``bench.ranking``'s notes):
 #: implicit's ALS and BM25Recommender(K + 1: it counts the item itself); Steck's EASE.
 ALS_PARAMS = {"factors": 64, "reg": 0.01, "alpha": 1.0, "iterations": 15}
+#: cornac's BPR at Microsoft Recommenders' settings (k 200, 100 iterations, lr 0.01,
+#: lambda 0.001); implicit's BPR row (100 factors, its defaults) is compared with it too.
+BPR_PARAMS = {"factors": 200, "iterations": 100, "lr": 0.01, "reg": 0.001}
 ITEMKNN_BM25_PARAMS = {"k": K, "similarity": "dot", "weighting": "bm25"}
 EASE_PARAMS = {"reg": 500.0}
 
@@ -96,6 +99,7 @@ RANKING_PROTOCOL_ALGORITHMS = {
     "itemknn_bm25": lambda n_threads, seed: _fastcf("ItemKNN", **ITEMKNN_BM25_PARAMS,
                                                     n_threads=n_threads),
     "als": lambda n_threads, seed: _fastcf("ALS", **ALS_PARAMS, n_threads=n_threads, seed=seed),
+    "bpr": lambda n_threads, seed: _fastcf("BPR", **BPR_PARAMS, n_threads=n_threads, seed=seed),
     "ease": lambda n_threads, seed: _fastcf("EASE", **EASE_PARAMS, n_threads=n_threads),
     "neumf": lambda n_threads, seed: _fastcf("NeuMF", **NEUMF_PARAMS, n_threads=n_threads,
                                              seed=seed),
