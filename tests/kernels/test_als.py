@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import BACKENDS, DTYPES, THREADS
 
-from fastcf.kernels.als import chunk_bounds, implicit_loss, least_squares
+from fastcf.kernels.als import _CHUNK_BYTES, chunk_bounds, implicit_loss, least_squares
 
 K = 6
 TOL = {np.float32: 2e-4, np.float64: 1e-10}
@@ -23,7 +23,9 @@ def _inputs(data, dtype, axis, seed=1):
 @pytest.mark.parametrize("n_threads", THREADS)
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])
 @pytest.mark.parametrize("axis", ["user", "item"])
-def test_matches_reference(with_empty_rows, backend, dtype, n_threads, solver, axis):
+def test_matches_reference(with_empty_rows, backend, dtype, n_threads, solver, axis,
+                           monkeypatch):
+    monkeypatch.setattr("fastcf.kernels.als._CHUNK_ROWS", 5)  # several chunks per sweep
     indptr, indices, data, Y, X = _inputs(with_empty_rows, dtype, axis)
     want = least_squares(indptr, indices, data, Y, X.copy(), 0.1, 0.7, solver=solver,
                          backend="reference")
@@ -38,7 +40,8 @@ def test_matches_reference(with_empty_rows, backend, dtype, n_threads, solver, a
 
 @pytest.mark.parametrize("backend", ["numba", "cython"])
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])
-def test_thread_count_does_not_change_result(interactions, backend, solver):
+def test_thread_count_does_not_change_result(interactions, backend, solver, monkeypatch):
+    monkeypatch.setattr("fastcf.kernels.als._CHUNK_ROWS", 7)  # several chunks per sweep
     indptr, indices, data, Y, X = _inputs(interactions, np.float32, "item")
     one = least_squares(indptr, indices, data, Y, X.copy(), 0.05, 2.0, solver=solver,
                         backend=backend, n_threads=1)
@@ -49,7 +52,7 @@ def test_thread_count_does_not_change_result(interactions, backend, solver):
 
 def test_chunks_cover_the_rows_and_bound_the_bytes():
     indptr = np.array([0, 3, 3, 100, 104, 110, 120], dtype=np.int64)
-    bounds = chunk_bounds(indptr, 16 * 1024)  # 32 entries' rows in the 512 KiB budget
+    bounds = chunk_bounds(indptr, _CHUNK_BYTES // 32)  # 32 entries' rows in the budget
     assert bounds[0] == 0 and bounds[-1] == 6 and np.all(np.diff(bounds) >= 1)
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         assert hi - lo == 1 or indptr[hi] - indptr[lo] <= 32

@@ -30,9 +30,9 @@ from . import _registry, als_nb
 FAMILY = "als"
 SOLVERS = ("cg", "cholesky")
 #: Most rows in a chunk of the compiled kernels (see :func:`chunk_bounds`).
-_CHUNK_ROWS = 64
+_CHUNK_ROWS = 256
 #: Bytes of ``Y`` rows a chunk reads, at most (past its first row).
-_CHUNK_BYTES = 512 * 1024
+_CHUNK_BYTES = 2 * 1024 * 1024
 # "auto" keeps the default order (Numba first): 60k x 8k, 1.74M interactions, 1 thread,
 # 128 factors, CG: user sweep Numba 0.51 s vs Cython 0.87 s, item sweep 0.75 vs 1.89 s
 # (the Cython build has no AVX2 variant; gcc's SSE2 loops lose to LLVM's AVX2 ones).
@@ -139,10 +139,9 @@ def chunk_bounds(indptr, row_bytes):
     Consecutive rows, at most ``_CHUNK_ROWS`` of them and, past the first,
     only while the rows of ``Y`` their entries read stay within
     ``_CHUNK_BYTES`` (``row_bytes`` each): conjugate gradient runs a chunk's
-    rows in lock-step (one matrix product with ``YtY`` a step), so the rows
-    of ``Y`` a chunk reads should stay in the L2 cache from one step to the
-    next (item sweep, 128 factors, 1 thread: 0.82 s with 64-row chunks, 0.75 s with
-    these, on a loaded machine).
+    rows in lock-step (one matrix product with ``YtY`` a step, more
+    efficient the more rows it has), and the Numba kernel copies the rows of
+    ``Y`` a chunk reads into one buffer that every step streams through.
     Fixed by the data, never by the thread count.
     """
     indptr = np.asarray(indptr, dtype=np.int64)

@@ -17,22 +17,19 @@ _PREFETCH_DISTANCE = 8
 
 
 @numba.njit(**NUMBA_JIT)
-def _dot(Y, i, v):
-    total = v.dtype.type(0)
-    for a in range(v.shape[0]):
-        total += Y[i, a] * v[a]
-    return total
-
-
-@numba.njit(**NUMBA_JIT)
 def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, AP, rsold,
-              active):
+              active, B, W):
     """Conjugate gradient for rows lo..hi-1 in lock-step: the products with YtY of the
-    whole chunk are one BLAS matrix product per step; the rest is row by row."""
+    whole chunk are one BLAS matrix product per step; the rest is row by row.
+
+    The first pass copies the chunk's rows of Y, in entry order, into ``B`` (and
+    the weights into ``W``): every later step reads them as one sequential stream
+    instead of rows scattered over Y."""
     k = X.shape[1]
     n = hi - lo
     one = X.dtype.type(1)
     zero = X.dtype.type(0)
+    base = indptr[lo]
     np.dot(X[lo:hi], YtY, AP[:n])
     for r in range(n):
         u = lo + r
@@ -47,10 +44,17 @@ def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, A
             if j + _PREFETCH_DISTANCE < end:
                 prefetch_row(Y, indices[j + _PREFETCH_DISTANCE])
             i = indices[j]
+            t = j - base
             w = alpha * X.dtype.type(data[j])
-            coef = one + w - w * _dot(Y, i, X[u])
+            W[t] = w
+            d = zero
             for a in range(k):
-                R[r, a] += coef * Y[i, a]
+                y = Y[i, a]
+                B[t, a] = y
+                d += y * X[u, a]
+            coef = one + w - w * d
+            for a in range(k):
+                R[r, a] += coef * B[t, a]
         rs = zero
         for a in range(k):
             P[r, a] = R[r, a]
@@ -64,11 +68,13 @@ def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, A
                 continue
             u = lo + r
             p = P[r]
-            for j in range(indptr[u], indptr[u + 1]):
-                i = indices[j]
-                coef = alpha * X.dtype.type(data[j]) * _dot(Y, i, p)
+            for t in range(indptr[u] - base, indptr[u + 1] - base):
+                d = zero
                 for a in range(k):
-                    AP[r, a] += coef * Y[i, a]
+                    d += B[t, a] * p[a]
+                coef = W[t] * d
+                for a in range(k):
+                    AP[r, a] += coef * B[t, a]
             pAp = zero
             for a in range(k):
                 pAp += p[a] * AP[r, a]
@@ -141,8 +147,10 @@ def least_squares(indptr, indices, data, alpha, Y, YtY, X, cg_steps, exact, boun
             AP = np.empty((hi - lo, k), X.dtype)
             rsold = np.empty(hi - lo, X.dtype)
             active = np.empty(hi - lo, np.bool_)
+            B = np.empty((indptr[hi] - indptr[lo], k), X.dtype)
+            W = np.empty(indptr[hi] - indptr[lo], X.dtype)
             _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, AP,
-                      rsold, active)
+                      rsold, active, B, W)
             continue
         A = np.empty((k, k), X.dtype)
         b = np.empty(k, X.dtype)
