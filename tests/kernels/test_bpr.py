@@ -218,3 +218,29 @@ def test_bad_input(pairs):
         call(reg=-1)
     with pytest.raises(ValueError, match="max_draws == 0"):
         call(max_draws=0)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("max_draws", [1, 3])
+def test_empty_and_dense_seen_rows_draw_the_reference_negatives(backend, max_draws):
+    # the pairs' users: seen rows empty (never a seen draw), of every item but one
+    # (draws mostly seen: skips at max_draws == 1) and of a few items; enough pairs
+    # for the kernels' batches of side-by-side searches and a tail
+    n_users, n_items = 6, 12
+    rows = [[], list(range(1, n_items)), [2, 5, 7], [], list(range(0, n_items, 2)), [11]]
+    indptr = np.cumsum([0] + [len(r) for r in rows]).astype(np.int32)
+    indices = np.array([i for r in rows for i in r], np.int32)
+    users = np.arange(53, dtype=np.int32) % n_users
+    items = (np.arange(53, dtype=np.int32) * 5) % n_items
+    cell_ptr, pool, cell_pool = single_cell(len(users), n_items, np.int32)
+    out = {}
+    for name in (backend, "reference"):
+        u, i, negatives = users.copy(), items.copy(), np.empty(len(users), np.int32)
+        stats = run_bpr_epoch(u, i, negatives, cell_ptr, SERIAL_ROUNDS, pool, cell_pool,
+                              indptr, indices, 11, *_state(n_users, n_items, np.float64),
+                              0.05, 0.01, True, max_draws=max_draws, backend=name)
+        out[name] = (u, negatives, stats[:, 1])
+    for got, want in zip(out[backend], out["reference"]):
+        np.testing.assert_array_equal(got, want)
+    if max_draws == 1:
+        assert out["reference"][2][0] > 0

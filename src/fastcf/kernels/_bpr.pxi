@@ -20,6 +20,8 @@ cdef enum:
     # seen items of a row prefetched whole up to this many, else at its eighths
     # (bpr_nb._ROW_PREFETCH)
     _ROW_PREFETCH = 48
+    # pairs whose negative draws are searched side by side
+    _DRAW_BATCH = 8
 PREFETCH_DISTANCE = _PREFETCH_DISTANCE
 
 
@@ -52,36 +54,86 @@ cdef inline bint _has(const index_t* indices, Py_ssize_t lo, Py_ssize_t hi,
     return indices[lo] == item
 
 
+cdef Py_ssize_t _draw_one(Py_ssize_t t, const index_t* users, const index_t* pool,
+                         Py_ssize_t pool_lo, Py_ssize_t pool_n, const index_t* indptr,
+                         const index_t* indices, uint64_t* state, Py_ssize_t draws,
+                         index_t* negatives) noexcept nogil:
+    # pair t's negative from the next ``draws`` draws of the stream; 1 if none was unseen
+    cdef Py_ssize_t attempt, candidate
+    cdef Py_ssize_t u = users[t], lo = indptr[users[t]], hi = indptr[users[t] + 1]
+    for attempt in range(draws):
+        candidate = pool[pool_lo + below(splitmix64(state), pool_n)]
+        if not _has(indices, lo, hi, <index_t>candidate):
+            negatives[t] = <index_t>candidate
+            return 0
+    negatives[t] = -1
+    return 1
+
+
 cdef Py_ssize_t _draw_negatives(Py_ssize_t start, Py_ssize_t stop, const index_t* users,
                                const index_t* pool, Py_ssize_t pool_lo, Py_ssize_t pool_n,
                                const index_t* indptr, const index_t* indices, uint64_t state,
                                Py_ssize_t max_draws, index_t* negatives) noexcept nogil:
-    cdef Py_ssize_t t, attempt, u, lo, hi, ahead, mid, candidate, skipped = 0
-    cdef Py_ssize_t far = 2 * _PREFETCH_DISTANCE, near = _PREFETCH_DISTANCE
-    for t in range(start, stop):
+    # _DRAW_BATCH pairs at a time, each assumed to keep its first draw (a user has seen
+    # a small share of the items): their binary searches run side by side, level by
+    # level, so that their cache misses overlap and no search ends in a mispredicted
+    # loop exit. The pairs up to the first whose draw was seen keep theirs; that pair
+    # goes on drawing from the stream alone, and the next batch starts after it: the
+    # stream is consumed exactly as one pair after another would.
+    cdef Py_ssize_t t = start, s, b, m, u, lo, hi, widest, levels, level, half, skipped = 0
+    cdef const index_t* row[_DRAW_BATCH]
+    cdef Py_ssize_t width[_DRAW_BATCH]
+    cdef index_t candidate[_DRAW_BATCH]
+    cdef index_t empty_row[1]
+    cdef uint64_t probe
+    empty_row[0] = -1  # never a candidate: the search of an empty row finds nothing
+    while t < stop:
         # the seen rows are two dependent loads (indptr, then indices): ask for each ahead
-        if t + far < stop:
-            prefetch_read(indptr + users[t + far], 2 * sizeof(index_t))
-        if t + near < stop:
-            ahead = users[t + near]
-            lo = indptr[ahead]
-            hi = indptr[ahead + 1]
+        for s in range(t + 2 * _DRAW_BATCH, min(t + 3 * _DRAW_BATCH, stop)):
+            prefetch_read(indptr + users[s], 2 * sizeof(index_t))
+        for s in range(t + _DRAW_BATCH, min(t + 2 * _DRAW_BATCH, stop)):
+            u = users[s]
+            lo = indptr[u]
+            hi = indptr[u + 1]
             if hi - lo <= _ROW_PREFETCH:
                 prefetch_read(indices + lo, (hi - lo) * sizeof(index_t))
             else:  # the search's first three levels: eighths of the row
-                for mid in range(1, 8):
-                    prefetch_read(indices + lo + ((hi - lo) * mid >> 3), sizeof(index_t))
-        u = users[t]
-        lo = indptr[u]
-        hi = indptr[u + 1]
-        negatives[t] = -1
-        for attempt in range(max_draws):
-            candidate = pool[pool_lo + below(splitmix64(&state), pool_n)]
-            if not _has(indices, lo, hi, <index_t>candidate):
-                negatives[t] = <index_t>candidate
-                break
-        if negatives[t] < 0:
-            skipped = skipped + 1
+                for b in range(1, 8):
+                    prefetch_read(indices + lo + ((hi - lo) * b >> 3), sizeof(index_t))
+        if t + _DRAW_BATCH > stop:
+            skipped = skipped + _draw_one(t, users, pool, pool_lo, pool_n, indptr, indices,
+                                          &state, max_draws, negatives)
+            t = t + 1
+            continue
+        probe = state
+        widest = 1
+        for b in range(_DRAW_BATCH):
+            u = users[t + b]
+            lo = indptr[u]
+            hi = indptr[u + 1]
+            row[b] = indices + lo if hi > lo else empty_row
+            width[b] = hi - lo if hi > lo else 1
+            widest = max(widest, width[b])
+            candidate[b] = pool[pool_lo + below(splitmix64(&probe), pool_n)]
+        levels = 0
+        while (<Py_ssize_t>1 << levels) < widest:
+            levels = levels + 1
+        for level in range(levels):
+            for b in range(_DRAW_BATCH):
+                half = width[b] >> 1
+                row[b] = row[b] + half * (row[b][half] <= candidate[b])
+                width[b] = width[b] - half
+        m = 0
+        while m < _DRAW_BATCH and row[m][0] != candidate[m]:
+            negatives[t + m] = candidate[m]
+            m = m + 1
+        state = state + <uint64_t>m * <uint64_t>0x9E3779B97F4A7C15
+        t = t + m
+        if m < _DRAW_BATCH:  # pair t's first draw was seen: it consumed that draw
+            state = state + <uint64_t>0x9E3779B97F4A7C15
+            skipped = skipped + _draw_one(t, users, pool, pool_lo, pool_n, indptr, indices,
+                                          &state, max_draws - 1, negatives)
+            t = t + 1
     return skipped
 
 
