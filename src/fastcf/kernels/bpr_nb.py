@@ -29,6 +29,8 @@ from .random_nb import below, cell_seed, splitmix64
 # make_ratings' data are of longer rows: those get the lines at their eighths,
 # the first three levels of the binary search).
 _ROW_PREFETCH = 48
+# Pairs whose negative draws are searched side by side (_bpr.pxi's _DRAW_BATCH).
+_DRAW_BATCH = 8
 
 
 @numba.njit(**NUMBA_JIT)
@@ -58,36 +60,87 @@ def _has(indices, lo, hi, item):
 
 
 @numba.njit(**NUMBA_JIT)
+def _draw_one(t, users, pool, pool_lo, pool_n, indptr, indices, state, draws, negatives):
+    """negatives[t] from the next ``draws`` draws of the stream (-1 if all were seen);
+    returns (the stream's state, 1 if -1 else 0)."""
+    lo, hi = indptr[users[t]], indptr[users[t] + 1]
+    for _ in range(draws):
+        state, draw = splitmix64(state)
+        candidate = pool[pool_lo + below(draw, pool_n)]
+        if not _has(indices, lo, hi, candidate):
+            negatives[t] = candidate
+            return state, 0
+    negatives[t] = -1
+    return state, 1
+
+
+@numba.njit(**NUMBA_JIT)
 def _draw_negatives(start, stop, users, pool, pool_lo, pool_n, indptr, indices, state,
                     max_draws, negatives):
     """negatives[t] for the pairs [start, stop): a pool item the user has not seen,
-    or -1 after ``max_draws`` draws. Returns the number of -1."""
+    or -1 after ``max_draws`` draws. Returns the number of -1.
+
+    _DRAW_BATCH pairs at a time, each assumed to keep its first draw (a user has
+    seen a small share of the items): their binary searches run side by side,
+    level by level, so that their cache misses overlap and no search ends in a
+    mispredicted loop exit. The pairs up to the first whose draw was seen keep
+    theirs; that pair goes on drawing alone and the next batch starts after it:
+    the stream is consumed exactly as one pair after another would."""
     skipped = 0
-    far, near = 2 * BPR_PREFETCH_DISTANCE, BPR_PREFETCH_DISTANCE
-    for t in range(start, stop):
+    position = np.empty(_DRAW_BATCH, np.int64)
+    width = np.empty(_DRAW_BATCH, np.int64)
+    candidate = np.empty(_DRAW_BATCH, pool.dtype)
+    after = np.empty(_DRAW_BATCH, np.uint64)  # the stream's state after each draw
+    t = start
+    while t < stop:
         # the seen rows are two dependent loads (indptr, then indices): ask for each ahead
-        if t + far < stop:
-            prefetch_span(indptr, users[t + far], users[t + far] + 2)
-        if t + near < stop:
-            ahead = users[t + near]
-            lo, hi = indptr[ahead], indptr[ahead + 1]
+        for s in range(t + 2 * _DRAW_BATCH, min(t + 3 * _DRAW_BATCH, stop)):
+            prefetch_span(indptr, users[s], users[s] + 2)
+        for s in range(t + _DRAW_BATCH, min(t + 2 * _DRAW_BATCH, stop)):
+            lo, hi = indptr[users[s]], indptr[users[s] + 1]
             if hi - lo <= _ROW_PREFETCH:
                 prefetch_span(indices, lo, hi)
             else:  # the search's first three levels: eighths of the row
                 for eighth in range(1, 8):
                     at = lo + ((hi - lo) * eighth >> 3)
                     prefetch_span(indices, at, at + 1)
-        u = users[t]
-        lo, hi = indptr[u], indptr[u + 1]
-        negatives[t] = -1
-        for _ in range(max_draws):
-            state, draw = splitmix64(state)
-            candidate = pool[pool_lo + below(draw, pool_n)]
-            if not _has(indices, lo, hi, candidate):
-                negatives[t] = candidate
-                break
-        if negatives[t] < 0:
-            skipped += 1
+        if t + _DRAW_BATCH > stop or len(indices) == 0:
+            state, missed = _draw_one(t, users, pool, pool_lo, pool_n, indptr, indices, state,
+                                      max_draws, negatives)
+            skipped += missed
+            t += 1
+            continue
+        probe, widest = state, 1
+        for b in range(_DRAW_BATCH):
+            lo, hi = indptr[users[t + b]], indptr[users[t + b] + 1]
+            # an empty row: a one-item search that is then not believed
+            position[b] = lo if hi > lo else 0
+            width[b] = hi - lo if hi > lo else 1
+            widest = max(widest, width[b])
+            probe, draw = splitmix64(probe)
+            after[b] = probe
+            candidate[b] = pool[pool_lo + below(draw, pool_n)]
+        levels = 0
+        while (1 << levels) < widest:
+            levels += 1
+        for _ in range(levels):
+            for b in range(_DRAW_BATCH):
+                half = width[b] >> 1
+                position[b] += half * (indices[position[b] + half] <= candidate[b])
+                width[b] -= half
+        m = 0
+        while m < _DRAW_BATCH and (indices[position[m]] != candidate[m] or
+                                   indptr[users[t + m]] == indptr[users[t + m] + 1]):
+            negatives[t + m] = candidate[m]
+            m += 1
+        if m == _DRAW_BATCH:
+            state = after[_DRAW_BATCH - 1]
+            t += m
+        else:  # pair t + m's first draw was seen: it consumed that draw
+            state, missed = _draw_one(t + m, users, pool, pool_lo, pool_n, indptr, indices,
+                                      after[m], max_draws - 1, negatives)
+            skipped += missed
+            t += m + 1
     return skipped
 
 
