@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import sys
+import time
 
 import fastcf
 
@@ -49,6 +50,16 @@ def versions(libraries=("numba", "numpy", "scipy") + PEERS):
         except md.PackageNotFoundError:
             out[name] = None
     return out
+
+
+def best_of(repeats, fn):
+    """(the fastest of ``repeats`` timed calls of ``fn``, in seconds; the last call's result)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), out
 
 
 def load_average():

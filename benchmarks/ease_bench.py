@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_average  # noqa: E402
+from _common import best_of, load_average  # noqa: E402
 
 import fastcf  # noqa: E402
 from fastcf import EASE, Interactions  # noqa: E402
@@ -56,14 +56,6 @@ def numpy_route(data, reg, dtype=np.float32):
     np.fill_diagonal(b, 0.0)
     return time.perf_counter() - start, inv_seconds, b
 
-
-def best_of(repeat, call):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = call()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def speed(repeat):

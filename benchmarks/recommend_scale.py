@@ -33,10 +33,9 @@ before and after.
 
 import argparse
 import os
-import time
 
 import numpy as np
-from _common import finish, load_average, peak_rss_mb
+from _common import best_of, finish, load_average, peak_rss_mb
 
 import fastcf
 
@@ -55,14 +54,6 @@ def random_mf(data, biased, seed=0):
         model.item_bias_ = (0.1 * rng.standard_normal(data.n_items)).astype(np.float32)
     return model
 
-
-def best_of(repeats, fn):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def compare_with_implicit(threads, repeats):
