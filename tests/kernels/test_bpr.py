@@ -161,6 +161,7 @@ def test_single_cell_is_the_serial_layout():
     assert SERIAL_ROUNDS.tolist() == [[0]]
 
 
+@pytest.mark.cython
 def test_the_cython_prefetch_distance_is_the_configured_one():
     from fastcf.kernels import _bpr
 
