@@ -139,6 +139,14 @@ class Interactions:
         Shape (n_items, n_users), built on first use.
     timestamps : ndarray of shape (nnz,) or None
         Aligned with ``by_user`` entries.
+    input_order : ndarray of int64, shape (nnz,)
+        For each ``by_user`` entry, a key that sorts the entries in the order
+        of the input they were built from (the frame's or arrays' rows, the COO
+        entries of a matrix; a combined duplicate counts at its last row): the
+        input rows themselves, or ``arange(nnz)`` when the input came in
+        ``by_user`` order. Subsets (:meth:`take`, the splits) keep their
+        entries' keys, so the input's order survives them; Surprise's
+        algorithms visit ratings in that order (:mod:`fastcf._surprise`).
     user_ids, item_ids : ndarray
         External ids in internal order (sorted when the ids are sortable).
     implicit : bool
@@ -146,8 +154,10 @@ class Interactions:
     """
 
     def __init__(self, indptr, indices, values, user_ids, item_ids, timestamps=None,
-                 implicit=False):
+                 implicit=False, input_rows=None):
         n_users, n_items = len(user_ids), len(item_ids)
+        # None: the input was already in by_user order (no array kept for it)
+        self._input_rows = None if input_rows is None else _readonly(input_rows)
         self.by_user = CSR(_readonly(indptr), _readonly(indices), _readonly(values),
                            (n_users, n_items))
         self.user_ids = _readonly(user_ids)
@@ -275,10 +285,12 @@ class Interactions:
 
     @classmethod
     def _from_codes(cls, users, items, values, timestamps, user_ids, item_ids, *,
-                    dtype=DEFAULT_DTYPE, duplicates="error", what="row"):
+                    dtype=DEFAULT_DTYPE, duplicates="error", what="row", input_rows=None):
         """Canonicalise coded entries (sort by user then item, resolve duplicates).
 
-        Never writes into its inputs: every array it keeps is a fresh one.
+        ``input_rows`` (default: the entries' positions) is each entry's row in
+        the original input. Never writes into its inputs: every array it keeps
+        is a fresh one.
         """
         n_users, n_items = len(user_ids), len(item_ids)
         key = np.asarray(users, dtype=np.int64) * n_items + np.asarray(items, dtype=np.int64)
@@ -294,6 +306,9 @@ class Interactions:
         if order is not None:
             values = values[order]
             timestamps = None if timestamps is None else timestamps[order]
+            input_rows = order if input_rows is None else np.asarray(input_rows)[order]
+        elif input_rows is not None:
+            input_rows = np.asarray(input_rows)
         if n_repeated:
             if duplicates == "error":
                 positions = np.arange(len(key)) if order is None else order
@@ -303,10 +318,13 @@ class Interactions:
                     "pass duplicates='last', 'mean' or 'sum' to combine them."
                 )
             starts = np.flatnonzero(np.r_[True, ~repeated])
+            last = np.r_[starts[1:] - 1, len(key) - 1]
+            if input_rows is None:
+                input_rows = np.arange(len(key), dtype=np.int64)
+            input_rows = np.maximum.reduceat(input_rows, starts)
             if duplicates == "last":
-                keep = np.r_[starts[1:] - 1, len(key) - 1]
-                values = values[keep]
-                timestamps = None if timestamps is None else timestamps[keep]
+                values = values[last]
+                timestamps = None if timestamps is None else timestamps[last]
             else:
                 with np.errstate(over="ignore"):  # an inf sum is refused below
                     sums = np.add.reduceat(values.astype(np.float64), starts)
@@ -330,8 +348,12 @@ class Interactions:
                              f"{np.dtype(dtype).name} to inf; rescale them{hint}.")
         if timestamps is not None:
             timestamps = np.array(timestamps)
+        if input_rows is not None:
+            input_rows = np.array(input_rows, dtype=np.int64)
+            if np.all(input_rows[1:] > input_rows[:-1]):
+                input_rows = None  # the input's order is by_user order
         return cls(indptr, indices, values, np.asarray(user_ids).copy(),
-                   np.asarray(item_ids).copy(), timestamps, implicit)
+                   np.asarray(item_ids).copy(), timestamps, implicit, input_rows)
 
     # ---------------------------------------------------------------- properties
     @property
@@ -370,6 +392,13 @@ class Interactions:
         """``(min, max)`` of the ratings."""
         data = self.by_user.data
         return float(data.min()), float(data.max())
+
+    @property
+    def input_order(self):
+        """Input-order key of each ``by_user`` entry (see the class docstring)."""
+        if self._input_rows is None:
+            return np.arange(self.nnz, dtype=np.int64)
+        return self._input_rows
 
     @property
     def by_item(self):
@@ -488,8 +517,9 @@ class Interactions:
             items, item_ids = _compact(items, item_ids)
         stamps = None if self.timestamps is None else self.timestamps[positions]
         values = None if self.implicit else self.by_user.data[positions]
+        rows = None if self._input_rows is None else self._input_rows[positions]
         return type(self)._from_codes(users, items, values, stamps, user_ids, item_ids,
-                                      dtype=self.dtype)
+                                      dtype=self.dtype, input_rows=rows)
 
     def to_frame(self):
         """One row per interaction: ``user``, ``item``, ``rating`` (explicit data
