@@ -132,3 +132,10 @@ DATA_HOME_ENV = "FASTCF_DATA"
 #: Lines of a text file that ``read_interactions`` looks at to guess its
 #: separator, header and columns.
 SNIFF_LINES = 20
+
+#: How fastcf.model_selection starts its worker processes. Not "fork": a child
+#: forked after this process ran an OpenMP region (the Cython kernels, Numba's
+#: omp layer) hangs in its first parallel region (measured: ItemKNN in a forked
+#: worker never returned); "spawn" works everywhere and costs ~1 s per worker
+#: at start, hidden by the parent process running tasks while they boot.
+SEARCH_START_METHOD = "spawn"
