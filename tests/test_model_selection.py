@@ -206,3 +206,47 @@ def test_random_search_bad_input(data):
         random_search(BaselineOnly, {"reg_user": 3.0}, data)
     with pytest.raises(ValueError, match="param_distributions is empty"):
         random_search(BaselineOnly, {}, data)
+
+
+# ---------------------------------------------------------------------- CLI
+def test_cli_tune_prints_table_best_and_saves(capsys, tmp_path):
+    from fastcf import load
+    from fastcf.cli import main
+
+    model_path, table_path = tmp_path / "best.npz", tmp_path / "table.csv"
+    argv = ["tune", "--data", "synthetic:3k", "--algorithm", "baseline", "-g",
+            "reg_user=5,15", "-g", "reg_item=2.0,10", "--metric", "rmse,mae", "--n-jobs", "1",
+            "--folds", "2"]
+    assert main([*argv, "--save", str(model_path), "--out", str(table_path)]) == 0
+    out = capsys.readouterr().out
+    assert "mean_rmse" in out and "std_mae" in out and "\nbest: reg_user=" in out
+    table = pd.read_csv(table_path, index_col="rank")
+    assert len(table) == 4 and list(table.index) == [1, 2, 3, 4]
+    best = load(str(model_path))
+    assert (best.reg_user, best.reg_item) == tuple(table.loc[1, ["reg_user", "reg_item"]])
+    assert main([*argv, "--random", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 6  # two header lines, 2 settings, a blank line, best
+    assert "mean over 2 folds" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--algorithm", "baseline"], "give the values to try as -g NAME=V1,V2"),
+    (["--algorithm", "baseline", "-g", "reg_usr=1,2"], "has no parameter 'reg_usr'"),
+    (["--algorithm", "baseline", "-g", "reg_user=1,2", "--metric", "rsme"],
+     "metrics == 'rsme'"),
+    (["--algorithm", "baseline", "-g", "reg_user=1,2", "--n-jobs", "0"], "n_jobs == 0"),
+])
+def test_cli_tune_bad_arguments(capsys, argv, message):
+    from fastcf.cli import main
+
+    assert main(["tune", "--data", "synthetic:2k", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_tune_bad_grid_syntax(capsys):
+    from fastcf.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["tune", "--data", "synthetic:2k", "--algorithm", "baseline", "-g", "reg_user"])
+    assert "is not name=value1,value2" in capsys.readouterr().err
