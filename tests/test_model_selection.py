@@ -250,3 +250,12 @@ def test_cli_tune_bad_grid_syntax(capsys):
     with pytest.raises(SystemExit):
         main(["tune", "--data", "synthetic:2k", "--algorithm", "baseline", "-g", "reg_user"])
     assert "is not name=value1,value2" in capsys.readouterr().err
+
+
+def test_rating_metrics_only_rank_nothing(data):
+    from fastcf.evaluation import evaluate
+
+    train, test = kfold(data, 2)[0]
+    row = evaluate(BaselineOnly(), train, test, ["rmse"])
+    assert row["recommend_s"] == 0.0 and row["n_users"] == 0 and row["predict_s"] > 0
+    assert evaluate(BaselineOnly(), train, test, ["rmse", "ndcg"])["n_users"] > 0
