@@ -79,6 +79,10 @@ KNN_RANK_SHRINK_KINDS = ("pearson", "cosine", "msd", "adjusted_cosine")
 BASELINE_REG_USER = 15.0
 BASELINE_REG_ITEM = 10.0
 BASELINE_EPOCHS = 10
+#: ... and for method="sgd" (Surprise's "learning_rate", "reg", "n_epochs").
+BASELINE_LR = 0.005
+BASELINE_REG = 0.02
+BASELINE_SGD_EPOCHS = 20
 
 #: Score cells (users x items) per block when recommending: bounds the memory
 #: of dense scoring to about 8 bytes x this, whatever the catalogue size.
