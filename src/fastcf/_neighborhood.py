@@ -468,7 +468,8 @@ class _Neighborhood(Recommender):
         refit with the user added, for the items the user did not rate.
         ``ItemKNN`` takes the user's ratings as the candidates of the fitted
         item similarities. A new user's bias (``baseline`` mode,
-        ``pearson_baseline``) is one ALS step against the fitted item biases.
+        ``pearson_baseline``) is one ALS step against the fitted item biases
+        (regularised by ``baseline_reg_user``, whatever ``baseline_method``).
         """
         single, queries, user, item, sizes = self._fold_in_request(ratings, items)
         est = self._clipped(self._fold_in_estimate(user, item, queries))
