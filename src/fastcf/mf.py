@@ -245,8 +245,8 @@ class MatrixFactorization(Recommender):
         self.global_mean_ = np.float64(data.global_mean)
         self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
         shape = (self.init_mean, self.init_std)
-        if self.surprise_compat:  # Surprise's draws, by its inner ids
-            order = surprise_order(data)
+        order = surprise_order(data) if self.surprise_compat else None
+        if order is not None:  # Surprise's draws, by its inner ids
             draws = surprise_rng(self.seed)
             self.user_factors_ = draws.normal(*shape, (data.n_users, self.factors))[
                 order.user_inner]
@@ -258,19 +258,20 @@ class MatrixFactorization(Recommender):
         self.user_bias_ = np.zeros(data.n_users, dtype=dtype)
         self.item_bias_ = np.zeros(data.n_items, dtype=dtype)
         self.partial_fits_ = np.int64(0)
-        users, items, ratings = self._rating_arrays(data)
+        users, items, ratings = self._rating_arrays(data, order)
         self.history_ = []
         self._train(users, items, ratings, self.epochs, rng, self._validation_pairs(),
                     self._callbacks, self._fit_schedule)
 
-    def _rating_arrays(self, data):
+    def _rating_arrays(self, data, order=None):
         """(users, items, ratings) of ``data`` (its indices, the model's dtype) in the
-        order the schedule starts from: by user, or Surprise's ``all_ratings()``."""
+        order the schedule starts from: by user, or Surprise's ``all_ratings()``
+        (``order``: ``surprise_order(data)`` if already computed)."""
         by_user = data.by_user
         users = data.entry_users().astype(by_user.indices.dtype, copy=False)
         items, ratings = by_user.indices, by_user.data.astype(np.dtype(self.dtype))
         if self.surprise_compat:
-            order = surprise_order(data).all_ratings
+            order = (surprise_order(data) if order is None else order).all_ratings
             users, items, ratings = users[order], items[order], ratings[order]
         return users, items, ratings
 
