@@ -3,9 +3,9 @@ an ALS half-sweep (:func:`bias_sweep`) and an SGD epoch (:func:`bias_sgd`)."""
 
 import numpy as np
 
-from .._config import INDEX_DTYPES, VALUE_DTYPES
+from .._config import VALUE_DTYPES
 from .._parallel import resolve_n_threads
-from .._validation import as_contiguous, check_csr_arrays, check_float
+from .._validation import as_contiguous, check_csr_arrays, check_float, check_rating_indices
 from ..reference import baseline as _reference
 from . import _registry, baseline_nb
 
@@ -125,23 +125,15 @@ def bias_sgd(users, items, ratings, mu, user_bias, item_bias, lr, reg, *, backen
     if ratings.dtype not in VALUE_DTYPES or ratings.ndim != 1:
         raise TypeError(f"ratings must be a 1-d float32/float64 array, got {ratings.dtype} "
                         f"with ndim {ratings.ndim}.")
-    users, items = np.asarray(users), np.asarray(items)
-    for name, arr, upper in (("users", users, len(user_bias)), ("items", items, len(item_bias))):
-        if arr.dtype not in INDEX_DTYPES or arr.ndim != 1:
-            raise TypeError(f"{name} must be a 1-d int32/int64 array, got {arr.dtype} with "
-                            f"ndim {arr.ndim}.")
-        if arr.shape != ratings.shape:
-            raise ValueError(f"len({name}) == {len(arr)} but len(ratings) == {len(ratings)}; "
-                             "they must match.")
-        if len(arr) and (arr.min() < 0 or arr.max() >= upper):
-            raise ValueError(f"{name} must lie in [0, {upper}).")
+    users, items = check_rating_indices(users, items, len(ratings), len(user_bias),
+                                        len(item_bias))
     for name, arr in (("ratings", ratings), ("user_bias", user_bias), ("item_bias", item_bias)):
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} contain NaN or inf values, must be finite.")
     mu = check_float("mu", mu)
     lr = check_float("lr", lr, min_value=0.0)
     reg = check_float("reg", reg, min_value=0.0)
-    run_bias_sgd(np.ascontiguousarray(users), np.ascontiguousarray(items, dtype=users.dtype),
+    run_bias_sgd(np.ascontiguousarray(users), np.ascontiguousarray(items),
                  np.ascontiguousarray(ratings), mu, user_bias, item_bias, lr, reg,
                  backend=backend)
 
