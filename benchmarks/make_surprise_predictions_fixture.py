@@ -58,6 +58,9 @@ ALGORITHMS = {
     "svd": ("SVD", {"random_state": 3}),
     "svd_unbiased": ("SVD", {"biased": False, "n_factors": 10, "n_epochs": 15,
                              "random_state": 5}),
+    "coclustering": ("CoClustering", {"random_state": 1}),
+    "coclustering_5x4": ("CoClustering", {"n_cltr_u": 5, "n_cltr_i": 4, "n_epochs": 10,
+                                          "random_state": 2}),
 }
 for _mode in ("KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"):
     for _sim in ("msd", "cosine", "pearson", "pearson_baseline"):

@@ -19,6 +19,7 @@ MODELS = {
     "BPR": lambda **kw: fastcf.BPR(factors=4, iterations=3, schedule="blocked", blocks=3, seed=0,
                                    **kw),
     "BaselineOnly": lambda **kw: fastcf.BaselineOnly(epochs=3, **kw),
+    "CoClustering": lambda **kw: fastcf.CoClustering(epochs=4, seed=0, **kw),
     "EASE": lambda **kw: fastcf.EASE(reg=10.0, **kw),
     "UserKNN": lambda **kw: fastcf.UserKNN(k=5, similarity="pearson", mode="means", **kw),
     "ItemKNN": lambda **kw: fastcf.ItemKNN(k=5, similarity="cosine", mode="baseline", **kw),

@@ -30,6 +30,9 @@ MODELS = {
     "svd_unbiased": lambda: fastcf.MatrixFactorization(
         factors=10, epochs=15, biased=False, dtype=np.float64, clip=False,
         surprise_compat=True, seed=5),
+    "coclustering": lambda: fastcf.CoClustering(clip=False, surprise_compat=True, seed=1),
+    "coclustering_5x4": lambda: fastcf.CoClustering(
+        user_clusters=5, item_clusters=4, epochs=10, clip=False, surprise_compat=True, seed=2),
 }
 for _mode, _surprise in (("basic", "knnbasic"), ("means", "knnwithmeans"),
                          ("zscore", "knnwithzscore"), ("baseline", "knnbaseline")):

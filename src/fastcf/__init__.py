@@ -14,6 +14,7 @@ from .als import ALS
 from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
 from .bpr import BPR
+from .coclustering import CoClustering
 from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings, read_interactions
 from .ease import EASE
@@ -30,6 +31,7 @@ __all__ = [
     "ALS",
     "BPR",
     "BaselineOnly",
+    "CoClustering",
     "EASE",
     "Interactions",
     "ItemKNN",

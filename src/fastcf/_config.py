@@ -14,6 +14,10 @@ NUMBA_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 NUMBA_JIT = {"cache": True, "nogil": True, "fastmath": NUMBA_FASTMATH}
 #: Options of a parallel driver (the only kind allowed to use ``prange``).
 NUMBA_PARALLEL_JIT = {**NUMBA_JIT, "parallel": True}
+#: A parallel driver whose arithmetic must be IEEE's in the order written (no
+#: reassociation, no FMA): the co-clustering kernels, whose argmin must pick the
+#: cluster Surprise picks when two squared errors differ in the last bit.
+NUMBA_IEEE_PARALLEL_JIT = {**NUMBA_PARALLEL_JIT, "fastmath": False}
 
 #: Ratings ahead whose factor rows an SGD step asks the CPU to fetch: far
 #: enough to hide a memory access behind the steps in between, near enough that
@@ -83,6 +87,11 @@ BASELINE_EPOCHS = 10
 BASELINE_LR = 0.005
 BASELINE_REG = 0.02
 BASELINE_SGD_EPOCHS = 20
+
+#: Rows per task of the co-clustering kernels: their cluster sums add the
+#: per-chunk partials in chunk order, fixed by the data, so any thread count
+#: gives the same bits.
+COCLUSTERING_CHUNK_ROWS = 512
 
 #: Score cells (users x items) per block when recommending: bounds the memory
 #: of dense scoring to about 8 bytes x this, whatever the catalogue size.
