@@ -7,6 +7,7 @@ from numbers import Integral
 
 import numpy as np
 
+from ._config import COCLUSTERING_SINGLE_THREAD_WORK
 from ._parallel import resolve_n_threads
 from ._surprise import surprise_order, surprise_rng
 from ._training import Epoch, train_epochs
@@ -64,7 +65,9 @@ class CoClustering(Recommender):
     n_threads : int or None
         scikit-learn's meaning. Every user's (item's) new cluster depends only
         on the previous assignment, and the cluster sums are added in an order
-        the data fixes, so the model does not depend on it.
+        the data fixes, so the model does not depend on it. Fits of fewer than
+        ``COCLUSTERING_SINGLE_THREAD_WORK`` (ratings x clusters) run on one
+        thread: their parallel regions would cost more than they share.
     seed : int or None
         The initial clusters: ``numpy.random.default_rng(seed).integers`` in
         fastcf's user then item order; with ``surprise_compat=True``,
@@ -195,7 +198,10 @@ class CoClustering(Recommender):
         self.user_mean_ = _row_means(rows[0], rows[2], self.global_mean_)
         self.item_mean_ = _row_means(cols[0], cols[2], self.global_mean_)
         self.user_labels_, self.item_labels_ = user_labels, item_labels
-        options = {"backend": self.backend, "n_threads": self.n_threads}
+        # small fits run on one thread (see COCLUSTERING_SINGLE_THREAD_WORK): same result
+        work = data.nnz * max(self.user_clusters, self.item_clusters)
+        options = {"backend": self.backend,
+                   "n_threads": 1 if work < COCLUSTERING_SINGLE_THREAD_WORK else self.n_threads}
         nnz = max(data.nnz, 1)
 
         def run_epoch(epoch):
