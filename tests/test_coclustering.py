@@ -185,3 +185,15 @@ def test_bad_parameters(interactions):
     implicit = Interactions.from_frame(implicit.to_frame()[["user", "item"]])
     with pytest.raises(ValueError, match="CoClustering needs explicit ratings"):
         fastcf.CoClustering().fit(implicit)
+
+
+def test_thread_count_does_not_change_a_parallel_fit(monkeypatch):
+    # past one chunk of rows, with the small-fit single-thread rule switched off
+    monkeypatch.setattr("fastcf.coclustering.COCLUSTERING_SINGLE_THREAD_WORK", 0)
+    data = fastcf.make_ratings(1200, 300, 20_000, seed=1)
+    for backend in ("numba", "cython"):
+        one, two = (fastcf.CoClustering(4, 3, epochs=3, backend=backend, n_threads=n).fit(data)
+                    for n in (1, 2))
+        assert np.array_equal(one.user_labels_, two.user_labels_)
+        assert np.array_equal(one.item_labels_, two.item_labels_)
+        assert np.array_equal(one.cocluster_mean_, two.cocluster_mean_)
