@@ -197,3 +197,18 @@ def test_thread_count_does_not_change_a_parallel_fit(monkeypatch):
         assert np.array_equal(one.user_labels_, two.user_labels_)
         assert np.array_equal(one.item_labels_, two.item_labels_)
         assert np.array_equal(one.cocluster_mean_, two.cocluster_mean_)
+
+
+def test_empty_clusters_average_the_global_mean(half_stars):
+    # 3 users and 3 items in 6 clusters a side: most clusters are empty (Surprise
+    # guards the 0 / 0 with the global mean of the real ratings)
+    model = fastcf.CoClustering(6, 6, epochs=2, surprise_compat=True, seed=0).fit(half_stars)
+    empty_users = np.setdiff1d(np.arange(6), model.user_labels_)
+    empty_items = np.setdiff1d(np.arange(6), model.item_labels_)
+    assert len(empty_users) >= 3 and len(empty_items) >= 3
+    mean = float(model.global_mean_)
+    assert (model.user_cluster_mean_[empty_users] == mean).all()
+    assert (model.item_cluster_mean_[empty_items] == mean).all()
+    assert (model.cocluster_mean_[empty_users] == mean).all()
+    assert (model.cocluster_mean_[:, empty_items] == mean).all()
+    assert np.isfinite(model.predict(["a", "b", "c"], ["x", "y", "z"])).all()
