@@ -6,9 +6,8 @@ summed in entry order, so the result does not depend on the thread count.
 """
 
 from cython cimport floating
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport prange, threadid
 from libc.stdint cimport int32_t, int64_t
-from libc.stdlib cimport free, malloc
 
 import numpy as np
 
@@ -54,10 +53,12 @@ def cluster_assign(const index_t[::1] indptr, const index_t[::1] indices,
     cdef Py_ssize_t n_chunks = (n_rows + chunk_rows - 1) // chunk_rows
     cdef Py_ssize_t chunk, row, j, c, cc, col, best
     cdef double mu_row, mu_col, avg_col, r, diff
+    # one row of errors per thread (a thread's rows are summed one after another)
+    cdef double[:, ::1] scratch = np.zeros((max(n_threads, 1), k))
     cdef double *errors
-    with nogil, parallel(num_threads=n_threads):
-        errors = <double *> malloc(k * sizeof(double))
-        for chunk in prange(n_chunks, schedule="dynamic"):
+    with nogil:
+        for chunk in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
+            errors = &scratch[threadid(), 0]
             for row in range(chunk * chunk_rows, min(n_rows, (chunk + 1) * chunk_rows)):
                 for c in range(k):
                     errors[c] = 0.0
@@ -83,4 +84,3 @@ def cluster_assign(const index_t[::1] indptr, const index_t[::1] indices,
                         best = c
                 out[row] = best
                 out_error[row] = errors[best]
-        free(errors)
