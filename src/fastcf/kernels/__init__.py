@@ -11,10 +11,11 @@ from .baseline import bias_sweep
 from .gram import gram
 from .mf import MF_CYTHON_BUILD, sgd_epoch  # noqa: F401 (MF_CYTHON_BUILD: show_config)
 from .neighbors import neighborhood_sums
+from .nmf import nmf_epoch
 from .scoring import scored_topk
 from .similarity import similarity, similarity_to
 from .topk import factor_topk, topk
 
-__all__ = ["bias_sweep", "factor_topk", "gram", "neighborhood_sums", "scored_topk", "sgd_epoch",
-           "similarity", "similarity_to", "topk"]
+__all__ = ["bias_sweep", "factor_topk", "gram", "neighborhood_sums", "nmf_epoch", "scored_topk",
+           "sgd_epoch", "similarity", "similarity_to", "topk"]
 
