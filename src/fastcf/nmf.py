@@ -11,6 +11,7 @@ by SGD during that pass over the ratings.
 
 import numpy as np
 
+from ._config import NMF_WORK_PER_THREAD
 from ._factors import similar_items
 from ._parallel import resolve_n_threads
 from ._surprise import surprise_order, surprise_rng
@@ -61,7 +62,9 @@ class NMF(Recommender):
         same model whatever ``n_threads``.
     backend : {"auto", "numba", "cython", "reference"}
     n_threads : int or None
-        Threads of the per-user and per-item sums and of ``recommend``.
+        Threads of the per-user and per-item sums (at most one per
+        ``_config.NMF_WORK_PER_THREAD`` ratings x factors: small epochs run on
+        one) and of ``recommend``.
     seed : int
 
     Attributes
@@ -151,6 +154,8 @@ class NMF(Recommender):
         self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
         mu = float(mean) if self.biased else 0.0
         work = nmf_work(data.nnz, n_users, n_items, k)
+        n_threads = min(resolve_n_threads(self.n_threads),
+                        max(1, data.nnz * k // NMF_WORK_PER_THREAD))
 
         def run_epoch(epoch):
             loss = run_nmf_epoch(
@@ -158,7 +163,7 @@ class NMF(Recommender):
                 self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_, mu,
                 float(self.reg_pu), float(self.reg_qi), float(self.reg_bu),
                 float(self.reg_bi), float(self.lr_bu), float(self.lr_bi), self.biased,
-                work=work, backend=self.backend, n_threads=self.n_threads)
+                work=work, backend=self.backend, n_threads=n_threads)
             return Epoch(loss, {"train_rmse": float(np.sqrt(loss / max(data.nnz, 1)))})
 
         self.history_ = []

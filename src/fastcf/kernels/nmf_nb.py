@@ -1,6 +1,7 @@
 """Numba kernel: one epoch of NMF's multiplicative updates (see ``kernels.nmf``)."""
 
 import numba
+import numpy as np
 
 from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
 
@@ -11,6 +12,12 @@ def _dot(pu, qi, u, i):
     for f in range(pu.shape[1]):
         dot += qi[i, f] * pu[u, f]
     return dot
+
+
+# Rows and positions are taken as unsigned (np.uint64) in the loops below so that
+# Numba drops its negative-index wraparound checks (the wrapper validated every
+# index): 1M ratings, k=15, one thread, 23.1 vs 25.8 ms an epoch (best of 15,
+# interleaved, on a loaded 2-core machine).
 
 
 @numba.njit(**NUMBA_JIT)
@@ -58,18 +65,19 @@ def nmf_epoch(indptr, indices, ratings, item_indptr, item_users, item_entries, u
     n_items = qi.shape[0]
     if biased:
         for u in numba.prange(n_users):
-            for e in range(indptr[u], indptr[u + 1]):
-                est[e] = _dot(pu, qi, u, indices[e])
+            for e in range(np.uint64(indptr[u]), np.uint64(indptr[u + 1])):
+                est[e] = _dot(pu, qi, np.uint64(u), np.uint64(indices[e]))
         _bias_pass(indptr, indices, ratings, user_order, bu, bi, mu, reg_bu, reg_bi, lr_bu,
                    lr_bi, est)
     # The user sums read qi and the item sums pu as they were when the epoch began:
     # the items are updated only after every user sum, the users after every item sum.
     for u in numba.prange(n_users):
+        u = np.uint64(u)
         for f in range(k):
             user_num[u, f] = 0.0
             user_den[u, f] = 0.0
-        for e in range(indptr[u], indptr[u + 1]):
-            i = indices[e]
+        for e in range(np.uint64(indptr[u]), np.uint64(indptr[u + 1])):
+            i = np.uint64(indices[e])
             if not biased:
                 est[e] = _dot(pu, qi, u, i)
             r, estimate = ratings[e], est[e]
@@ -77,11 +85,12 @@ def nmf_epoch(indptr, indices, ratings, item_indptr, item_users, item_entries, u
                 user_num[u, f] += qi[i, f] * r
                 user_den[u, f] += qi[i, f] * estimate
     for i in numba.prange(n_items):
+        i = np.uint64(i)
         for f in range(k):
             item_num[i, f] = 0.0
             item_den[i, f] = 0.0
-        for p in range(item_indptr[i], item_indptr[i + 1]):
-            u, e = item_users[p], item_entries[p]
+        for p in range(np.uint64(item_indptr[i]), np.uint64(item_indptr[i + 1])):
+            u, e = np.uint64(item_users[p]), np.uint64(item_entries[p])
             r, estimate = ratings[e], est[e]
             for f in range(k):
                 item_num[i, f] += pu[u, f] * r

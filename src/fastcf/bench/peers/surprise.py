@@ -1,4 +1,4 @@
-"""Surprise (scikit-surprise): BaselineOnly, the KNN classes, SVD."""
+"""Surprise (scikit-surprise): BaselineOnly, the KNN classes, SVD, NMF, NormalPredictor."""
 
 import logging
 
@@ -101,5 +101,16 @@ def surprise_svd(params):
             n_factors=params["factors"], n_epochs=params["epochs"], lr_all=params["lr"],
             reg_all=params["reg"], init_std_dev=params["init_std"], random_state=0),
             train, test, repeats)
+
+    return run
+
+
+def surprise_default(class_name, **params):
+    """Runner for Surprise's ``class_name``: its defaults but for ``params``."""
+    def run(train, test, repeats, n_threads):
+        import surprise
+
+        return surprise_run(lambda: getattr(surprise, class_name)(**params), train, test,
+                            repeats)
 
     return run
