@@ -28,7 +28,9 @@ from ..reference import nmf as _reference
 from . import _registry, nmf_nb
 
 FAMILY = "nmf_epoch"
-# "auto" keeps the default order (Numba first); see benchmarks/test_bench_nmf.py.
+# "auto" keeps the default order (Numba first): benchmarks/test_bench_nmf.py, 1M
+# ratings, 15 factors, one thread, min of the unbiased epoch: Numba 89 ms, Cython 95 ms
+# (loaded 2-core machine; Numba ahead in each of three runs).
 _registry.register(FAMILY, numba=nmf_nb.nmf_epoch,
                    cython=_registry.cython_kernel("_nmf", "nmf_epoch"),
                    reference=_reference.nmf_epoch)
@@ -91,10 +93,10 @@ def nmf_epoch(indptr, indices, ratings, item_indptr, item_users, item_entries, u
     if item_factors.shape[1] != k:
         raise ValueError(f"user_factors has {k} columns but item_factors has "
                          f"{item_factors.shape[1]}; they must match.")
-    indptr, indices, ratings = check_csr_arrays(indptr, indices, ratings, n_cols=n_items,
+    indptr, indices, ratings = check_csr_arrays(indptr, indices, ratings,
                                                 names=("indptr", "indices", "ratings"))
     item_indptr, item_users, _ = check_csr_arrays(
-        item_indptr, item_users, None, n_cols=n_users, require_data=False,
+        item_indptr, item_users, None, require_data=False,
         names=("item_indptr", "item_users", "ratings"))
     if ratings.dtype != np.float64:
         raise TypeError(f"ratings.dtype == {ratings.dtype}, must be float64.")
@@ -104,6 +106,10 @@ def nmf_epoch(indptr, indices, ratings, item_indptr, item_users, item_entries, u
         raise ValueError(f"indptr has {len(indptr)} entries and item_indptr "
                          f"{len(item_indptr)}; user_factors and item_factors need "
                          f"{n_users + 1} and {n_items + 1}.")
+    for name, array, upper in (("indices", indices, n_items), ("item_users", item_users, n_users)):
+        if len(array) and (array.min() < 0 or array.max() >= upper):
+            bad = array.min() if array.min() < 0 else array.max()
+            raise ValueError(f"{name} contain {bad}, must lie in [0, {upper}).")
     nnz = len(indices)
     item_entries = _check_index_array("item_entries", item_entries, indptr.dtype, nnz)
     if len(item_users) != nnz or np.any(np.bincount(item_entries, minlength=nnz) != 1):
