@@ -138,8 +138,9 @@ class NMF(Recommender):
         if data.implicit:
             raise ValueError("NMF needs explicit ratings; this data is implicit.")
         n_users, n_items, k = data.n_users, data.n_items, self.factors
-        # the factor matrices and the epoch's sums of each, in float64
-        check_memory(3 * 8 * k * (n_users + n_items) + 12 * data.nnz, "the factor matrices",
+        # the factor matrices and the epoch's two sums of each, in float64; per rating its
+        # estimate and (Surprise's order) a reordered copy of the ratings and their indices
+        check_memory(3 * 8 * k * (n_users + n_items) + 40 * data.nnz, "the factor matrices",
                      factors=k)
         layout = _surprise_layout(data) if self.surprise_compat else _fastcf_layout(data)
         (indptr, indices, ratings, item_indptr, item_users, item_entries, user_order,
