@@ -38,6 +38,8 @@ actual_k
     ``details.get("actual_k", -1)``.
 algorithm, params
     The Surprise class name and its parameters (``repr`` of the dict).
+numpy_seed
+    Only for the entries of ``NUMPY_SEEDS``: the global seed set before the test.
 """
 
 import argparse
@@ -61,7 +63,13 @@ ALGORITHMS = {
     "coclustering": ("CoClustering", {"random_state": 1}),
     "coclustering_5x4": ("CoClustering", {"n_cltr_u": 5, "n_cltr_i": 4, "n_epochs": 10,
                                           "random_state": 2}),
+    "nmf": ("NMF", {"random_state": 2}),
+    "nmf_biased": ("NMF", {"biased": True, "random_state": 4}),
+    "normal": ("NormalPredictor", {}),
 }
+#: Entries whose predictions draw from NumPy's global RandomState (Surprise's
+#: NormalPredictor): ``numpy.random.seed`` gets this value right before ``algo.test``.
+NUMPY_SEEDS = {"normal": 7}
 for _mode in ("KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"):
     for _sim in ("msd", "cosine", "pearson", "pearson_baseline"):
         for _user_based in (True, False):
@@ -94,13 +102,15 @@ def make_data(seed=16):
     return train, pd.concat([test, unknown], ignore_index=True)
 
 
-def surprise_predictions(class_name, params, train, test):
+def surprise_predictions(class_name, params, train, test, numpy_seed=None):
     import surprise
 
     data = surprise.Dataset.load_from_df(train[["uid", "iid", "rating"]],
                                          surprise.Reader(rating_scale=(0.5, 5.0)))
     algo = getattr(surprise, class_name)(**params)
     algo.fit(data.build_full_trainset())
+    if numpy_seed is not None:
+        np.random.seed(numpy_seed)  # noqa: NPY002 (Surprise draws from the global one)
     predictions = algo.test(list(test[["uid", "iid", "rating"]].itertuples(index=False,
                                                                             name=None)))
     return {
@@ -129,7 +139,9 @@ def main(argv=None):
         surprise_version=np.array(surprise.__version__))
     for name in args.only or ALGORITHMS:
         class_name, params = ALGORITHMS[name]
-        arrays = surprise_predictions(class_name, params, train, test)
+        arrays = surprise_predictions(class_name, params, train, test, NUMPY_SEEDS.get(name))
+        if name in NUMPY_SEEDS:
+            arrays["numpy_seed"] = np.array(NUMPY_SEEDS[name])
         np.savez_compressed(args.out / f"{name}.npz", algorithm=np.array(class_name),
                             params=np.array(repr(params)), **arrays)
         print(f"{name}: {len(test)} predictions")

@@ -27,8 +27,10 @@ MODELS = {
         factors=4, epochs=3, schedule="blocked", blocks=3, **kw),
     "MLPRecommender": lambda **kw: fastcf.MLPRecommender(embedding_dim=4, hidden=(8,),
                                                          epochs=2, **kw),
+    "NMF": lambda **kw: fastcf.NMF(factors=3, epochs=4, biased=True, **kw),
     "NeuMF": lambda **kw: fastcf.NeuMF(factors=3, embedding_dim=4, hidden=(8, 4), epochs=2,
                                        **kw),
+    "NormalPredictor": lambda **kw: fastcf.NormalPredictor(**kw),
     "Popularity": lambda **kw: fastcf.Popularity(**kw),
 }
 NAMES = sorted(MODELS)

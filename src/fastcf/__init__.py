@@ -23,6 +23,8 @@ from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
 from .mlp import MLPRecommender
 from .neumf import NeuMF
+from .nmf import NMF
+from .normal_predictor import NormalPredictor
 from .persist import load
 from .popularity import Popularity
 from .similarity import similarity, similarity_to
@@ -37,7 +39,9 @@ __all__ = [
     "ItemKNN",
     "MLPRecommender",
     "MatrixFactorization",
+    "NMF",
     "NeuMF",
+    "NormalPredictor",
     "NotFittedError",
     "Popularity",
     "Recommender",

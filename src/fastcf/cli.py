@@ -40,7 +40,7 @@ examples:
 ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "ItemKNN",
               "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF",
               "popularity": "Popularity", "als": "ALS", "bpr": "BPR", "ease": "EASE",
-              "coclustering": "CoClustering"}
+              "coclustering": "CoClustering", "nmf": "NMF", "normal": "NormalPredictor"}
 
 #: Columns of ``evaluate``'s table that count things (printed as integers).
 COUNT_COLUMNS = ("n_test", "n_users")

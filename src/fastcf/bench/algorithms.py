@@ -38,13 +38,13 @@ EASE_PARAMS = {"reg": 500.0}
 #: Similarity-only rows: algorithm -> kind (item-item, top-K).
 SIMILARITY_KINDS = {"itemsim_pearson": "pearson", "itemsim_cosine": "cosine_all"}
 FASTCF_ALGORITHMS = ("baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
-                     "mf", "coclustering", "mlp", "neumf", "itemsim_pearson",
+                     "mf", "nmf", "normal", "coclustering", "mlp", "neumf", "itemsim_pearson",
                      "itemsim_cosine")
 #: Models of implicit feedback: no RMSE; sampled HR@10 / NDCG@10 beside the full ranking.
 IMPLICIT_ALGORITHMS = {"neumf"}
 #: Algorithms whose top-N lists are scored (P@10, NDCG@10 over the ranked test users).
 RANKED_ALGORITHMS = {"baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
-                     "mf", "coclustering", "mlp", "neumf"}
+                     "mf", "nmf", "normal", "coclustering", "mlp", "neumf"}
 
 
 class _Similarity:
@@ -79,6 +79,8 @@ def make_model(name, n_threads):
         return MatrixFactorization(**MF_PARAMS, n_threads=n_threads)
     if name == "coclustering":  # Surprise's CoClustering defaults (3 x 3 clusters, 20 epochs)
         return _fastcf("CoClustering", n_threads=n_threads)
+    if name in ("nmf", "normal"):  # Surprise's NMF / NormalPredictor, its defaults
+        return _fastcf("NMF" if name == "nmf" else "NormalPredictor", n_threads=n_threads)
     if name == "mlp":
         return MLPRecommender(**MLP_PARAMS, n_threads=n_threads)
     if name == "neumf":

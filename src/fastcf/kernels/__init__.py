@@ -12,10 +12,12 @@ from .coclustering import cluster_assign, cocluster_sums
 from .gram import gram
 from .mf import MF_CYTHON_BUILD, sgd_epoch  # noqa: F401 (MF_CYTHON_BUILD: show_config)
 from .neighbors import neighborhood_sums
+from .nmf import nmf_epoch
 from .scoring import scored_topk
 from .similarity import similarity, similarity_to
 from .topk import factor_topk, topk
 
 __all__ = ["bias_sgd", "bias_sweep", "cluster_assign", "cocluster_sums", "factor_topk", "gram",
-           "neighborhood_sums", "scored_topk", "sgd_epoch", "similarity", "similarity_to", "topk"]
+           "neighborhood_sums", "nmf_epoch", "scored_topk", "sgd_epoch", "similarity",
+           "similarity_to", "topk"]
 

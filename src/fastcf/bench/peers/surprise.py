@@ -1,4 +1,5 @@
-"""Surprise (scikit-surprise): BaselineOnly, the KNN classes, SVD, CoClustering."""
+"""Surprise (scikit-surprise): BaselineOnly, the KNN classes, SVD, NMF, NormalPredictor,
+CoClustering."""
 
 import logging
 
