@@ -58,6 +58,9 @@ ALGORITHMS = {
     "svd": ("SVD", {"random_state": 3}),
     "svd_unbiased": ("SVD", {"biased": False, "n_factors": 10, "n_epochs": 15,
                              "random_state": 5}),
+    "svdpp": ("SVDpp", {"random_state": 7}),
+    "svdpp_small": ("SVDpp", {"n_factors": 5, "n_epochs": 10, "lr_all": 0.01, "reg_yj": 0.05,
+                              "random_state": 2}),
 }
 for _mode in ("KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"):
     for _sim in ("msd", "cosine", "pearson", "pearson_baseline"):
