@@ -26,6 +26,7 @@ from .algorithms import (
     MLP_PARAMS,
     NEUMF_PARAMS,
     SIMILARITY_KINDS,
+    SVDPP_PARAMS,
     K,
     N,
     make_model,
@@ -104,6 +105,7 @@ def _peer_runners():
         "itemknn_cosine": {"implicit": implicit.implicit_cosine_recommend(K, ranking)},
         "itemknn_centered": {"lenskit": lenskit.lenskit_itemknn(20, 1e-6)},
         "mf": {"surprise": surprise.surprise_svd(MF_PARAMS), "cornac": cornac.cornac_mf(MF_PARAMS)},
+        "svdpp": {"surprise": surprise.surprise_svd(SVDPP_PARAMS, "SVDpp")},
         "mlp": {"torch": torch.torch_model("mlp", MLP_PARAMS)},
         "neumf": {"torch": torch.torch_model("neumf", NEUMF_PARAMS)},
         "itemsim_pearson": {"surprise": surprise.surprise_pearson_item_fit,
@@ -116,8 +118,9 @@ PEER_MODULES = {"surprise": "surprise", "implicit": "implicit", "lenskit": "lens
                 "cornac": "cornac", "torch": "torch"}
 #: What each peer row runs, for the notes under the table.
 PEER_NOTES = {
-    "surprise": "Surprise: BaselineOnly (ALS), KNNBasic / KNNWithMeans, SVD; KNNBasic(pearson, "
-                "item) fit for itemsim_pearson (a dense similarity, one thread)",
+    "surprise": "Surprise: BaselineOnly (ALS), KNNBasic / KNNWithMeans, SVD, SVDpp; "
+                "KNNBasic(pearson, item) fit for itemsim_pearson (a dense similarity, one "
+                "thread)",
     "implicit": "implicit: CosineRecommender(K=41) (the item itself + 40), fit and "
                 "recommend(filter_already_liked_items=True)",
     "lenskit": "LensKit: ItemKNNScorer(max_nbrs=20, save_nbrs=None, min_sim=1e-6, explicit) "

@@ -13,8 +13,9 @@ from .mf import MF_CYTHON_BUILD, sgd_epoch  # noqa: F401 (MF_CYTHON_BUILD: show_
 from .neighbors import neighborhood_sums
 from .scoring import scored_topk
 from .similarity import similarity, similarity_to
+from .svdpp import svdpp_epoch
 from .topk import factor_topk, topk
 
 __all__ = ["bias_sweep", "factor_topk", "gram", "neighborhood_sums", "scored_topk", "sgd_epoch",
-           "similarity", "similarity_to", "topk"]
+           "similarity", "similarity_to", "svdpp_epoch", "topk"]
 

@@ -31,9 +31,12 @@ from ..reference import svdpp as _reference
 from . import _registry, svdpp_nb
 
 FAMILY = "svdpp_epoch"
+# "auto" runs Cython first: 1M ratings (make_ratings 6000 x 4000), k=20, one thread,
+# M ratings/s Cython vs Numba: float32 15.4 vs 11.1, float64 15.4 vs 12.1 (gcc
+# vectorises the dot product and the three updates of a factor row).
 _registry.register(FAMILY, numba=svdpp_nb.svdpp_epoch,
                    cython=_registry.cython_kernel("_svdpp", "svdpp_epoch"),
-                   reference=_reference.svdpp_epoch)
+                   reference=_reference.svdpp_epoch, auto=("cython", "numba", "reference"))
 
 _MODEL_ARRAYS = ("user_bias", "item_bias", "user_factors", "item_factors", "implicit_factors")
 
