@@ -84,6 +84,11 @@ def test_predictions_are_the_formula_with_surprises_fallbacks(planted):
                                      mu], rtol=1e-12)
     items, scores = model.recommend([user], n=3, exclude_seen=False)
     np.testing.assert_allclose(scores[0], model.predict([user] * 3, items[0]), rtol=1e-12)
+    block = model._score_block(np.array([u, -1]))
+    all_items = train.item_ids.astype(object)
+    np.testing.assert_allclose(block[0], model.predict([user] * len(all_items), all_items),
+                               rtol=1e-12)
+    np.testing.assert_allclose(block[1], mu + model.item_bias_, rtol=1e-12)
     clipped = SVDpp(factors=4, epochs=3, dtype=np.float64).fit(train)
     assert clipped.predict([user], [item])[0] == np.clip(want, *train.rating_range)
 

@@ -313,15 +313,22 @@ class SVDpp(Recommender):
                 (mean + self.user_bias_.astype(np.float64)).astype(dtype), self.item_bias_,
                 (mean + self.item_bias_.astype(np.float64)).astype(dtype))
 
-    def _score_block(self, users, out=None, setup=None):
+    def _score_setup(self):
+        """The ranking factors with the item vectors in float64, once per scoring pass."""
         user_vectors, item_vectors, user_offset, item_offset, fallback = self._ranking_factors()
+        return (user_vectors, item_vectors.astype(np.float64).T, user_offset, item_offset,
+                fallback)
+
+    def _score_block(self, users, out=None, setup=None):
+        user_vectors, item_vectors_t, user_offset, item_offset, fallback = \
+            self._score_setup() if setup is None else setup
         scores = np.empty((len(users), self.n_items_)) if out is None else out
         known = users >= 0
         scores[~known] = fallback
         if known.any():
             rows = users[known]
-            scores[known] = (user_vectors[rows].astype(np.float64) @ item_vectors.T.astype(
-                np.float64) + user_offset[rows, None]) + item_offset
+            scores[known] = (user_vectors[rows].astype(np.float64) @ item_vectors_t
+                             + user_offset[rows, None]) + item_offset
         return scores
 
     # ------------------------------------------------------------- fold-in
