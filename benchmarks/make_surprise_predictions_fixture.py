@@ -66,6 +66,9 @@ ALGORITHMS = {
     "nmf": ("NMF", {"random_state": 2}),
     "nmf_biased": ("NMF", {"biased": True, "random_state": 4}),
     "normal": ("NormalPredictor", {}),
+    "svdpp": ("SVDpp", {"random_state": 7}),
+    "svdpp_small": ("SVDpp", {"n_factors": 5, "n_epochs": 10, "lr_all": 0.01, "reg_yj": 0.05,
+                              "random_state": 2}),
 }
 #: Entries whose predictions draw from NumPy's global RandomState (Surprise's
 #: NormalPredictor): ``numpy.random.seed`` gets this value right before ``algo.test``.

@@ -126,8 +126,8 @@ def test_train_recommend_evaluate_pipeline(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--data", "synthetic:2k", "--algorithm", "svdpp", "--out", "m.npz"],
-     "algorithm 'svdpp' unknown"),
+    (["train", "--data", "synthetic:2k", "--algorithm", "svdppp", "--out", "m.npz"],
+     "algorithm 'svdppp' unknown"),
     (["train", "--data", "synthetic:2k", "--algorithm", "mf", "-p", "factor=3", "--out",
       "m.npz"], "mf has no parameter factor"),
     (["train", "--data", "synthetic:2k", "--algorithm", "mf", "-p", "epochs=-1", "--out",

@@ -32,6 +32,7 @@ MODELS = {
                                        **kw),
     "NormalPredictor": lambda **kw: fastcf.NormalPredictor(**kw),
     "Popularity": lambda **kw: fastcf.Popularity(**kw),
+    "SVDpp": lambda **kw: fastcf.SVDpp(factors=4, epochs=3, **kw),
 }
 NAMES = sorted(MODELS)
 #: Models whose fit runs multi-threaded LAPACK (OpenBLAS splits its blocked

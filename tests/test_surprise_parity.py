@@ -37,6 +37,10 @@ MODELS = {
     "nmf": lambda: fastcf.NMF(clip=False, surprise_compat=True, seed=2),
     "nmf_biased": lambda: fastcf.NMF(biased=True, clip=False, surprise_compat=True, seed=4),
     "normal": lambda: fastcf.NormalPredictor(clip=False, surprise_compat=True),
+    "svdpp": lambda: fastcf.SVDpp(dtype=np.float64, clip=False, surprise_compat=True, seed=7),
+    "svdpp_small": lambda: fastcf.SVDpp(factors=5, epochs=10, lr=0.01, reg_yj=0.05,
+                                        dtype=np.float64, clip=False, surprise_compat=True,
+                                        seed=2),
 }
 for _mode, _surprise in (("basic", "knnbasic"), ("means", "knnwithmeans"),
                          ("zscore", "knnwithzscore"), ("baseline", "knnbaseline")):

@@ -28,6 +28,7 @@ from .normal_predictor import NormalPredictor
 from .persist import load
 from .popularity import Popularity
 from .similarity import similarity, similarity_to
+from .svdpp import SVDpp
 
 __all__ = [
     "ALS",
@@ -45,6 +46,7 @@ __all__ = [
     "NotFittedError",
     "Popularity",
     "Recommender",
+    "SVDpp",
     "TrainingDiverged",
     "Unknown",
     "UserKNN",

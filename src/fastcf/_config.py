@@ -116,6 +116,10 @@ RECOMMEND_TILE_COLUMNS = 1024
 #: Pairs per chunk when a factor model predicts (bounds the gathered factor rows).
 PREDICT_CHUNK = 1 << 18
 
+#: SVDpp's Hogwild epoch cuts the users into this many runs per thread, handed
+#: out one at a time: a thread the OS slows down then takes fewer of them.
+SVDPP_CHUNKS_PER_THREAD = 4
+
 #: Hidden activations per chunk when a neural model scores users x all items
 #: (bounds the memory).
 SCORE_CHUNK_CELLS = 1 << 21

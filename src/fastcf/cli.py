@@ -40,7 +40,8 @@ examples:
 ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "ItemKNN",
               "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF",
               "popularity": "Popularity", "als": "ALS", "bpr": "BPR", "ease": "EASE",
-              "coclustering": "CoClustering", "nmf": "NMF", "normal": "NormalPredictor"}
+              "coclustering": "CoClustering", "nmf": "NMF", "normal": "NormalPredictor",
+              "svdpp": "SVDpp"}
 
 #: Columns of ``evaluate``'s table that count things (printed as integers).
 COUNT_COLUMNS = ("n_test", "n_users")

@@ -19,6 +19,8 @@ KNN_CONFIGS = {
 
 #: Biased MF with Surprise SVD's defaults (factors, epochs, lr, reg, init).
 MF_PARAMS = {"factors": 100, "epochs": 20, "lr": 0.005, "reg": 0.02, "init_std": 0.1}
+#: SVD++ with Surprise SVDpp's defaults.
+SVDPP_PARAMS = {"factors": 20, "epochs": 20, "lr": 0.007, "reg": 0.02, "init_std": 0.1}
 #: The seed MLP (embedding 32 + 32, layers 64-32-1, batch 256, Adam 1e-3), and
 #: NeuMF with He et al.'s defaults; few epochs so that the default run stays short.
 MLP_PARAMS = {"embedding_dim": 32, "hidden": (64, 32), "epochs": 5, "batch_size": 256,
@@ -38,13 +40,13 @@ EASE_PARAMS = {"reg": 500.0}
 #: Similarity-only rows: algorithm -> kind (item-item, top-K).
 SIMILARITY_KINDS = {"itemsim_pearson": "pearson", "itemsim_cosine": "cosine_all"}
 FASTCF_ALGORITHMS = ("baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
-                     "mf", "nmf", "normal", "coclustering", "mlp", "neumf", "itemsim_pearson",
-                     "itemsim_cosine")
+                     "mf", "svdpp", "nmf", "normal", "coclustering", "mlp", "neumf",
+                     "itemsim_pearson", "itemsim_cosine")
 #: Models of implicit feedback: no RMSE; sampled HR@10 / NDCG@10 beside the full ranking.
 IMPLICIT_ALGORITHMS = {"neumf"}
 #: Algorithms whose top-N lists are scored (P@10, NDCG@10 over the ranked test users).
 RANKED_ALGORITHMS = {"baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
-                     "mf", "nmf", "normal", "coclustering", "mlp", "neumf"}
+                     "mf", "svdpp", "nmf", "normal", "coclustering", "mlp", "neumf"}
 
 
 class _Similarity:
@@ -81,6 +83,8 @@ def make_model(name, n_threads):
         return _fastcf("CoClustering", n_threads=n_threads)
     if name in ("nmf", "normal"):  # Surprise's NMF / NormalPredictor, its defaults
         return _fastcf("NMF" if name == "nmf" else "NormalPredictor", n_threads=n_threads)
+    if name == "svdpp":
+        return _fastcf("SVDpp", **SVDPP_PARAMS, n_threads=n_threads)
     if name == "mlp":
         return MLPRecommender(**MLP_PARAMS, n_threads=n_threads)
     if name == "neumf":

@@ -26,6 +26,7 @@ from .algorithms import (
     MLP_PARAMS,
     NEUMF_PARAMS,
     SIMILARITY_KINDS,
+    SVDPP_PARAMS,
     K,
     N,
     make_model,
@@ -107,6 +108,7 @@ def _peer_runners():
         "coclustering": {"surprise": surprise.surprise_default("CoClustering", random_state=0)},
         "nmf": {"surprise": surprise.surprise_default("NMF", random_state=0)},
         "normal": {"surprise": surprise.surprise_default("NormalPredictor")},
+        "svdpp": {"surprise": surprise.surprise_svd(SVDPP_PARAMS, "SVDpp")},
         "mlp": {"torch": torch.torch_model("mlp", MLP_PARAMS)},
         "neumf": {"torch": torch.torch_model("neumf", NEUMF_PARAMS)},
         "itemsim_pearson": {"surprise": surprise.surprise_pearson_item_fit,
@@ -119,7 +121,7 @@ PEER_MODULES = {"surprise": "surprise", "implicit": "implicit", "lenskit": "lens
                 "cornac": "cornac", "torch": "torch"}
 #: What each peer row runs, for the notes under the table.
 PEER_NOTES = {
-    "surprise": "Surprise: BaselineOnly (ALS), KNNBasic / KNNWithMeans, SVD, NMF, "
+    "surprise": "Surprise: BaselineOnly (ALS), KNNBasic / KNNWithMeans, SVD, SVDpp, NMF, "
                 "NormalPredictor, CoClustering (defaults); KNNBasic(pearson, item) fit for "
                 "itemsim_pearson (a dense similarity, one thread)",
     "implicit": "implicit: CosineRecommender(K=41) (the item itself + 40), fit and "

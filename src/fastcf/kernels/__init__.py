@@ -15,9 +15,10 @@ from .neighbors import neighborhood_sums
 from .nmf import nmf_epoch
 from .scoring import scored_topk
 from .similarity import similarity, similarity_to
+from .svdpp import svdpp_epoch
 from .topk import factor_topk, topk
 
 __all__ = ["bias_sgd", "bias_sweep", "cluster_assign", "cocluster_sums", "factor_topk", "gram",
            "neighborhood_sums", "nmf_epoch", "scored_topk", "sgd_epoch", "similarity",
-           "similarity_to", "topk"]
+           "similarity_to", "svdpp_epoch", "topk"]
 

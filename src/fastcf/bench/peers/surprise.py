@@ -94,11 +94,12 @@ def surprise_baseline(train, test, repeats, n_threads):
                         train, test, repeats)
 
 
-def surprise_svd(params):
+def surprise_svd(params, algorithm="SVD"):
+    """Runner for Surprise's ``SVD`` (or ``algorithm``: ``"SVDpp"``) with ``params``."""
     def run(train, test, repeats, n_threads):
         import surprise
 
-        return surprise_run(lambda: surprise.SVD(
+        return surprise_run(lambda: getattr(surprise, algorithm)(
             n_factors=params["factors"], n_epochs=params["epochs"], lr_all=params["lr"],
             reg_all=params["reg"], init_std_dev=params["init_std"], random_state=0),
             train, test, repeats)
