@@ -29,6 +29,7 @@ MODELS = {
     "NeuMF": lambda **kw: fastcf.NeuMF(factors=3, embedding_dim=4, hidden=(8, 4), epochs=2,
                                        **kw),
     "Popularity": lambda **kw: fastcf.Popularity(**kw),
+    "SlopeOne": lambda **kw: fastcf.SlopeOne(**kw),
 }
 NAMES = sorted(MODELS)
 #: Models whose fit runs multi-threaded LAPACK (OpenBLAS splits its blocked

@@ -30,6 +30,7 @@ MODELS = {
     "svd_unbiased": lambda: fastcf.MatrixFactorization(
         factors=10, epochs=15, biased=False, dtype=np.float64, clip=False,
         surprise_compat=True, seed=5),
+    "slopeone": lambda: fastcf.SlopeOne(clip=False, surprise_compat=True),
 }
 for _mode, _surprise in (("basic", "knnbasic"), ("means", "knnwithmeans"),
                          ("zscore", "knnwithzscore"), ("baseline", "knnbaseline")):

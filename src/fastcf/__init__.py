@@ -25,6 +25,7 @@ from .neumf import NeuMF
 from .persist import load
 from .popularity import Popularity
 from .similarity import similarity, similarity_to
+from .slope_one import SlopeOne
 
 __all__ = [
     "ALS",
@@ -39,6 +40,7 @@ __all__ = [
     "NotFittedError",
     "Popularity",
     "Recommender",
+    "SlopeOne",
     "TrainingDiverged",
     "Unknown",
     "UserKNN",

@@ -13,8 +13,10 @@ from .mf import MF_CYTHON_BUILD, sgd_epoch  # noqa: F401 (MF_CYTHON_BUILD: show_
 from .neighbors import neighborhood_sums
 from .scoring import scored_topk
 from .similarity import similarity, similarity_to
+from .slope_one import slope_one_deviations, slope_one_predict, slope_one_scores
 from .topk import factor_topk, topk
 
 __all__ = ["bias_sgd", "bias_sweep", "factor_topk", "gram", "neighborhood_sums", "scored_topk",
-           "sgd_epoch", "similarity", "similarity_to", "topk"]
+           "sgd_epoch", "similarity", "similarity_to", "slope_one_deviations",
+           "slope_one_predict", "slope_one_scores", "topk"]
 

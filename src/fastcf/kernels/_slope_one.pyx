@@ -1,0 +1,261 @@
+"""Cython twin of ``slope_one_nb``: the Slope One deviations, predictions and scores.
+
+One OpenMP thread per item row (fit), pair (predict) or user row (scores),
+handed out dynamically, each thread with its own O(n_items) scratch; every
+row or pair is computed in one fixed order, so the results do not depend on
+the thread count. The steps are those of the Numba kernels.
+"""
+
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdlib cimport calloc, free, malloc, qsort
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+# A row whose co-rating bound is at least n_items / SCAN_FACTOR is accumulated without
+# a touched list and read back by a scan of all the items (as in Numba).
+cdef enum:
+    SCAN_FACTOR = 4
+
+
+cdef int _compare(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef bint _scan(Py_ssize_t i, const int64_t[::1] item_indptr, const int64_t[::1] item_users,
+                const int64_t[::1] user_indptr) noexcept nogil:
+    """Whether row i's updates (an upper bound on its co-rated items) call for a scan."""
+    cdef Py_ssize_t a, u, total = 0
+    for a in range(item_indptr[i], item_indptr[i + 1]):
+        u = item_users[a]
+        total = total + user_indptr[u + 1] - user_indptr[u]
+    return SCAN_FACTOR * total >= item_indptr.shape[0] - 1
+
+
+def slope_one_counts(const int64_t[::1] item_indptr, const int64_t[::1] item_users,
+                     const int64_t[::1] user_indptr, const int64_t[::1] user_items,
+                     int64_t[::1] out_nnz, int n_threads):
+    """Same contract as ``kernels.slope_one`` (arrays already checked)."""
+    cdef Py_ssize_t n_items = item_indptr.shape[0] - 1, i, t, nt, a, b, u, j
+    cdef uint8_t* mark = NULL
+    cdef int64_t* touched = NULL
+    cdef int failed = 0
+    cdef int* failed_flag = &failed   # written through: a plain assignment would be thread-private
+    cdef bint bad = False
+    if out_nnz.shape[0] != n_items:
+        raise ValueError("out_nnz must have n_items entries.")
+    if n_items == 0:
+        return
+    if n_threads < 1:
+        n_threads = 1
+    with nogil, parallel(num_threads=n_threads):
+        mark = <uint8_t*>calloc(n_items, sizeof(uint8_t))
+        touched = <int64_t*>malloc(n_items * sizeof(int64_t))
+        bad = mark == NULL or touched == NULL
+        if bad:
+            failed_flag[0] = 1
+        for i in prange(n_items, schedule="dynamic", chunksize=4):
+            if bad:
+                continue
+            nt = 0
+            if _scan(i, item_indptr, item_users, user_indptr):
+                for a in range(item_indptr[i], item_indptr[i + 1]):
+                    u = item_users[a]
+                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                        mark[user_items[b]] = 1
+                for j in range(n_items):
+                    nt = nt + mark[j]
+                    mark[j] = 0
+            else:
+                for a in range(item_indptr[i], item_indptr[i + 1]):
+                    u = item_users[a]
+                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                        j = user_items[b]
+                        if mark[j] == 0:
+                            mark[j] = 1
+                            touched[nt] = j
+                            nt = nt + 1
+                for t in range(nt):
+                    mark[touched[t]] = 0
+            out_nnz[i] = nt
+        free(mark)
+        free(touched)
+    if failed:
+        raise MemoryError(f"could not allocate the per-thread scratch for n_items == {n_items}.")
+
+
+def slope_one_fill(const int64_t[::1] item_indptr, const int64_t[::1] item_users,
+                   const floating[::1] item_values, const int64_t[::1] user_indptr,
+                   const int64_t[::1] user_items, const floating[::1] user_values,
+                   const index_t[::1] out_indptr, index_t[::1] out_indices,
+                   int32_t[::1] out_freq, double[::1] out_dev, int n_threads):
+    """Same contract as ``kernels.slope_one`` (arrays already checked)."""
+    cdef Py_ssize_t n_items = item_indptr.shape[0] - 1, i, t, nt, a, b, u, j, e
+    cdef double x
+    cdef bint scan
+    cdef int32_t* count = NULL
+    cdef int64_t* touched = NULL
+    cdef double* acc = NULL
+    cdef int failed = 0
+    cdef int* failed_flag = &failed
+    cdef bint bad = False
+    if out_indptr.shape[0] != n_items + 1:
+        raise ValueError("out_indptr must have n_items + 1 entries.")
+    if (out_freq.shape[0] != out_indices.shape[0] or out_dev.shape[0] != out_indices.shape[0]
+            or out_indptr[n_items] != out_indices.shape[0]):
+        raise ValueError("out_indices, out_freq and out_dev must have out_indptr[-1] entries.")
+    if item_users.shape[0] != item_values.shape[0] or user_items.shape[0] != user_values.shape[0]:
+        raise ValueError("indices and values lengths differ.")
+    if n_items == 0:
+        return
+    if n_threads < 1:
+        n_threads = 1
+    with nogil, parallel(num_threads=n_threads):
+        count = <int32_t*>calloc(n_items, sizeof(int32_t))
+        touched = <int64_t*>malloc(n_items * sizeof(int64_t))
+        acc = <double*>calloc(n_items, sizeof(double))
+        bad = count == NULL or touched == NULL or acc == NULL
+        if bad:
+            failed_flag[0] = 1
+        for i in prange(n_items, schedule="dynamic", chunksize=4):
+            if bad:
+                continue
+            nt = 0
+            scan = _scan(i, item_indptr, item_users, user_indptr)
+            for a in range(item_indptr[i], item_indptr[i + 1]):
+                u = item_users[a]
+                x = item_values[a]
+                if scan:  # one loop per mode: the hot loop has no branch
+                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                        j = user_items[b]
+                        count[j] = count[j] + 1
+                        acc[j] = acc[j] + (x - <double>user_values[b])
+                else:
+                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                        j = user_items[b]
+                        if count[j] == 0:
+                            touched[nt] = j
+                            nt = nt + 1
+                        count[j] = count[j] + 1
+                        acc[j] = acc[j] + (x - <double>user_values[b])
+            e = out_indptr[i]
+            if scan:
+                for j in range(n_items):
+                    if count[j] > 0:
+                        out_indices[e] = <index_t>j
+                        out_freq[e] = count[j]
+                        out_dev[e] = acc[j] / count[j]
+                        e = e + 1
+                    count[j] = 0
+                    acc[j] = 0.0
+            else:
+                qsort(touched, nt, sizeof(int64_t), _compare)
+                for t in range(nt):
+                    j = touched[t]
+                    out_indices[e] = <index_t>j
+                    out_freq[e] = count[j]
+                    out_dev[e] = acc[j] / count[j]
+                    e = e + 1
+                    count[j] = 0
+                    acc[j] = 0.0
+        free(count)
+        free(touched)
+        free(acc)
+    if failed:
+        raise MemoryError(f"could not allocate the per-thread scratch for n_items == {n_items}.")
+
+
+cdef double _estimate(Py_ssize_t i, Py_ssize_t u, const index_t[::1] dev_indptr,
+                      const index_t[::1] dev_indices, const double[::1] dev,
+                      const int64_t[::1] user_indptr, const int64_t[::1] user_items,
+                      const double[::1] user_mean) noexcept nogil:
+    cdef Py_ssize_t lo = dev_indptr[i], stop = dev_indptr[i + 1], hi, mid, b, j
+    cdef double total = 0.0
+    cdef Py_ssize_t found = 0
+    for b in range(user_indptr[u], user_indptr[u + 1]):
+        j = user_items[b]
+        hi = stop
+        while lo < hi:  # first position in [lo, stop) with an index >= j
+            mid = (lo + hi) // 2
+            if dev_indices[mid] < j:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == stop:
+            break
+        if dev_indices[lo] == j:
+            total = total + dev[lo]
+            found = found + 1
+            lo = lo + 1
+    if found == 0:
+        return user_mean[u]
+    return user_mean[u] + total / found
+
+
+def slope_one_predict(const index_t[::1] dev_indptr, const index_t[::1] dev_indices,
+                      const double[::1] dev, const int64_t[::1] user_indptr,
+                      const int64_t[::1] user_items, const double[::1] user_mean,
+                      const int64_t[::1] users, const int64_t[::1] items, double[::1] out,
+                      int n_threads):
+    """Same contract as ``kernels.slope_one`` (arrays already checked)."""
+    cdef Py_ssize_t n_pairs = users.shape[0], p
+    if items.shape[0] != n_pairs or out.shape[0] != n_pairs:
+        raise ValueError("users, items and out must have the same length.")
+    if n_threads < 1:
+        n_threads = 1
+    for p in prange(n_pairs, nogil=True, num_threads=n_threads, schedule="dynamic",
+                    chunksize=64):
+        out[p] = _estimate(items[p], users[p], dev_indptr, dev_indices, dev, user_indptr,
+                           user_items, user_mean)
+
+
+def slope_one_scores(const index_t[::1] dev_indptr, const index_t[::1] dev_indices,
+                     const double[::1] dev, const int64_t[::1] user_indptr,
+                     const int64_t[::1] user_items, const double[::1] user_mean,
+                     const int64_t[::1] rows, double[:, ::1] out, int n_threads):
+    """Same contract as ``kernels.slope_one`` (arrays already checked)."""
+    cdef Py_ssize_t n_rows = out.shape[0], n_items = out.shape[1], r, i, b, e, u, j
+    cdef double mean
+    cdef int64_t* count = NULL
+    cdef int failed = 0
+    cdef int* failed_flag = &failed
+    cdef bint bad = False
+    if rows.shape[0] != n_rows or dev_indptr.shape[0] != n_items + 1:
+        raise ValueError("out must have shape (len(rows), n_items).")
+    if n_rows == 0:
+        return
+    if n_threads < 1:
+        n_threads = 1
+    with nogil, parallel(num_threads=n_threads):
+        count = <int64_t*>calloc(n_items, sizeof(int64_t))
+        bad = count == NULL
+        if bad:
+            failed_flag[0] = 1
+        for r in prange(n_rows, schedule="dynamic", chunksize=4):
+            if bad:
+                continue
+            u = rows[r]
+            for i in range(n_items):
+                out[r, i] = 0.0
+            # dev[i, j] == -dev[j, i] exactly, and each item i receives its terms in the
+            # order of the user's items j: the sums of slope_one_predict, bit for bit.
+            for b in range(user_indptr[u], user_indptr[u + 1]):
+                j = user_items[b]
+                for e in range(dev_indptr[j], dev_indptr[j + 1]):
+                    i = dev_indices[e]
+                    out[r, i] = out[r, i] - dev[e]
+                    count[i] = count[i] + 1
+            mean = user_mean[u]
+            for i in range(n_items):
+                if count[i] > 0:
+                    out[r, i] = mean + out[r, i] / count[i]
+                    count[i] = 0
+                else:
+                    out[r, i] = mean
+        free(count)
+    if failed:
+        raise MemoryError(f"could not allocate the per-thread scratch for n_items == {n_items}.")

@@ -1,0 +1,169 @@
+"""Numba kernels of Slope One (see ``kernels.slope_one`` for the contracts).
+
+Every item row (fit) or (user, item) pair / user row (predict, scores) is
+computed by one thread in one fixed order, so the results do not depend on the
+thread count. Rows are dealt to ``CHUNKS_PER_THREAD * n_threads`` interleaved
+chunks (popular items have long rows: interleaving balances them), each chunk
+with its own O(n_items) scratch: a co-rating count, the touched items and a
+float64 deviation sum per item (the similarity engine's accumulator).
+"""
+
+import numba
+import numpy as np
+
+from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+
+CHUNKS_PER_THREAD = 4
+#: A row whose co-rating bound (the summed lengths of its raters' rows) is at least
+#: n_items / SCAN_FACTOR is accumulated without a touched list and read back by a
+#: scan of all the items: branch-free updates, measured 2x faster on ML-100k (most
+#: of its rows touch over half the items). Sparser rows keep the touched list.
+SCAN_FACTOR = 4
+
+
+@numba.njit(**NUMBA_JIT)
+def _bound(i, item_indptr, item_users, user_indptr):
+    """Updates row i takes: an upper bound on its co-rated items."""
+    total = 0
+    for a in range(item_indptr[i], item_indptr[i + 1]):
+        u = item_users[a]
+        total += user_indptr[u + 1] - user_indptr[u]
+    return total
+
+
+@numba.njit(**NUMBA_PARALLEL_JIT)
+def slope_one_counts(item_indptr, item_users, user_indptr, user_items, out_nnz, n_threads):
+    n_items = item_indptr.shape[0] - 1
+    n_chunks = min(n_items, CHUNKS_PER_THREAD * n_threads)
+    for chunk in numba.prange(n_chunks):
+        mark = np.zeros(n_items, dtype=np.uint8)
+        touched = np.empty(n_items, dtype=np.int64)
+        for i in range(chunk, n_items, n_chunks):
+            scan = SCAN_FACTOR * _bound(i, item_indptr, item_users, user_indptr) >= n_items
+            nt = 0
+            if scan:  # one loop per mode: the hot loop has no branch
+                for a in range(item_indptr[i], item_indptr[i + 1]):
+                    u = item_users[a]
+                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                        mark[user_items[b]] = 1
+                for j in range(n_items):
+                    nt += mark[j]
+                    mark[j] = 0
+            else:
+                for a in range(item_indptr[i], item_indptr[i + 1]):
+                    u = item_users[a]
+                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                        j = user_items[b]
+                        if mark[j] == 0:
+                            mark[j] = 1
+                            touched[nt] = j
+                            nt += 1
+                for t in range(nt):
+                    mark[touched[t]] = 0
+            out_nnz[i] = nt
+
+
+@numba.njit(**NUMBA_PARALLEL_JIT)
+def slope_one_fill(item_indptr, item_users, item_values, user_indptr, user_items, user_values,
+                   out_indptr, out_indices, out_freq, out_dev, n_threads):
+    n_items = item_indptr.shape[0] - 1
+    n_chunks = min(n_items, CHUNKS_PER_THREAD * n_threads)
+    for chunk in numba.prange(n_chunks):
+        count = np.zeros(n_items, dtype=np.int32)
+        touched = np.empty(n_items, dtype=np.int64)
+        acc = np.zeros(n_items, dtype=np.float64)
+        for i in range(chunk, n_items, n_chunks):
+            scan = SCAN_FACTOR * _bound(i, item_indptr, item_users, user_indptr) >= n_items
+            nt = 0
+            for a in range(item_indptr[i], item_indptr[i + 1]):
+                u = item_users[a]
+                x = np.float64(item_values[a])
+                if scan:
+                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                        j = user_items[b]
+                        count[j] += 1
+                        acc[j] += x - np.float64(user_values[b])
+                else:
+                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                        j = user_items[b]
+                        if count[j] == 0:
+                            touched[nt] = j
+                            nt += 1
+                        count[j] += 1
+                        acc[j] += x - np.float64(user_values[b])
+            e = out_indptr[i]
+            if scan:
+                for j in range(n_items):
+                    if count[j] > 0:
+                        out_indices[e], out_freq[e], out_dev[e] = j, count[j], acc[j] / count[j]
+                        e += 1
+                    count[j], acc[j] = 0, 0.0
+            else:
+                order = np.sort(touched[:nt])
+                for t in range(nt):
+                    j = order[t]
+                    out_indices[e], out_freq[e], out_dev[e] = j, count[j], acc[j] / count[j]
+                    e += 1
+                    count[j], acc[j] = 0, 0.0
+
+
+@numba.njit(**NUMBA_JIT)
+def _estimate(i, u, dev_indptr, dev_indices, dev, user_indptr, user_items, user_mean):
+    """mu_u + mean of dev[i, j] over the user's items j found in row i (both ascending)."""
+    lo, stop = dev_indptr[i], dev_indptr[i + 1]
+    total = 0.0
+    found = 0
+    for b in range(user_indptr[u], user_indptr[u + 1]):
+        j = user_items[b]
+        hi = stop
+        while lo < hi:  # first position in [lo, stop) with an index >= j
+            mid = (lo + hi) // 2
+            if dev_indices[mid] < j:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == stop:
+            break
+        if dev_indices[lo] == j:
+            total += dev[lo]
+            found += 1
+            lo += 1
+    if found == 0:
+        return user_mean[u]
+    return user_mean[u] + total / found
+
+
+@numba.njit(**NUMBA_PARALLEL_JIT)
+def slope_one_predict(dev_indptr, dev_indices, dev, user_indptr, user_items, user_mean, users,
+                      items, out):
+    for p in numba.prange(users.shape[0]):
+        out[p] = _estimate(items[p], users[p], dev_indptr, dev_indices, dev, user_indptr,
+                           user_items, user_mean)
+
+
+@numba.njit(**NUMBA_PARALLEL_JIT)
+def slope_one_scores(dev_indptr, dev_indices, dev, user_indptr, user_items, user_mean, rows,
+                     out, n_threads):
+    n_rows, n_items = out.shape
+    n_chunks = min(n_rows, CHUNKS_PER_THREAD * n_threads)
+    for chunk in numba.prange(n_chunks):
+        count = np.zeros(n_items, dtype=np.int64)
+        for r in range(chunk, n_rows, n_chunks):
+            u = rows[r]
+            for i in range(n_items):
+                out[r, i] = 0.0
+            # dev[i, j] == -dev[j, i] exactly, and each item i receives its terms in
+            # the order of the user's items j: the sums of slope_one_predict, bit for bit.
+            for b in range(user_indptr[u], user_indptr[u + 1]):
+                j = user_items[b]
+                for e in range(dev_indptr[j], dev_indptr[j + 1]):
+                    i = dev_indices[e]
+                    out[r, i] -= dev[e]
+                    count[i] += 1
+            mean = user_mean[u]
+            for i in range(n_items):
+                if count[i] > 0:
+                    out[r, i] = mean + out[r, i] / count[i]
+                    count[i] = 0
+                else:
+                    out[r, i] = mean
