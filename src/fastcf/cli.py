@@ -39,7 +39,8 @@ examples:
 #: ``--algorithm`` name -> estimator class name in fastcf (default hyper-parameters).
 ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "ItemKNN",
               "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF",
-              "popularity": "Popularity", "als": "ALS", "bpr": "BPR", "ease": "EASE"}
+              "popularity": "Popularity", "als": "ALS", "bpr": "BPR", "ease": "EASE",
+              "slopeone": "SlopeOne"}
 
 #: Columns of ``evaluate``'s table that count things (printed as integers).
 COUNT_COLUMNS = ("n_test", "n_users")

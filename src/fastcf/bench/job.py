@@ -109,6 +109,7 @@ def _peer_runners():
         "itemsim_pearson": {"surprise": surprise.surprise_pearson_item_fit,
                             "implicit": implicit.implicit_cosine_fit(K)},
         "itemsim_cosine": {"implicit": implicit.implicit_cosine_fit(K)},
+        "slopeone": {"surprise": surprise.surprise_slopeone},
     }
 
 
@@ -116,7 +117,8 @@ PEER_MODULES = {"surprise": "surprise", "implicit": "implicit", "lenskit": "lens
                 "cornac": "cornac", "torch": "torch"}
 #: What each peer row runs, for the notes under the table.
 PEER_NOTES = {
-    "surprise": "Surprise: BaselineOnly (ALS), KNNBasic / KNNWithMeans, SVD; KNNBasic(pearson, "
+    "surprise": "Surprise: BaselineOnly (ALS), KNNBasic / KNNWithMeans, SVD, SlopeOne; "
+                "KNNBasic(pearson, "
                 "item) fit for itemsim_pearson (a dense similarity, one thread)",
     "implicit": "implicit: CosineRecommender(K=41) (the item itself + 40), fit and "
                 "recommend(filter_already_liked_items=True)",

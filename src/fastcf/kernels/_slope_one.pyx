@@ -169,48 +169,63 @@ def slope_one_fill(const int64_t[::1] item_indptr, const int64_t[::1] item_users
         raise MemoryError(f"could not allocate the per-thread scratch for n_items == {n_items}.")
 
 
-cdef double _estimate(Py_ssize_t i, Py_ssize_t u, const index_t[::1] dev_indptr,
-                      const index_t[::1] dev_indices, const double[::1] dev,
-                      const int64_t[::1] user_indptr, const int64_t[::1] user_items,
-                      const double[::1] user_mean) noexcept nogil:
-    cdef Py_ssize_t lo = dev_indptr[i], stop = dev_indptr[i + 1], hi, mid, b, j
-    cdef double total = 0.0
-    cdef Py_ssize_t found = 0
-    for b in range(user_indptr[u], user_indptr[u + 1]):
-        j = user_items[b]
-        hi = stop
-        while lo < hi:  # first position in [lo, stop) with an index >= j
-            mid = (lo + hi) // 2
-            if dev_indices[mid] < j:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == stop:
-            break
-        if dev_indices[lo] == j:
-            total = total + dev[lo]
-            found = found + 1
-            lo = lo + 1
-    if found == 0:
-        return user_mean[u]
-    return user_mean[u] + total / found
-
-
 def slope_one_predict(const index_t[::1] dev_indptr, const index_t[::1] dev_indices,
                       const double[::1] dev, const int64_t[::1] user_indptr,
                       const int64_t[::1] user_items, const double[::1] user_mean,
-                      const int64_t[::1] users, const int64_t[::1] items, double[::1] out,
-                      int n_threads):
+                      const int64_t[::1] users, const int64_t[::1] items,
+                      const int64_t[::1] order, const int64_t[::1] group_start,
+                      double[::1] out, int n_threads):
     """Same contract as ``kernels.slope_one`` (arrays already checked)."""
-    cdef Py_ssize_t n_pairs = users.shape[0], p
-    if items.shape[0] != n_pairs or out.shape[0] != n_pairs:
-        raise ValueError("users, items and out must have the same length.")
+    cdef Py_ssize_t n_items = dev_indptr.shape[0] - 1, n_groups = group_start.shape[0] - 1
+    cdef Py_ssize_t g, i, e, q, p, u, b, j, found
+    cdef double total
+    cdef double* row = NULL
+    cdef int64_t* member = NULL
+    cdef int failed = 0
+    cdef int* failed_flag = &failed
+    cdef bint bad = False
+    if items.shape[0] != users.shape[0] or out.shape[0] != users.shape[0] \
+            or order.shape[0] != users.shape[0]:
+        raise ValueError("users, items, order and out must have the same length.")
+    if n_groups < 1:
+        return
     if n_threads < 1:
         n_threads = 1
-    for p in prange(n_pairs, nogil=True, num_threads=n_threads, schedule="dynamic",
-                    chunksize=64):
-        out[p] = _estimate(items[p], users[p], dev_indptr, dev_indices, dev, user_indptr,
-                           user_items, user_mean)
+    with nogil, parallel(num_threads=n_threads):
+        # Row i of the deviations spread over the items (0 where absent), and which
+        # items it holds: one O(row) scatter serves every pair of item i.
+        row = <double*>calloc(n_items, sizeof(double))
+        member = <int64_t*>calloc(n_items, sizeof(int64_t))
+        bad = row == NULL or member == NULL
+        if bad:
+            failed_flag[0] = 1
+        for g in prange(n_groups, schedule="dynamic", chunksize=8):
+            if bad:
+                continue
+            i = items[order[group_start[g]]]
+            for e in range(dev_indptr[i], dev_indptr[i + 1]):
+                row[dev_indices[e]] = dev[e]
+                member[dev_indices[e]] = 1
+            for q in range(group_start[g], group_start[g + 1]):
+                p = order[q]
+                u = users[p]
+                total = 0.0
+                found = 0
+                for b in range(user_indptr[u], user_indptr[u + 1]):
+                    j = user_items[b]
+                    total = total + row[j]  # branch-free: absent items add 0 and count 0
+                    found = found + member[j]
+                if found > 0:
+                    out[p] = user_mean[u] + total / found
+                else:
+                    out[p] = user_mean[u]
+            for e in range(dev_indptr[i], dev_indptr[i + 1]):
+                row[dev_indices[e]] = 0.0
+                member[dev_indices[e]] = 0
+        free(row)
+        free(member)
+    if failed:
+        raise MemoryError(f"could not allocate the per-thread scratch for n_items == {n_items}.")
 
 
 def slope_one_scores(const index_t[::1] dev_indptr, const index_t[::1] dev_indices,
@@ -241,8 +256,8 @@ def slope_one_scores(const index_t[::1] dev_indptr, const index_t[::1] dev_indic
             u = rows[r]
             for i in range(n_items):
                 out[r, i] = 0.0
-            # dev[i, j] == -dev[j, i] exactly, and each item i receives its terms in the
-            # order of the user's items j: the sums of slope_one_predict, bit for bit.
+            # dev[i, j] == -dev[j, i] exactly: the user's items' rows, negated, add up
+            # each item's prediction (in the order of slope_one_predict's sums).
             for b in range(user_indptr[u], user_indptr[u + 1]):
                 j = user_items[b]
                 for e in range(dev_indptr[j], dev_indptr[j + 1]):

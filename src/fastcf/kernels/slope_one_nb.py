@@ -107,38 +107,35 @@ def slope_one_fill(item_indptr, item_users, item_values, user_indptr, user_items
                     count[j], acc[j] = 0, 0.0
 
 
-@numba.njit(**NUMBA_JIT)
-def _estimate(i, u, dev_indptr, dev_indices, dev, user_indptr, user_items, user_mean):
-    """mu_u + mean of dev[i, j] over the user's items j found in row i (both ascending)."""
-    lo, stop = dev_indptr[i], dev_indptr[i + 1]
-    total = 0.0
-    found = 0
-    for b in range(user_indptr[u], user_indptr[u + 1]):
-        j = user_items[b]
-        hi = stop
-        while lo < hi:  # first position in [lo, stop) with an index >= j
-            mid = (lo + hi) // 2
-            if dev_indices[mid] < j:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == stop:
-            break
-        if dev_indices[lo] == j:
-            total += dev[lo]
-            found += 1
-            lo += 1
-    if found == 0:
-        return user_mean[u]
-    return user_mean[u] + total / found
-
-
 @numba.njit(**NUMBA_PARALLEL_JIT)
 def slope_one_predict(dev_indptr, dev_indices, dev, user_indptr, user_items, user_mean, users,
-                      items, out):
-    for p in numba.prange(users.shape[0]):
-        out[p] = _estimate(items[p], users[p], dev_indptr, dev_indices, dev, user_indptr,
-                           user_items, user_mean)
+                      items, order, group_start, out, n_threads):
+    n_items = dev_indptr.shape[0] - 1
+    n_groups = group_start.shape[0] - 1
+    n_chunks = min(n_groups, CHUNKS_PER_THREAD * n_threads)
+    for chunk in numba.prange(n_chunks):
+        # Row i of the deviations spread over the items (0 where absent), and which
+        # items it holds: one O(row) scatter serves every pair of item i.
+        row = np.zeros(n_items, dtype=np.float64)
+        member = np.zeros(n_items, dtype=np.int64)
+        for g in range(chunk, n_groups, n_chunks):
+            i = items[order[group_start[g]]]
+            for e in range(dev_indptr[i], dev_indptr[i + 1]):
+                row[dev_indices[e]] = dev[e]
+                member[dev_indices[e]] = 1
+            for q in range(group_start[g], group_start[g + 1]):
+                p = order[q]
+                u = users[p]
+                total = 0.0
+                found = 0
+                for b in range(user_indptr[u], user_indptr[u + 1]):
+                    j = user_items[b]
+                    total += row[j]  # branch-free: absent items add 0 and count 0
+                    found += member[j]
+                out[p] = user_mean[u] + total / found if found > 0 else user_mean[u]
+            for e in range(dev_indptr[i], dev_indptr[i + 1]):
+                row[dev_indices[e]] = 0.0
+                member[dev_indices[e]] = 0
 
 
 @numba.njit(**NUMBA_PARALLEL_JIT)
@@ -152,8 +149,8 @@ def slope_one_scores(dev_indptr, dev_indices, dev, user_indptr, user_items, user
             u = rows[r]
             for i in range(n_items):
                 out[r, i] = 0.0
-            # dev[i, j] == -dev[j, i] exactly, and each item i receives its terms in
-            # the order of the user's items j: the sums of slope_one_predict, bit for bit.
+            # dev[i, j] == -dev[j, i] exactly: the user's items' rows, negated, add up
+            # each item's prediction (in the order of slope_one_predict's sums).
             for b in range(user_indptr[u], user_indptr[u + 1]):
                 j = user_items[b]
                 for e in range(dev_indptr[j], dev_indptr[j + 1]):

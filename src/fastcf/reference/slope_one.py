@@ -45,8 +45,9 @@ def _lookup(indptr, indices, data, i):
 
 
 def slope_one_predict(dev_indptr, dev_indices, dev, user_indptr, user_items, user_mean, users,
-                      items, out):
-    """mu_u plus the mean of dev[i, j] over the user's items j co-rated with i."""
+                      items, order, group_start, out):
+    """mu_u plus the mean of dev[i, j] over the user's items j co-rated with i, pair by
+    pair (``order`` / ``group_start``, the compiled kernels' grouping by item, unused)."""
     for p in range(len(users)):
         u, i = int(users[p]), int(items[p])
         row = _lookup(dev_indptr, dev_indices, dev, i)
@@ -60,4 +61,4 @@ def slope_one_scores(dev_indptr, dev_indices, dev, user_indptr, user_items, user
     n_items = out.shape[1]
     for r in range(len(rows)):
         slope_one_predict(dev_indptr, dev_indices, dev, user_indptr, user_items, user_mean,
-                          [int(rows[r])] * n_items, range(n_items), out[r])
+                          [int(rows[r])] * n_items, range(n_items), None, None, out[r])
