@@ -105,7 +105,8 @@ class SlopeOne(Recommender):
         self.dev_indptr_, self.dev_indices_, self.freq_, self.dev_data_ = \
             run_slope_one_deviations((by_item.indptr, by_item.indices, item_values),
                                      (by_user.indptr, by_user.indices, user_values),
-                                     backend=self.backend, n_threads=self.n_threads)
+                                     data.item_order, backend=self.backend,
+                                     n_threads=self.n_threads)
         self.global_mean_ = np.float64(data.global_mean)
         self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
         self.user_mean_ = _row_means(by_user.indptr, by_user.data, self.global_mean_)

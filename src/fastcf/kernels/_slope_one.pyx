@@ -1,9 +1,10 @@
 """Cython twin of ``slope_one_nb``: the Slope One deviations, predictions and scores.
 
-One OpenMP thread per item row (fit), pair (predict) or user row (scores),
-handed out dynamically, each thread with its own O(n_items) scratch; every
-row or pair is computed in one fixed order, so the results do not depend on
-the thread count. The steps are those of the Numba kernels.
+One OpenMP thread per item row (fit: its upper triangle), item's pairs
+(predict) or user row (scores), handed out dynamically, each thread with its
+own O(n_items) scratch; every row or pair is computed in one fixed order, so
+the results do not depend on the thread count. The steps are those of the
+Numba kernels; the mirror of the upper triangle is one serial pass.
 """
 
 from cython cimport floating
@@ -15,8 +16,8 @@ ctypedef fused index_t:
     int32_t
     int64_t
 
-# A row whose co-rating bound is at least n_items / SCAN_FACTOR is accumulated without
-# a touched list and read back by a scan of all the items (as in Numba).
+# A row whose co-rating bound is at least a 1 / SCAN_FACTOR share of the items it may
+# reach is accumulated without a touched list and read back by a scan (as in Numba).
 cdef enum:
     SCAN_FACTOR = 4
 
@@ -27,27 +28,26 @@ cdef int _compare(const void* a, const void* b) noexcept nogil:
 
 
 cdef bint _scan(Py_ssize_t i, const int64_t[::1] item_indptr, const int64_t[::1] item_users,
-                const int64_t[::1] user_indptr) noexcept nogil:
-    """Whether row i's updates (an upper bound on its co-rated items) call for a scan."""
-    cdef Py_ssize_t a, u, total = 0
+                const int64_t[::1] item_pos, const int64_t[::1] user_indptr) noexcept nogil:
+    """Whether upper row i (items j >= i) is accumulated in scan mode."""
+    cdef Py_ssize_t a, total = 0
     for a in range(item_indptr[i], item_indptr[i + 1]):
-        u = item_users[a]
-        total = total + user_indptr[u + 1] - user_indptr[u]
-    return SCAN_FACTOR * total >= item_indptr.shape[0] - 1
+        total = total + user_indptr[item_users[a] + 1] - item_pos[a]
+    return SCAN_FACTOR * total >= item_indptr.shape[0] - 1 - i
 
 
 def slope_one_counts(const int64_t[::1] item_indptr, const int64_t[::1] item_users,
-                     const int64_t[::1] user_indptr, const int64_t[::1] user_items,
-                     int64_t[::1] out_nnz, int n_threads):
+                     const int64_t[::1] item_pos, const int64_t[::1] user_indptr,
+                     const int64_t[::1] user_items, int64_t[::1] out_nnz, int n_threads):
     """Same contract as ``kernels.slope_one`` (arrays already checked)."""
-    cdef Py_ssize_t n_items = item_indptr.shape[0] - 1, i, t, nt, a, b, u, j
+    cdef Py_ssize_t n_items = item_indptr.shape[0] - 1, i, t, nt, a, b, j
     cdef uint8_t* mark = NULL
     cdef int64_t* touched = NULL
     cdef int failed = 0
     cdef int* failed_flag = &failed   # written through: a plain assignment would be thread-private
     cdef bint bad = False
-    if out_nnz.shape[0] != n_items:
-        raise ValueError("out_nnz must have n_items entries.")
+    if out_nnz.shape[0] != n_items or item_pos.shape[0] != item_users.shape[0]:
+        raise ValueError("out_nnz must have n_items entries, item_pos one per rating.")
     if n_items == 0:
         return
     if n_threads < 1:
@@ -62,18 +62,17 @@ def slope_one_counts(const int64_t[::1] item_indptr, const int64_t[::1] item_use
             if bad:
                 continue
             nt = 0
-            if _scan(i, item_indptr, item_users, user_indptr):
+            # Each rater's items from i on: item_pos[a] is where i sits in the rater's row.
+            if _scan(i, item_indptr, item_users, item_pos, user_indptr):
                 for a in range(item_indptr[i], item_indptr[i + 1]):
-                    u = item_users[a]
-                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                    for b in range(item_pos[a], user_indptr[item_users[a] + 1]):
                         mark[user_items[b]] = 1
-                for j in range(n_items):
+                for j in range(i, n_items):
                     nt = nt + mark[j]
                     mark[j] = 0
             else:
                 for a in range(item_indptr[i], item_indptr[i + 1]):
-                    u = item_users[a]
-                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                    for b in range(item_pos[a], user_indptr[item_users[a] + 1]):
                         j = user_items[b]
                         if mark[j] == 0:
                             mark[j] = 1
@@ -89,12 +88,13 @@ def slope_one_counts(const int64_t[::1] item_indptr, const int64_t[::1] item_use
 
 
 def slope_one_fill(const int64_t[::1] item_indptr, const int64_t[::1] item_users,
-                   const floating[::1] item_values, const int64_t[::1] user_indptr,
-                   const int64_t[::1] user_items, const floating[::1] user_values,
-                   const index_t[::1] out_indptr, index_t[::1] out_indices,
-                   int32_t[::1] out_freq, double[::1] out_dev, int n_threads):
+                   const floating[::1] item_values, const int64_t[::1] item_pos,
+                   const int64_t[::1] user_indptr, const int64_t[::1] user_items,
+                   const floating[::1] user_values, const index_t[::1] out_indptr,
+                   index_t[::1] out_indices, int32_t[::1] out_freq, double[::1] out_dev,
+                   int n_threads):
     """Same contract as ``kernels.slope_one`` (arrays already checked)."""
-    cdef Py_ssize_t n_items = item_indptr.shape[0] - 1, i, t, nt, a, b, u, j, e
+    cdef Py_ssize_t n_items = item_indptr.shape[0] - 1, i, t, nt, a, b, j, e, stop
     cdef double x
     cdef bint scan
     cdef int32_t* count = NULL
@@ -108,7 +108,8 @@ def slope_one_fill(const int64_t[::1] item_indptr, const int64_t[::1] item_users
     if (out_freq.shape[0] != out_indices.shape[0] or out_dev.shape[0] != out_indices.shape[0]
             or out_indptr[n_items] != out_indices.shape[0]):
         raise ValueError("out_indices, out_freq and out_dev must have out_indptr[-1] entries.")
-    if item_users.shape[0] != item_values.shape[0] or user_items.shape[0] != user_values.shape[0]:
+    if (item_users.shape[0] != item_values.shape[0] or item_pos.shape[0] != item_users.shape[0]
+            or user_items.shape[0] != user_values.shape[0]):
         raise ValueError("indices and values lengths differ.")
     if n_items == 0:
         return
@@ -125,17 +126,17 @@ def slope_one_fill(const int64_t[::1] item_indptr, const int64_t[::1] item_users
             if bad:
                 continue
             nt = 0
-            scan = _scan(i, item_indptr, item_users, user_indptr)
+            scan = _scan(i, item_indptr, item_users, item_pos, user_indptr)
             for a in range(item_indptr[i], item_indptr[i + 1]):
-                u = item_users[a]
                 x = item_values[a]
+                stop = user_indptr[item_users[a] + 1]
                 if scan:  # one loop per mode: the hot loop has no branch
-                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                    for b in range(item_pos[a], stop):
                         j = user_items[b]
                         count[j] = count[j] + 1
                         acc[j] = acc[j] + (x - <double>user_values[b])
                 else:
-                    for b in range(user_indptr[u], user_indptr[u + 1]):
+                    for b in range(item_pos[a], stop):
                         j = user_items[b]
                         if count[j] == 0:
                             touched[nt] = j
@@ -144,7 +145,7 @@ def slope_one_fill(const int64_t[::1] item_indptr, const int64_t[::1] item_users
                         acc[j] = acc[j] + (x - <double>user_values[b])
             e = out_indptr[i]
             if scan:
-                for j in range(n_items):
+                for j in range(i, n_items):
                     if count[j] > 0:
                         out_indices[e] = <index_t>j
                         out_freq[e] = count[j]
@@ -167,6 +168,41 @@ def slope_one_fill(const int64_t[::1] item_indptr, const int64_t[::1] item_users
         free(acc)
     if failed:
         raise MemoryError(f"could not allocate the per-thread scratch for n_items == {n_items}.")
+
+
+def slope_one_mirror(const index_t[::1] up_indptr, const index_t[::1] up_indices,
+                     const int32_t[::1] up_freq, const double[::1] up_dev,
+                     const index_t[::1] indptr, index_t[::1] indices, int32_t[::1] freq,
+                     double[::1] dev, int n_threads):
+    """Same contract as ``kernels.slope_one`` (arrays already checked); one serial pass,
+    as in the Numba kernel."""
+    cdef Py_ssize_t n_items = up_indptr.shape[0] - 1, i, e, j, d, k
+    cdef int64_t* cursor
+    if indptr.shape[0] != n_items + 1 or indptr[n_items] != indices.shape[0] \
+            or freq.shape[0] != indices.shape[0] or dev.shape[0] != indices.shape[0]:
+        raise ValueError("the full CSR must have n_items + 1 row pointers and indptr[-1] "
+                         "entries.")
+    cursor = <int64_t*>malloc((n_items + 1) * sizeof(int64_t))
+    if cursor == NULL:
+        raise MemoryError(f"could not allocate the cursors for n_items == {n_items}.")
+    with nogil:
+        for i in range(n_items):
+            cursor[i] = indptr[i]
+        for i in range(n_items):
+            d = indptr[i + 1] - (up_indptr[i + 1] - up_indptr[i])
+            for e in range(up_indptr[i], up_indptr[i + 1]):
+                j = up_indices[e]
+                indices[d] = <index_t>j
+                freq[d] = up_freq[e]
+                dev[d] = up_dev[e]
+                d = d + 1
+                if j != i:
+                    k = cursor[j]
+                    indices[k] = <index_t>i
+                    freq[k] = up_freq[e]
+                    dev[k] = -up_dev[e]
+                    cursor[j] = k + 1
+    free(cursor)
 
 
 def slope_one_predict(const index_t[::1] dev_indptr, const index_t[::1] dev_indices,

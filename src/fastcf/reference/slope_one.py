@@ -11,33 +11,49 @@ def _rows(indptr, indices, data, r):
 
 
 def _co_rated(i, item_indptr, item_users, item_values, user_indptr, user_items, user_values):
-    """{j: (freq, sum of r_ui - r_uj)} over the users of item i."""
+    """{j: (freq, sum of r_ui - r_uj)} over the users of item i, for the items j >= i."""
     pairs = {}
     for u, r_ui in _rows(item_indptr, item_users, item_values, i):
         for j, r_uj in _rows(user_indptr, user_items, user_values, u):
-            freq, total = pairs.get(j, (0, 0.0))
-            pairs[j] = (freq + 1, total + (r_ui - r_uj))
+            if j >= i:
+                freq, total = pairs.get(j, (0, 0.0))
+                pairs[j] = (freq + 1, total + (r_ui - r_uj))
     return pairs
 
 
-def slope_one_counts(item_indptr, item_users, user_indptr, user_items, out_nnz):
-    """Number of items co-rated with each item (itself included)."""
+def slope_one_counts(item_indptr, item_users, item_pos, user_indptr, user_items, out_nnz):
+    """Number of items j >= i co-rated with each item i (itself included);
+    ``item_pos`` (where each rating sits in the by-user arrays) is unused."""
     for i in range(len(item_indptr) - 1):
         co_rated = set()
         for u, _ in _rows(item_indptr, item_users, None, i):
-            co_rated.update(j for j, _ in _rows(user_indptr, user_items, None, u))
+            co_rated.update(j for j, _ in _rows(user_indptr, user_items, None, u) if j >= i)
         out_nnz[i] = len(co_rated)
 
 
-def slope_one_fill(item_indptr, item_users, item_values, user_indptr, user_items, user_values,
-                   out_indptr, out_indices, out_freq, out_dev):
-    """Each item's co-rated items (ascending) with their count and mean deviation."""
+def slope_one_fill(item_indptr, item_users, item_values, item_pos, user_indptr, user_items,
+                   user_values, out_indptr, out_indices, out_freq, out_dev):
+    """Each item's co-rated items j >= i (ascending) with their count and mean deviation."""
     for i in range(len(item_indptr) - 1):
         pairs = _co_rated(i, item_indptr, item_users, item_values, user_indptr, user_items,
                           user_values)
         for a, j in enumerate(sorted(pairs), start=int(out_indptr[i])):
             freq, total = pairs[j]
             out_indices[a], out_freq[a], out_dev[a] = j, freq, total / freq
+
+
+def slope_one_mirror(up_indptr, up_indices, up_freq, up_dev, indptr, indices, freq, dev):
+    """The full rows from the upper ones: (j, i) is (i, j) with the deviation negated."""
+    n_items = len(up_indptr) - 1
+    rows = [dict() for _ in range(n_items)]
+    for i in range(n_items):
+        for e in range(int(up_indptr[i]), int(up_indptr[i + 1])):
+            j = int(up_indices[e])
+            rows[i][j] = (int(up_freq[e]), float(up_dev[e]))
+            rows[j][i] = (int(up_freq[e]), -float(up_dev[e]))
+    for i in range(n_items):
+        for a, j in enumerate(sorted(rows[i]), start=int(indptr[i])):
+            indices[a], (freq[a], dev[a]) = j, rows[i][j]
 
 
 def _lookup(indptr, indices, data, i):
