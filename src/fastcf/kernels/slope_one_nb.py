@@ -46,8 +46,9 @@ def slope_one_counts(item_indptr, item_users, item_pos, user_indptr, user_items,
             # Each rater's items from i on: item_pos[a] is where i sits in the rater's row.
             if _scan(i, item_indptr, item_users, item_pos, user_indptr):
                 for a in range(item_indptr[i], item_indptr[i + 1]):
-                    for b in range(item_pos[a], user_indptr[item_users[a] + 1]):
-                        mark[user_items[b]] = 1
+                    for b in range(np.uint64(item_pos[a]),
+                                   np.uint64(user_indptr[item_users[a] + 1])):
+                        mark[np.uint64(user_items[b])] = 1
                 for j in range(i, n_items):
                     nt += mark[j]
                     mark[j] = 0
@@ -79,14 +80,16 @@ def slope_one_fill(item_indptr, item_users, item_values, item_pos, user_indptr, 
             for a in range(item_indptr[i], item_indptr[i + 1]):
                 x = np.float64(item_values[a])
                 stop = user_indptr[item_users[a] + 1]
+                # Unsigned positions let Numba drop negative-index wraparound checks
+                # (every index was validated): 3.9 -> 1.6 s on make_ratings 1M.
                 if scan:  # one loop per mode: the hot loop has no branch
-                    for b in range(item_pos[a], stop):
-                        j = user_items[b]
+                    for b in range(np.uint64(item_pos[a]), np.uint64(stop)):
+                        j = np.uint64(user_items[b])
                         count[j] += 1
                         acc[j] += x - np.float64(user_values[b])
                 else:
-                    for b in range(item_pos[a], stop):
-                        j = user_items[b]
+                    for b in range(np.uint64(item_pos[a]), np.uint64(stop)):
+                        j = np.uint64(user_items[b])
                         if count[j] == 0:
                             touched[nt] = j
                             nt += 1
