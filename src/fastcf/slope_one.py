@@ -160,22 +160,11 @@ class SlopeOne(Recommender):
     def predict_new(self, ratings, items):
         """Predict items for new users given only their ratings (fold-in, no refit).
 
-        Parameters
-        ----------
-        ratings : dict or list of dict
-            Each new user's ``{item id: rating}`` (items known to the model).
-        items : array-like, or list of array-like
-            Items to predict for the (single) user, or one array per user.
-
-        Returns
-        -------
-        ndarray of float64, or a list of them (one per user)
-
-        Notes
-        -----
-        A new user needs only their mean and their rated items: the formula
-        above with the fitted deviations. A refit with the user added would
-        also let their ratings enter the deviations.
+        ``ratings``: one ``{item id: rating}`` dict or a list of them; ``items``:
+        the items to predict (one array per user for a list). A new user needs
+        only their mean and their rated items: the formula above with the
+        fitted deviations (a refit with the user added would also let their
+        ratings enter the deviations).
         """
         single, queries, user, item, sizes = self._fold_in_request(ratings, items)
         est = run_slope_one_predict(*self._fold_in_model(queries), user, item,
