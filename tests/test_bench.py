@@ -88,9 +88,11 @@ def test_every_reported_time_is_a_timed_call_warmed_up_by_itself(monkeypatch):
             reported += list(points.values())
     reported += [row[f"{what}_s"] for row in ranking.values() for what in ("fit", "recommend")]
     reported = [t for t in reported if np.isfinite(t)]
-    # fit / predict / recommend of 8 models, fit of 2 similarity rows, 2 thread counts and
-    # 3 data sizes of 2 scaling algorithms, fit / recommend of the ranking rows
-    assert len(reported) == 8 * 3 + 2 + 2 * (2 + 3) + 2 * len(ranking)
+    # fit / predict / recommend of each model, fit of each similarity row, 2 thread counts
+    # and 3 data sizes of 2 scaling algorithms, fit / recommend of the ranking rows
+    n_similarity = len(fastcf.bench.algorithms.SIMILARITY_KINDS)
+    n_models = len(fastcf.bench.FASTCF_ALGORITHMS) - n_similarity
+    assert len(reported) == n_models * 3 + n_similarity + 2 * (2 + 3) + 2 * len(ranking)
     # the data's generation is the first timed call; every other is a reported time
     assert sorted(reported) == durations[1:]
     assert f"in {durations[0]:.2f} s" in results["data"]
