@@ -57,6 +57,7 @@ OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "surprise_pre
 ALGORITHMS = {
     "baseline_als": ("BaselineOnly", {}),
     "baseline_sgd": ("BaselineOnly", {"bsl_options": {"method": "sgd"}}),
+    "slopeone": ("SlopeOne", {}),
     "svd": ("SVD", {"random_state": 3}),
     "svd_unbiased": ("SVD", {"biased": False, "n_factors": 10, "n_epochs": 15,
                              "random_state": 5}),

@@ -33,6 +33,7 @@ MODELS = {
     "NormalPredictor": lambda **kw: fastcf.NormalPredictor(**kw),
     "Popularity": lambda **kw: fastcf.Popularity(**kw),
     "SVDpp": lambda **kw: fastcf.SVDpp(factors=4, epochs=3, **kw),
+    "SlopeOne": lambda **kw: fastcf.SlopeOne(**kw),
 }
 NAMES = sorted(MODELS)
 #: Models whose fit runs multi-threaded LAPACK (OpenBLAS splits its blocked

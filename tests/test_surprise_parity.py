@@ -41,6 +41,7 @@ MODELS = {
     "svdpp_small": lambda: fastcf.SVDpp(factors=5, epochs=10, lr=0.01, reg_yj=0.05,
                                         dtype=np.float64, clip=False, surprise_compat=True,
                                         seed=2),
+    "slopeone": lambda: fastcf.SlopeOne(clip=False, surprise_compat=True),
 }
 for _mode, _surprise in (("basic", "knnbasic"), ("means", "knnwithmeans"),
                          ("zscore", "knnwithzscore"), ("baseline", "knnbaseline")):

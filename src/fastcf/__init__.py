@@ -28,6 +28,7 @@ from .normal_predictor import NormalPredictor
 from .persist import load
 from .popularity import Popularity
 from .similarity import similarity, similarity_to
+from .slope_one import SlopeOne
 from .svdpp import SVDpp
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Popularity",
     "Recommender",
     "SVDpp",
+    "SlopeOne",
     "TrainingDiverged",
     "Unknown",
     "UserKNN",

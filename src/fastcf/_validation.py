@@ -236,6 +236,12 @@ def format_bytes(n):
     return None  # not reached
 
 
+def memory_limit():
+    """Bytes a working set may take: ``_config.MEMORY_LIMIT``, by default this machine's
+    physical memory (None when unknown)."""
+    return _config.MEMORY_LIMIT if _config.MEMORY_LIMIT is not None else physical_memory()
+
+
 def check_memory(nbytes, what, **parameter):
     """Refuse, before allocating it, a working set larger than the memory limit.
 
@@ -244,7 +250,7 @@ def check_memory(nbytes, what, **parameter):
     (named in the message). The limit is ``_config.MEMORY_LIMIT``, by default
     this machine's physical memory.
     """
-    limit = _config.MEMORY_LIMIT if _config.MEMORY_LIMIT is not None else physical_memory()
+    limit = memory_limit()
     if limit is None or nbytes <= limit:
         return
     (name, value), = parameter.items()

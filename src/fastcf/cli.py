@@ -41,7 +41,7 @@ ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "Item
               "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF",
               "popularity": "Popularity", "als": "ALS", "bpr": "BPR", "ease": "EASE",
               "coclustering": "CoClustering", "nmf": "NMF", "normal": "NormalPredictor",
-              "svdpp": "SVDpp"}
+              "svdpp": "SVDpp", "slopeone": "SlopeOne"}
 
 #: Columns of ``evaluate``'s table that count things (printed as integers).
 COUNT_COLUMNS = ("n_test", "n_users")

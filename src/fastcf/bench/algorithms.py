@@ -40,8 +40,8 @@ EASE_PARAMS = {"reg": 500.0}
 #: Similarity-only rows: algorithm -> kind (item-item, top-K).
 SIMILARITY_KINDS = {"itemsim_pearson": "pearson", "itemsim_cosine": "cosine_all"}
 FASTCF_ALGORITHMS = ("baseline", "userknn", "itemknn", "itemknn_cosine", "itemknn_centered",
-                     "mf", "svdpp", "nmf", "normal", "coclustering", "mlp", "neumf",
-                     "itemsim_pearson", "itemsim_cosine")
+                     "mf", "svdpp", "nmf", "normal", "coclustering", "slopeone", "mlp",
+                     "neumf", "itemsim_pearson", "itemsim_cosine")
 #: Models of implicit feedback: no RMSE; sampled HR@10 / NDCG@10 beside the full ranking.
 IMPLICIT_ALGORITHMS = {"neumf"}
 #: Algorithms whose top-N lists are scored (P@10, NDCG@10 over the ranked test users).
@@ -89,6 +89,8 @@ def make_model(name, n_threads):
         return MLPRecommender(**MLP_PARAMS, n_threads=n_threads)
     if name == "neumf":
         return NeuMF(**NEUMF_PARAMS, n_threads=n_threads)
+    if name == "slopeone":
+        return _fastcf("SlopeOne", n_threads=n_threads)
     return _Similarity(SIMILARITY_KINDS[name], n_threads)
 
 

@@ -114,6 +114,7 @@ def _peer_runners():
         "itemsim_pearson": {"surprise": surprise.surprise_pearson_item_fit,
                             "implicit": implicit.implicit_cosine_fit(K)},
         "itemsim_cosine": {"implicit": implicit.implicit_cosine_fit(K)},
+        "slopeone": {"surprise": surprise.surprise_slopeone},
     }
 
 
@@ -122,8 +123,8 @@ PEER_MODULES = {"surprise": "surprise", "implicit": "implicit", "lenskit": "lens
 #: What each peer row runs, for the notes under the table.
 PEER_NOTES = {
     "surprise": "Surprise: BaselineOnly (ALS), KNNBasic / KNNWithMeans, SVD, SVDpp, NMF, "
-                "NormalPredictor, CoClustering (defaults); KNNBasic(pearson, item) fit for "
-                "itemsim_pearson (a dense similarity, one thread)",
+                "NormalPredictor, CoClustering, SlopeOne (defaults); KNNBasic(pearson, item) "
+                "fit for itemsim_pearson (a dense similarity, one thread)",
     "implicit": "implicit: CosineRecommender(K=41) (the item itself + 40), fit and "
                 "recommend(filter_already_liked_items=True)",
     "lenskit": "LensKit: ItemKNNScorer(max_nbrs=20, save_nbrs=None, min_sim=1e-6, explicit) "

@@ -15,10 +15,12 @@ from .neighbors import neighborhood_sums
 from .nmf import nmf_epoch
 from .scoring import scored_topk
 from .similarity import similarity, similarity_to
+from .slope_one import slope_one_deviations, slope_one_predict, slope_one_scores
 from .svdpp import svdpp_epoch
 from .topk import factor_topk, topk
 
 __all__ = ["bias_sgd", "bias_sweep", "cluster_assign", "cocluster_sums", "factor_topk", "gram",
            "neighborhood_sums", "nmf_epoch", "scored_topk", "sgd_epoch", "similarity",
-           "similarity_to", "svdpp_epoch", "topk"]
+           "similarity_to", "slope_one_deviations", "slope_one_predict", "slope_one_scores",
+           "svdpp_epoch", "topk"]
 

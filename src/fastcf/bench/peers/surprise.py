@@ -1,5 +1,5 @@
 """Surprise (scikit-surprise): BaselineOnly, the KNN classes, SVD, NMF, NormalPredictor,
-CoClustering."""
+CoClustering, SlopeOne."""
 
 import logging
 
@@ -116,3 +116,13 @@ def surprise_default(class_name, **params):
                             repeats)
 
     return run
+def surprise_slopeone(train, test, repeats, n_threads):
+    """SlopeOne: its fit fills two dense n_items x n_items arrays (freq intp, dev float64)."""
+    import surprise
+
+    nbytes = 16 * train.n_items ** 2
+    if nbytes > SURPRISE_DENSE_LIMIT:
+        logger.warning("surprise skipped: SlopeOne's dense %d x %d freq and dev arrays would "
+                       "need %.1f GB", train.n_items, train.n_items, nbytes / 1e9)
+        return None
+    return surprise_run(surprise.SlopeOne, train, test, repeats)
