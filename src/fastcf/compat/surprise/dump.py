@@ -32,21 +32,25 @@ ALGORITHMS = {name: getattr(algorithms, name) for name in algorithms.__all__
               if isinstance(getattr(algorithms, name), type)
               and issubclass(getattr(algorithms, name), EngineAlgo)}
 _DETAIL_KEYS = {"was_impossible", "reason", "actual_k"}
+#: Ids stored as arrays when all of one kind (else as JSON in the header).
+_STRINGS, _INTS, _FLOATS = str, (int, np.integer), (float, np.floating)
 
 
 def _encode(values, name, arrays, header):
     """Store ``values`` (ids or ratings) as an array, or in the header if they mix types."""
-    arr = np.asarray(values) if len(values) else np.zeros(0)
-    if arr.dtype.kind in "biufU" and arr.ndim == 1:
-        arrays[name] = arr
-        return
+    kinds = {type(v) for v in values}
+    for types, dtype in ((_STRINGS, str), (_INTS, np.int64), (_FLOATS, np.float64)):
+        if all(issubclass(kind, types) and kind is not bool for kind in kinds):
+            arrays[name] = np.array(values, dtype=dtype)
+            return
     try:
         header[name] = json.loads(json.dumps(list(values)))
     except (TypeError, ValueError):
         raise TypeError(f"cannot dump {name}: its values are neither numbers nor strings.") \
             from None
-    if header[name] != list(values):
-        raise TypeError(f"cannot dump {name}: its values do not survive JSON.")
+    if header[name] != list(values) or any(type(a) is not type(b)
+                                           for a, b in zip(header[name], values)):
+        raise TypeError(f"cannot dump {name}: its values are neither numbers nor strings.")
 
 
 def _decode(name, arrays, header):
