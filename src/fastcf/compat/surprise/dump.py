@@ -58,8 +58,7 @@ def _decode(name, arrays, header):
 
 
 def _encode_predictions(predictions, arrays, header):
-    uids, iids, r_uis, ests, details = (list(c) for c in zip(*predictions)) if predictions \
-        else ([], [], [], [], [])
+    uids, iids, r_uis, ests, details = ([p[k] for p in predictions] for k in range(5))
     _encode(uids, "uid", arrays, header)
     _encode(iids, "iid", arrays, header)
     arrays["r_ui_missing"] = np.array([r is None for r in r_uis], dtype=bool)

@@ -25,7 +25,8 @@ _ANTI_BLOCK_CELLS = 1 << 24
 def _codes(ids, name):
     """Inner ids (first-appearance codes) of raw ``ids`` and the raw id of each code."""
     if not isinstance(ids, np.ndarray):
-        ids = pd.Series(ids, dtype=object if len(ids) == 0 else None)
+        # an object array keeps each id's Python type (ints stay ints, "1" stays "1")
+        ids = np.fromiter(ids, dtype=object, count=len(ids))
     codes, uniques = pd.factorize(ids, sort=False)
     if len(codes) and codes.min() < 0:
         raise ValueError(f"{name} ids contain {int(np.sum(codes < 0))} missing values "

@@ -9,6 +9,8 @@ subclasses: a fastcf model does the fitting, and ``test`` predicts the whole
 test set in one vectorised call of that model.
 """
 
+import functools
+
 import numpy as np
 
 from ....baseline import BaselineOnly as _FastBaseline
@@ -269,7 +271,9 @@ class EngineAlgo(AlgoBase):
             return AlgoBase.test(self, testset, verbose)
         if len(testset) == 0:
             return []
-        uids, iids, r_uis = (list(column) for column in zip(*testset))
+        uids = [t[0] for t in testset]
+        iids = [t[1] for t in testset]
+        r_uis = [t[2] for t in testset]
         users = self.trainset._inner_ids(uids, "user")
         items = self.trainset._inner_ids(iids, "item")
         return self._predictions(uids, iids, r_uis, users, items, True, verbose)
@@ -292,7 +296,9 @@ class EngineAlgo(AlgoBase):
                              else {"was_impossible": False})
                        for flag, reason, k in zip(impossible.tolist(), reasons,
                                                   actual_k.tolist())]
-        predictions = list(map(Prediction._make, zip(uids, iids, r_uis, est.tolist(), details)))
+        # tuple.__new__ straight: namedtuple's _make costs a Python frame per prediction
+        predictions = list(map(functools.partial(tuple.__new__, Prediction),
+                               zip(uids, iids, r_uis, est.tolist(), details)))
         if verbose:
             for pred in predictions:
                 print(pred)
