@@ -86,6 +86,19 @@ def test_load_from_file_bad_lines(tmp_path):
     path.write_text("u1,i1,4\nu2,i2,good\n")
     with pytest.raises(ValueError, match="could not read the rating 'good'"):
         Dataset.load_from_file(path, Reader(sep=","))
+    path.write_text("u1,i1,4,100\nu2,i2,3\n")  # no timestamp on the second line
+    with pytest.raises(ValueError, match="Impossible to parse line.*'u2,i2,3"):
+        Dataset.load_from_file(path, Reader(line_format="user item rating timestamp", sep=","))
+
+
+def test_load_from_file_empty_fields_and_stand_in(tmp_path):
+    path = tmp_path / "odd.txt"
+    path.write_text("u1,,4\nu\x1f2,i2,3\n")  # an empty item id is an id, as in Surprise
+    assert Dataset.load_from_file(path, Reader(sep=",")).raw_ratings == [
+        ("u1", "", 4.0, None), ("u\x1f2", "i2", 3.0, None)]
+    path.write_text("u\x1f1::i1::4\n")
+    assert Dataset.load_from_file(path, Reader(sep="::")).raw_ratings == [
+        ("u\x1f1", "i1", 4.0, None)]
 
 
 def test_load_from_file_missing(tmp_path):
