@@ -134,8 +134,7 @@ class Dataset:
         sep = reader.sep
         with open(path) as f:
             text = f.read()
-        # keep_default_na=False and no na_values: only missing fields (short lines) are NaN
-        options = dict(header=None, dtype=str, keep_default_na=False,
+        options = dict(header=None, dtype=str, keep_default_na=False, na_filter=False,
                        skiprows=reader.skip_lines, quoting=csv.QUOTE_NONE)
         if sep is None:
             options.update(sep=r"\s+")
@@ -152,9 +151,20 @@ class Dataset:
                 text = text.replace(sep, _UNIT_SEP)
                 options.update(sep=_UNIT_SEP)
         frame = pd.read_csv(io.StringIO(text), **options)
+        if frame.shape[1] <= max(reader.indexes):
+            raise ValueError("short lines")
+        # pandas reads a short line's missing fields as "", as empty ones: count separators.
+        # No line has more than the widest (pandas refuses those), so as many separators
+        # as lines x (columns - 1) means every line has them all.
+        if sep is None:
+            short = (frame.iloc[:, reader.indexes] == "").any(axis=None)  # never empty else
+        else:
+            body = 0
+            for _ in range(reader.skip_lines):
+                body = text.find("\n", body) + 1 or len(text)
+            short = text.count(options["sep"], body) != len(frame) * (frame.shape[1] - 1)
         del text
-        if frame.shape[1] <= max(reader.indexes) or frame.iloc[:, reader.indexes].isna().any(
-                axis=None):
+        if short:
             raise ValueError("short lines")
         columns = [frame.iloc[:, k].tolist() for k in reader.indexes]
         if strip:  # a comprehension strips ~8x faster than Series.str.strip
