@@ -44,10 +44,10 @@ def _knn(mode, user_based=True, name="msd", **kw):
 PAIRS = {
     "baseline_als": (lambda: BaselineOnly(verbose=False),
                      lambda: fastcf.BaselineOnly(method="als", reg_user=15, reg_item=10,
-                                                 epochs=10, clip=False, surprise_compat=True)),
+                                                 epochs=10, clip=False)),
     "baseline_sgd": (lambda: BaselineOnly({"method": "sgd", "n_epochs": 5}, verbose=False),
                      lambda: fastcf.BaselineOnly(method="sgd", lr=0.005, reg=0.02, epochs=5,
-                                                 clip=False, surprise_compat=True)),
+                                                 clip=False)),
     "knn_basic_item_pearson": (
         lambda: KNNBasic(k=5, sim_options={"name": "pearson", "user_based": False},
                          verbose=False),
@@ -257,7 +257,7 @@ def test_guide_algorithms(tiny_trainset):
 def test_guide_algorithm_with_baselines_and_similarities(split):
     trainset, testset = split
     algo = WithBaselinesAndSim(sim_options={"name": "pearson"}).fit(trainset)
-    model = fastcf.BaselineOnly(clip=False, surprise_compat=True).fit(trainset.interactions)
+    model = fastcf.BaselineOnly(clip=False).fit(trainset.interactions)
     np.testing.assert_allclose(algo.bu, model.user_bias_, atol=1e-12)
     by_dicts = similarities.pearson(trainset.n_users, trainset.ir, 1)
     np.testing.assert_allclose(algo.sim, by_dicts, atol=1e-12)
@@ -299,6 +299,18 @@ def test_subclass_overriding_estimate_is_used(tiny_trainset):
         base.predict("u1", "i3", clip=False).est - 1, abs=1e-12)
 
 
+def test_knn_bsl_options_reach_the_biases(split):
+    trainset, _ = split
+    options = {"method": "sgd", "n_epochs": 3, "learning_rate": 0.01}
+    algo = KNNBaseline(bsl_options=options, verbose=False).fit(trainset)
+    model = fastcf.BaselineOnly(method="sgd", epochs=3, lr=0.01).fit(trainset.interactions)
+    np.testing.assert_allclose(algo.bu, model.user_bias_, atol=1e-12)
+    pearson = KNNBasic(sim_options={"name": "pearson_baseline"},
+                       bsl_options={"reg_u": 1, "reg_i": 2}, verbose=False).fit(trainset)
+    model = fastcf.BaselineOnly(reg_user=1, reg_item=2).fit(trainset.interactions)
+    np.testing.assert_allclose(pearson.bi, model.item_bias_, atol=1e-12)
+
+
 # ----------------------------------------------------------------- bad input
 def test_bad_parameters(tiny_trainset):
     with pytest.raises(NameError, match="Wrong sim name nope. Allowed values are cosine"):
@@ -314,8 +326,6 @@ def test_bad_parameters(tiny_trainset):
         custom.fit(tiny_trainset)
     with pytest.raises(ValueError, match="init_low == -1, must be >= 0"):
         NMF(init_low=-1)
-    with pytest.warns(UserWarning, match="bsl_options .* are not used"):
-        KNNBaseline(bsl_options={"n_epochs": 1}, verbose=False).fit(tiny_trainset)
     with pytest.raises(ValueError, match="Wrong random state"):
         surprise.utils.get_rng(2.5)
 

@@ -43,18 +43,9 @@ def baseline_model_params(bsl_options):
                 epochs=options["n_epochs"])
 
 
-def default_bsl_options(bsl_options):
-    """Whether ``bsl_options`` asks for Surprise's default baselines (ALS, 15 / 10, 10 epochs)."""
-    try:
-        return baseline_model_params(bsl_options) == baseline_model_params({})
-    except ValueError:
-        return False
-
-
 def fit_baselines(trainset, bsl_options):
     """Surprise's baselines ``(bu, bi)`` of ``trainset`` (inner-id order), fitted by fastcf."""
-    model = _FastBaseline(**baseline_model_params(bsl_options), clip=False,
-                          surprise_compat=True)
+    model = _FastBaseline(**baseline_model_params(bsl_options), clip=False)
     model.fit(trainset.interactions)
     return np.array(model.user_bias_, dtype=np.float64), np.array(model.item_bias_,
                                                                   dtype=np.float64)

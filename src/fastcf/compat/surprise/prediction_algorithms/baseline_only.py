@@ -34,4 +34,4 @@ class BaselineOnly(EngineAlgo):
         params = baseline_model_params(self.bsl_options)
         if self.verbose:
             print("Estimating biases using", params["method"] + "...")
-        return _FastBaseline(**params, clip=False, surprise_compat=True)
+        return _FastBaseline(**params, clip=False)

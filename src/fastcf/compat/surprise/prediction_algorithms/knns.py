@@ -7,13 +7,11 @@ the reverse otherwise. Impossible predictions and ``details['actual_k']`` are
 Surprise's.
 """
 
-import warnings
-
 import numpy as np
 
 from ....knn import ItemKNN, UserKNN
 from .. import similarities as sims
-from .algo_base import EngineAlgo, default_bsl_options
+from .algo_base import EngineAlgo, baseline_model_params
 
 __all__ = ["KNNBaseline", "KNNBasic", "KNNWithMeans", "KNNWithZScore", "SymmetricAlgo"]
 
@@ -31,9 +29,8 @@ class SymmetricAlgo(EngineAlgo):
         ``name`` ("msd", "cosine", "pearson", "pearson_baseline"), ``user_based``
         (True), ``min_support`` (1), ``shrinkage`` (pearson_baseline's, 100).
     bsl_options : dict
-        The baselines of ``pearson_baseline`` and ``KNNBaseline``; fastcf's
-        kNN models fit Surprise's default ones (ALS, ``reg_u`` 15, ``reg_i`` 10,
-        10 epochs): other options give a warning and are not used.
+        The baselines of ``pearson_baseline`` and ``KNNBaseline`` (as
+        :class:`BaselineOnly`'s).
     verbose : bool
 
     Attributes
@@ -62,11 +59,10 @@ class SymmetricAlgo(EngineAlgo):
 
     def _build_model(self):
         name = sims.check_name(self.sim_options.get("name", "msd"))
-        if (name == "pearson_baseline" or self._MODE == "baseline") and not default_bsl_options(
-                self.bsl_options):
-            warnings.warn(f"bsl_options {self.bsl_options} are not used: fastcf's kNN models fit "
-                          "Surprise's default baselines (als, reg_u=15, reg_i=10, n_epochs=10).",
-                          UserWarning, stacklevel=4)
+        baseline = {f"baseline_{key}": value
+                    for key, value in baseline_model_params(self.bsl_options).items()}
+        if self.verbose and (name == "pearson_baseline" or self._MODE == "baseline"):
+            print("Estimating biases using", baseline["baseline_method"] + "...")
         if self.verbose:
             print(f"Computing the {name} similarity matrix...")
         cls = UserKNN if self.sim_options["user_based"] else ItemKNN
@@ -74,7 +70,7 @@ class SymmetricAlgo(EngineAlgo):
                    min_support=self.sim_options.get("min_support", 1),
                    shrinkage=self.sim_options.get("shrinkage", 100)
                    if name == "pearson_baseline" else None,
-                   dtype=np.float64, clip=False, surprise_compat=True)
+                   **baseline, dtype=np.float64, clip=False, surprise_compat=True)
 
     def fit(self, trainset):
         EngineAlgo.fit(self, trainset)
