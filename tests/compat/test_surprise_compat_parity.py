@@ -4,8 +4,9 @@ Every fixture of tests/fixtures/surprise_predictions (Surprise's own
 predictions, with the class and parameters that made them) is replayed through
 the compat API exactly as a Surprise user would write it: ``load_from_df``,
 ``build_full_trainset``, the class with those parameters, ``test``. The
-estimates agree to 1e-6, ``was_impossible`` and ``actual_k`` exactly. A
-fixture added for a new algorithm joins by itself.
+estimates agree to 1e-6, ``was_impossible`` and ``actual_k`` exactly (a
+fixture's ``numpy_seed`` seeds NumPy's global generator before ``test``, as
+when it was made). A fixture added for a new algorithm joins by itself.
 """
 
 import ast
@@ -48,7 +49,10 @@ def test_compat_predictions_equal_surprise(name, surprise_split):
     params = ast.literal_eval(str(expected["params"]))
     if "verbose" in inspect.signature(cls).parameters:
         params.setdefault("verbose", False)
-    predictions = cls(**params).fit(trainset).test(testset)
+    algo = cls(**params).fit(trainset)
+    if "numpy_seed" in expected:  # NormalPredictor draws from NumPy's global generator
+        np.random.seed(int(expected["numpy_seed"]))  # noqa: NPY002
+    predictions = algo.test(testset)
     np.testing.assert_allclose([p.est for p in predictions], expected["est"], rtol=0,
                                atol=1e-6)
     assert [p.details["was_impossible"] for p in predictions] == \
