@@ -34,6 +34,13 @@ def _codes(ids, name):
     return codes.astype(np.int64), np.asarray(uniques)
 
 
+def _lookup(mapping, key, message):
+    try:
+        return mapping[key]
+    except (KeyError, TypeError):  # TypeError: an unhashable key
+        raise ValueError(message) from None
+
+
 class Trainset:
     """A training set: the ratings with Surprise's inner ids and orders.
 
@@ -167,35 +174,23 @@ class Trainset:
 
     def to_inner_uid(self, ruid):
         """The inner id of raw user id ``ruid``; ValueError if it is not in the trainset."""
-        try:
-            return self._raw2inner_id_users[ruid]
-        except (KeyError, TypeError):
-            raise ValueError(f"User {ruid} is not part of the trainset.") from None
+        return _lookup(self._raw2inner_id_users, ruid, f"User {ruid} is not part of the trainset.")
 
     def to_inner_iid(self, riid):
         """The inner id of raw item id ``riid``; ValueError if it is not in the trainset."""
-        try:
-            return self._raw2inner_id_items[riid]
-        except (KeyError, TypeError):
-            raise ValueError(f"Item {riid} is not part of the trainset.") from None
+        return _lookup(self._raw2inner_id_items, riid, f"Item {riid} is not part of the trainset.")
 
     def to_raw_uid(self, iuid):
         """The raw id of user inner id ``iuid``; ValueError if it is none."""
         if self._inner2raw_id_users is None:
             self._inner2raw_id_users = dict(enumerate(self._raw_users.tolist()))
-        try:
-            return self._inner2raw_id_users[iuid]
-        except (KeyError, TypeError):
-            raise ValueError(f"{iuid} is not a valid inner id.") from None
+        return _lookup(self._inner2raw_id_users, iuid, f"{iuid} is not a valid inner id.")
 
     def to_raw_iid(self, iiid):
         """The raw id of item inner id ``iiid``; ValueError if it is none."""
         if self._inner2raw_id_items is None:
             self._inner2raw_id_items = dict(enumerate(self._raw_items.tolist()))
-        try:
-            return self._inner2raw_id_items[iiid]
-        except (KeyError, TypeError):
-            raise ValueError(f"{iiid} is not a valid inner id.") from None
+        return _lookup(self._inner2raw_id_items, iiid, f"{iiid} is not a valid inner id.")
 
     def _inner_ids(self, raw, axis):
         """Inner ids of a sequence of raw ids (-1: not in the trainset), vectorised."""

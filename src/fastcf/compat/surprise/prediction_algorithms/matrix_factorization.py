@@ -18,6 +18,14 @@ _FACTORS = {"bu": "user_bias_", "bi": "item_bias_", "pu": "user_factors_",
             "qi": "item_factors_"}
 
 
+def _set_rates(algo, lr_all, reg_all, **rates):
+    """Surprise's per-parameter rates: each ``lr_*`` / ``reg_*`` given, else ``lr_all`` /
+    ``reg_all``."""
+    for name, value in rates.items():
+        setattr(algo, name, value if value is not None else
+                (lr_all if name.startswith("lr_") else reg_all))
+
+
 def _unknown(users, items):
     return (users < 0) | (items < 0)
 
@@ -50,14 +58,8 @@ class SVD(EngineAlgo):
         self.biased = biased
         self.init_mean = init_mean
         self.init_std_dev = init_std_dev
-        self.lr_bu = lr_bu if lr_bu is not None else lr_all
-        self.lr_bi = lr_bi if lr_bi is not None else lr_all
-        self.lr_pu = lr_pu if lr_pu is not None else lr_all
-        self.lr_qi = lr_qi if lr_qi is not None else lr_all
-        self.reg_bu = reg_bu if reg_bu is not None else reg_all
-        self.reg_bi = reg_bi if reg_bi is not None else reg_all
-        self.reg_pu = reg_pu if reg_pu is not None else reg_all
-        self.reg_qi = reg_qi if reg_qi is not None else reg_all
+        _set_rates(self, lr_all, reg_all, lr_bu=lr_bu, lr_bi=lr_bi, lr_pu=lr_pu, lr_qi=lr_qi,
+                   reg_bu=reg_bu, reg_bi=reg_bi, reg_pu=reg_pu, reg_qi=reg_qi)
         self.random_state = random_state
         self.verbose = verbose
         EngineAlgo.__init__(self)
@@ -103,16 +105,9 @@ class SVDpp(EngineAlgo):
         self.n_epochs = n_epochs
         self.init_mean = init_mean
         self.init_std_dev = init_std_dev
-        self.lr_bu = lr_bu if lr_bu is not None else lr_all
-        self.lr_bi = lr_bi if lr_bi is not None else lr_all
-        self.lr_pu = lr_pu if lr_pu is not None else lr_all
-        self.lr_qi = lr_qi if lr_qi is not None else lr_all
-        self.lr_yj = lr_yj if lr_yj is not None else lr_all
-        self.reg_bu = reg_bu if reg_bu is not None else reg_all
-        self.reg_bi = reg_bi if reg_bi is not None else reg_all
-        self.reg_pu = reg_pu if reg_pu is not None else reg_all
-        self.reg_qi = reg_qi if reg_qi is not None else reg_all
-        self.reg_yj = reg_yj if reg_yj is not None else reg_all
+        _set_rates(self, lr_all, reg_all, lr_bu=lr_bu, lr_bi=lr_bi, lr_pu=lr_pu, lr_qi=lr_qi,
+                   lr_yj=lr_yj, reg_bu=reg_bu, reg_bi=reg_bi, reg_pu=reg_pu, reg_qi=reg_qi,
+                   reg_yj=reg_yj)
         self.random_state = random_state
         self.verbose = verbose
         self.cache_ratings = cache_ratings
