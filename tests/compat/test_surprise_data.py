@@ -289,3 +289,20 @@ def test_load_builtin_unknown_and_offline(monkeypatch, tmp_path):
     monkeypatch.setattr(builtin_datasets, "_download", offline)
     with pytest.raises(OSError, match="could not download .*jester.* \\(network unreachable\\)"):
         Dataset.load_builtin("jester", prompt=False)
+
+
+def test_gc_paused_restores_the_collector():
+    import gc
+
+    from fastcf.compat.surprise.utils import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(KeyError), gc_paused():
+        raise KeyError("x")
+    assert gc.isenabled()

@@ -21,6 +21,7 @@ import pandas as pd
 from .builtin_datasets import _builtin, download_builtin_dataset
 from .reader import Reader
 from .trainset import Trainset
+from .utils import gc_paused
 
 __all__ = ["Dataset", "DatasetAutoFolds", "DatasetUserFolds"]
 
@@ -120,8 +121,9 @@ class Dataset:
                 return [self.reader.parse_line(line)
                         for line in itertools.islice(f, self.reader.skip_lines, None)]
         _check_scale(ratings, self.reader.rating_scale, f"file {file_name!r}")
-        return list(zip(users, items, ratings.tolist(),
-                        stamps if stamps is not None else itertools.repeat(None)))
+        with gc_paused():
+            return list(zip(users, items, ratings.tolist(),
+                            stamps if stamps is not None else itertools.repeat(None)))
 
     def _read_frame(self, path):
         """(users, items, ratings, timestamps) of a ratings file, parsed by pandas' C parser.
@@ -229,8 +231,9 @@ class DatasetAutoFolds(Dataset):
                                  "ratings as numbers; the columns are user, item, rating, in "
                                  "this order.") from None
             _check_scale(ratings, reader.rating_scale, "df")
-            self.raw_ratings = list(zip(df.iloc[:, 0].tolist(), df.iloc[:, 1].tolist(),
-                                        ratings.tolist(), itertools.repeat(None)))
+            with gc_paused():
+                self.raw_ratings = list(zip(df.iloc[:, 0].tolist(), df.iloc[:, 1].tolist(),
+                                            ratings.tolist(), itertools.repeat(None)))
         else:
             raise ValueError("Must specify ratings file or dataframe.")
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...data import Interactions
+from .utils import gc_paused
 
 __all__ = ["Trainset"]
 
@@ -128,6 +129,10 @@ class Trainset:
         self._ir = value
 
     def _grouped(self, keys, others, n):
+        with gc_paused():
+            return self._grouped_lists(keys, others, n)
+
+    def _grouped_lists(self, keys, others, n):
         order = np.argsort(keys, kind="stable")
         pairs = list(zip(others[order].tolist(), self._ratings[order].tolist()))
         bounds = np.zeros(n + 1, dtype=np.int64)
@@ -222,9 +227,10 @@ class Trainset:
     def build_testset(self):
         """Every rating as ``(raw uid, raw iid, rating)``, in ``all_ratings()`` order."""
         order = self._all_ratings_order()
-        return list(zip(self._raw_users[self._users[order]].tolist(),
-                        self._raw_items[self._items[order]].tolist(),
-                        self._ratings[order].tolist()))
+        with gc_paused():
+            return list(zip(self._raw_users[self._users[order]].tolist(),
+                            self._raw_items[self._items[order]].tolist(),
+                            self._ratings[order].tolist()))
 
     def build_anti_testset(self, fill=None):
         """Every (known user, known item) pair without a rating, as ``(raw uid, raw iid, fill)``.
@@ -243,5 +249,7 @@ class Trainset:
             unrated[self._users[mine] - start, self._items[mine]] = False
             rows, cols = np.nonzero(unrated)
             users = self._raw_users[rows + start].tolist()
-            out.extend(zip(users, (raw_items[c] for c in cols.tolist()), [fill] * len(users)))
+            with gc_paused():
+                out.extend(zip(users, (raw_items[c] for c in cols.tolist()),
+                               [fill] * len(users)))
         return out

@@ -15,6 +15,7 @@ import numpy as np
 
 from ....baseline import BaselineOnly as _FastBaseline
 from .. import similarities as sims
+from ..utils import gc_paused
 from .predictions import Prediction, PredictionImpossible
 
 __all__ = ["AlgoBase", "EngineAlgo", "engine_model", "engine_seed"]
@@ -276,7 +277,13 @@ class EngineAlgo(AlgoBase):
         if clip:
             low, high = self.trainset.rating_scale
             np.clip(est, low, high, out=est)
-        reasons = self._reason(users, items, impossible)
+        with gc_paused():
+            return self._build(uids, iids, r_uis, est, impossible, actual_k,
+                               self._reason(users, items, impossible), verbose)
+
+    @staticmethod
+    def _build(uids, iids, r_uis, est, impossible, actual_k, reasons, verbose):
+        """The Prediction list, with Surprise's details."""
         if actual_k is None:
             details = [{"was_impossible": True, "reason": reason} if flag
                        else {"was_impossible": False}
