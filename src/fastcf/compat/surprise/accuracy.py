@@ -6,6 +6,8 @@ empty, and prints its value when ``verbose``. Values equal Surprise's bit for
 bit (same arithmetic, same order), computed on arrays.
 """
 
+from operator import itemgetter
+
 import numpy as np
 import pandas as pd
 
@@ -24,8 +26,8 @@ def _columns(predictions):
     if not predictions:
         raise ValueError("Prediction list is empty.")
     n = len(predictions)
-    true_r = np.fromiter((p[2] for p in predictions), dtype=np.float64, count=n)
-    est = np.fromiter((p[3] for p in predictions), dtype=np.float64, count=n)
+    true_r = np.fromiter(map(itemgetter(2), predictions), dtype=np.float64, count=n)
+    est = np.fromiter(map(itemgetter(3), predictions), dtype=np.float64, count=n)
     return true_r, est
 
 

@@ -156,16 +156,14 @@ class Trainset:
     @property
     def interactions(self):
         if self._interactions is None:
-            key = self._users * self.n_items + self._items
-            n_repeated = len(key) - len(np.unique(key))
-            if n_repeated:
+            data = Interactions.from_arrays(self._users, self._items, self._ratings,
+                                            dtype=np.float64, duplicates="last")
+            if data.nnz < self.n_ratings:
                 warnings.warn(
-                    f"{n_repeated} repeated (user, item) ratings: fastcf's models keep the last "
-                    "of each (Surprise trains on every copy); ur, ir and all_ratings keep them "
-                    "all.", UserWarning, stacklevel=3)
-            self._interactions = Interactions.from_arrays(
-                self._users, self._items, self._ratings, dtype=np.float64,
-                duplicates="last" if n_repeated else "error")
+                    f"{self.n_ratings - data.nnz} repeated (user, item) ratings: fastcf's "
+                    "models keep the last of each (Surprise trains on every copy); ur, ir and "
+                    "all_ratings keep them all.", UserWarning, stacklevel=3)
+            self._interactions = data
         return self._interactions
 
     # -------------------------------------------------------------- id maps
