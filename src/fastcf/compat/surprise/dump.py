@@ -19,7 +19,7 @@ import numpy as np
 from ...persist import load as load_model
 from . import prediction_algorithms as algorithms
 from .prediction_algorithms.algo_base import EngineAlgo
-from .prediction_algorithms.predictions import Prediction
+from .prediction_algorithms.predictions import Prediction, build_predictions
 from .trainset import Trainset
 
 __all__ = ["dump", "load"]
@@ -84,20 +84,14 @@ def _encode_details(details, header):
 
 
 def _decode_predictions(arrays, header):
-    n = header["predictions"]
     uids, iids = _decode("uid", arrays, header), _decode("iid", arrays, header)
     r_uis = [None if missing else r for missing, r in
              zip(arrays["r_ui_missing"].tolist(), arrays["r_ui"].tolist())]
     if "details" in header:
-        details = header["details"]
-    else:
-        details = [
-            {"was_impossible": True, "reason": reason} if flag
-            else ({"actual_k": k, "was_impossible": False} if k >= 0 else {"was_impossible": False})
-            for flag, reason, k in zip(arrays["was_impossible"].tolist(),
-                                       arrays["reason"].tolist(), arrays["actual_k"].tolist())]
-    ests = arrays["est"].tolist()
-    return [Prediction(*row) for row in zip(uids, iids, r_uis, ests, details)][:n]
+        return [Prediction(*row) for row in zip(uids, iids, r_uis, arrays["est"].tolist(),
+                                                header["details"])]
+    return build_predictions(uids, iids, r_uis, arrays["est"], arrays["was_impossible"],
+                             arrays["actual_k"], arrays["reason"].tolist())
 
 
 def _params(algo):

@@ -9,14 +9,11 @@ subclasses: a fastcf model does the fitting, and ``test`` predicts the whole
 test set in one vectorised call of that model.
 """
 
-import functools
-
 import numpy as np
 
 from ....baseline import BaselineOnly as _FastBaseline
 from .. import similarities as sims
-from ..utils import gc_paused
-from .predictions import Prediction, PredictionImpossible
+from .predictions import Prediction, PredictionImpossible, build_predictions
 
 __all__ = ["AlgoBase", "EngineAlgo", "engine_model", "engine_seed"]
 
@@ -277,26 +274,8 @@ class EngineAlgo(AlgoBase):
         if clip:
             low, high = self.trainset.rating_scale
             np.clip(est, low, high, out=est)
-        with gc_paused():
-            return self._build(uids, iids, r_uis, est, impossible, actual_k,
-                               self._reason(users, items, impossible), verbose)
-
-    @staticmethod
-    def _build(uids, iids, r_uis, est, impossible, actual_k, reasons, verbose):
-        """The Prediction list, with Surprise's details."""
-        if actual_k is None:
-            details = [{"was_impossible": True, "reason": reason} if flag
-                       else {"was_impossible": False}
-                       for flag, reason in zip(impossible.tolist(), reasons)]
-        else:
-            details = [{"was_impossible": True, "reason": reason} if flag
-                       else ({"actual_k": k, "was_impossible": False} if k >= 0
-                             else {"was_impossible": False})
-                       for flag, reason, k in zip(impossible.tolist(), reasons,
-                                                  actual_k.tolist())]
-        # tuple.__new__ straight: namedtuple's _make costs a Python frame per prediction
-        predictions = list(map(functools.partial(tuple.__new__, Prediction),
-                               zip(uids, iids, r_uis, est.tolist(), details)))
+        predictions = build_predictions(uids, iids, r_uis, est, impossible, actual_k,
+                                        self._reason(users, items, impossible))
         if verbose:
             for pred in predictions:
                 print(pred)
