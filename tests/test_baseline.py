@@ -25,6 +25,23 @@ def reference_biases(frame, reg_u=15.0, reg_i=10.0, epochs=10):
     return mu, bu, bi
 
 
+def reference_sgd_biases(frame, lr=0.005, reg=0.02, epochs=20):
+    """Surprise's SGD straight from its loop: users by first appearance, each user's
+    ratings in the frame's order (``trainset.all_ratings()``)."""
+    ur = defaultdict(list)
+    for u, i, r in zip(frame["user"], frame["item"], frame["rating"]):
+        ur[u].append((i, r))
+    mu = float(np.mean(frame["rating"]))
+    bu, bi = defaultdict(float), defaultdict(float)
+    for _ in range(epochs):
+        for u, rated in ur.items():
+            for i, r in rated:
+                err = r - (mu + bu[u] + bi[i])
+                bu[u] += lr * (err - reg * bu[u])
+                bi[i] += lr * (err - reg * bi[i])
+    return mu, bu, bi
+
+
 @pytest.fixture(scope="module")
 def model(interactions):
     return BaselineOnly().fit(interactions)
@@ -43,6 +60,40 @@ def test_matches_reference_formula(frame, backend, dtype):
     users, items = frame["user"].to_numpy(), frame["item"].to_numpy()
     want = [mu + bu[u] + bi[i] for u, i in zip(users, items)]
     np.testing.assert_allclose(m.predict(users, items), want, rtol=tol)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_matches_surprises_loop_in_load_order(frame, backend, dtype):
+    # rows shuffled and ids renamed so that neither users nor items arrive sorted
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    shuffled["user"] = "u" + shuffled["user"].astype(str).str[::-1]
+    data = Interactions.from_frame(shuffled, rating="rating", dtype=dtype)
+    m = BaselineOnly(method="sgd", lr=0.01, reg=0.1, epochs=3, clip=False,
+                     backend=backend).fit(data)
+    mu, bu, bi = reference_sgd_biases(shuffled, 0.01, 0.1, 3)
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(m.user_bias_, [bu[u] for u in m.user_ids_], rtol=tol, atol=tol)
+    np.testing.assert_allclose(m.item_bias_, [bi[i] for i in m.item_ids_], rtol=tol, atol=tol)
+
+
+def test_sgd_visits_ratings_in_load_order_by_hand():
+    # mu = 3, lr 0.5, reg 0, one epoch. Load order (b, x, 4) then (a, x, 2):
+    # e = 1 -> b_b = b_x = 0.5; e = 2 - 3.5 = -1.5 -> b_a = -0.75, b_x = -0.25.
+    data = Interactions.from_arrays(["b", "a"], ["x", "x"], [4.0, 2.0])
+    m = BaselineOnly(method="sgd", lr=0.5, reg=0.0, epochs=1, clip=False).fit(data)
+    assert dict(zip(m.user_ids_, m.user_bias_)) == {"a": -0.75, "b": 0.5}
+    assert m.item_bias_.tolist() == [-0.25]
+
+
+@pytest.mark.parametrize("method, epochs", [("als", 10), ("sgd", 20)])
+def test_epochs_none_is_the_methods_default(interactions, method, epochs):
+    default = BaselineOnly(method=method).fit(interactions)
+    explicit = BaselineOnly(method=method, epochs=epochs).fit(interactions)
+    assert np.array_equal(default.user_bias_, explicit.user_bias_)
+    assert not np.array_equal(
+        default.user_bias_, BaselineOnly(method=method, epochs=epochs - 1).fit(
+            interactions).user_bias_)
 
 
 def test_threads_do_not_change_the_fit(interactions):
@@ -158,7 +209,8 @@ def test_recommend_bad_input(model):
 
 def test_get_set_params_scikit_learn_style():
     m = BaselineOnly()
-    assert m.get_params() == {"reg_user": 15.0, "reg_item": 10.0, "epochs": 10, "clip": True,
+    assert m.get_params() == {"method": "als", "reg_user": 15.0, "reg_item": 10.0,
+                              "epochs": None, "lr": 0.005, "reg": 0.02, "clip": True,
                               "backend": "auto", "n_threads": None}
     assert m.set_params(epochs=3) is m and m.epochs == 3
     assert "epochs=3" in repr(m)
@@ -173,6 +225,10 @@ def test_get_set_params_scikit_learn_style():
     ({"reg_user": 0}, ValueError, "reg_user == 0.0, must be > 0.0"),
     ({"reg_item": -1}, ValueError, "reg_item == -1.0, must be > 0.0"),
     ({"epochs": 1.5}, TypeError, "epochs must be an int"),
+    ({"method": "lbfgs"}, ValueError, "method == 'lbfgs', must be one of"),
+    ({"method": 1}, TypeError, "method must be a str"),
+    ({"method": "sgd", "lr": 0}, ValueError, "lr == 0.0, must be > 0.0"),
+    ({"method": "sgd", "reg": -0.1}, ValueError, "reg == -0.1, must be >= 0.0"),
     ({"clip": "yes"}, TypeError, "clip must be a bool"),
     ({"backend": "gpu"}, ValueError, "backend == 'gpu'"),
     ({"n_threads": 0}, ValueError, "n_threads == 0"),

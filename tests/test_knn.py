@@ -412,3 +412,65 @@ def test_predict_details_frame(data, pairs):
     impossible = details["was_impossible"].to_numpy()
     assert np.all(details["actual_k"].to_numpy()[impossible] == -1)
     assert np.all(details["actual_k"].to_numpy()[~impossible] >= 3)
+
+
+# ------------------------------------------------------ surprise_compat
+@pytest.mark.parametrize("cls, rows, pair", [
+    # ItemKNN: "b" and "a" are equally similar to "t"; user "u" rated "b" first.
+    (ItemKNN, [("v", "t", 3.0), ("v", "a", 3.0), ("v", "b", 3.0), ("u", "b", 5.0),
+               ("u", "a", 1.0)], ("u", "t")),
+    # UserKNN: "b" and "a" are equally similar to "u"; item "i" was rated by "b" first.
+    (UserKNN, [("u", "c", 3.0), ("b", "i", 5.0), ("a", "i", 1.0), ("a", "c", 3.0),
+               ("b", "c", 3.0)], ("u", "i")),
+])
+def test_surprise_compat_keeps_the_tied_neighbour_loaded_first(cls, rows, pair, tmp_path):
+    users, items, ratings = map(list, zip(*rows))
+    data = Interactions.from_arrays(users, items, ratings, dtype=np.float64)
+    options = {"k": 1, "similarity": "msd", "mode": "basic"}
+    # fastcf's own rule keeps the lower sorted index ("a"), Surprise's the first loaded ("b")
+    assert cls(**options).fit(data).predict([pair[0]], [pair[1]]).tolist() == [1.0]
+    model = cls(surprise_compat=True, **options).fit(data)
+    details = model.predict_details([pair[0]], [pair[1]])
+    assert details["est"].tolist() == [5.0] and details["actual_k"].tolist() == [1]
+    model.save(tmp_path / "m.npz")
+    assert fastcf.load(tmp_path / "m.npz").predict([pair[0]], [pair[1]]).tolist() == [5.0]
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_surprise_compat_changes_only_tie_order(data, pairs, cls):
+    default = cls(similarity="pearson", mode="means", k=5).fit(data)
+    compat = cls(similarity="pearson", mode="means", k=5, surprise_compat=True).fit(data)
+    # only where equal similarities compete for the last places do the modes differ:
+    # nowhere in this data (predictions), and recommend sums the same lists
+    np.testing.assert_allclose(compat.predict(*pairs), default.predict(*pairs), rtol=1e-12)
+    got, want = compat.recommend(data.user_ids[:4], 5), default.recommend(data.user_ids[:4], 5)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_baseline_options_reach_the_biases(data, cls):
+    from fastcf.baseline import fit_biases
+
+    model = cls(mode="baseline", baseline_method="sgd", baseline_epochs=3, baseline_lr=0.01,
+                baseline_reg=0.1).fit(data)
+    _, user_bias, item_bias = fit_biases(data, method="sgd", epochs=3, lr=0.01, reg=0.1)
+    assert np.array_equal(model.user_bias_, user_bias)
+    assert np.array_equal(model.item_bias_, item_bias)
+    als = cls(similarity="pearson_baseline", baseline_reg_user=2.0, baseline_reg_item=3.0,
+              baseline_epochs=2).fit(data)
+    _, user_bias, _ = fit_biases(data, reg_user=2.0, reg_item=3.0, epochs=2)
+    assert np.array_equal(als.user_bias_, user_bias)
+
+
+@pytest.mark.parametrize("params, exc, match", [
+    ({"surprise_compat": True, "dtype": np.float32}, ValueError,
+     "surprise_compat=True compares similarities in float64.*pass dtype=np.float64"),
+    ({"surprise_compat": 1}, TypeError, "surprise_compat must be a bool"),
+    ({"baseline_method": "als2"}, ValueError, "baseline_method == 'als2'"),
+    ({"baseline_epochs": 0}, ValueError, "baseline_epochs == 0, must be >= 1"),
+    ({"baseline_reg_user": 0.0}, ValueError, "baseline_reg_user == 0.0, must be > 0.0"),
+    ({"baseline_lr": -1.0}, ValueError, "baseline_lr == -1.0, must be > 0.0"),
+])
+def test_bad_surprise_and_baseline_params(data, params, exc, match):
+    with pytest.raises(exc, match=match):
+        ItemKNN(**params).fit(data)

@@ -278,3 +278,75 @@ def test_schedules_check_their_parameters(make, exc, match):
 
     with pytest.raises(exc, match=match):
         make(schedules)
+
+
+# ------------------------------------------------------ surprise_compat
+def surprise_svd(frame, factors, epochs, seed, biased=True, lr=0.005, reg=0.02):
+    """Surprise SVD's fit, straight from its loop: inner ids by first appearance,
+    RandomState draws (users then items), all_ratings() order, no shuffle."""
+    uid, iid = {}, {}
+    ur = {}
+    for u, i, r in zip(frame["user"], frame["item"], frame["rating"]):
+        uid.setdefault(u, len(uid))
+        iid.setdefault(i, len(iid))
+        ur.setdefault(uid[u], []).append((iid[i], float(r)))
+    rng = np.random.RandomState(seed)
+    pu = rng.normal(0.0, 0.1, (len(uid), factors))
+    qi = rng.normal(0.0, 0.1, (len(iid), factors))
+    bu, bi = np.zeros(len(uid)), np.zeros(len(iid))
+    mu = float(np.mean(frame["rating"])) if biased else 0.0
+    for _ in range(epochs):
+        for u in range(len(uid)):
+            for i, r in ur[u]:
+                err = r - (mu + bu[u] + bi[i] + qi[i] @ pu[u])
+                if biased:
+                    bu[u] += lr * (err - reg * bu[u])
+                    bi[i] += lr * (err - reg * bi[i])
+                pu[u], qi[i] = pu[u] + lr * (err * qi[i] - reg * pu[u]), \
+                    qi[i] + lr * (err * pu[u] - reg * qi[i])
+    return uid, iid, pu, qi, bu, bi
+
+
+@pytest.mark.parametrize("biased", [True, False])
+@pytest.mark.parametrize("backend", COMPILED + ["reference"])
+def test_surprise_compat_is_surprises_svd(biased, backend):
+    frame = fastcf.make_ratings(30, 20, 200, seed=4).to_frame()
+    frame = frame.sample(frac=1.0, random_state=1).reset_index(drop=True)  # ids unsorted
+    uid, iid, pu, qi, bu, bi = surprise_svd(frame, 4, 3, 7, biased)
+    model = MatrixFactorization(factors=4, epochs=3, biased=biased, dtype=np.float64,
+                                surprise_compat=True, backend=backend, seed=7)
+    model.fit(Interactions.from_frame(frame, rating="rating", dtype=np.float64))
+    users = [uid[u] for u in model.user_ids_]
+    items = [iid[i] for i in model.item_ids_]
+    np.testing.assert_allclose(model.user_factors_, pu[users], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.item_factors_, qi[items], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.user_bias_, bu[users], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.item_bias_, bi[items], rtol=1e-10, atol=1e-12)
+
+
+def test_surprise_compat_partial_fit_and_save(planted, tmp_path):
+    train, test = planted
+    model = MatrixFactorization(factors=4, epochs=2, dtype=np.float64, surprise_compat=True)
+    model.fit(train).partial_fit(test, epochs=1)
+    model.save(tmp_path / "m.npz")
+    frame = test.to_frame()
+    np.testing.assert_array_equal(fastcf.load(tmp_path / "m.npz").predict(
+        frame["user"], frame["item"]), model.predict(frame["user"], frame["item"]))
+
+
+@pytest.mark.parametrize("params, match", [
+    ({}, r"surprise_compat=True computes in float64.*pass dtype=np.float64"),
+    ({"dtype": np.float64, "schedule": "blocked"},
+     "surprise_compat=True visits the ratings in Surprise's order.*schedule == 'blocked'"),
+])
+def test_surprise_compat_conflicts(planted, params, match):
+    with pytest.raises(ValueError, match=match):
+        MatrixFactorization(surprise_compat=True, **params).fit(planted.train)
+
+
+def test_surprise_compat_refuses_a_schedule_object(planted):
+    from fastcf.schedules import Serial
+
+    model = MatrixFactorization(factors=2, epochs=1, dtype=np.float64, surprise_compat=True)
+    with pytest.raises(ValueError, match=r"fit\(schedule=...\) cannot replace it"):
+        model.fit(planted.train, schedule=Serial())

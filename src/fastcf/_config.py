@@ -79,6 +79,10 @@ KNN_RANK_SHRINK_KINDS = ("pearson", "cosine", "msd", "adjusted_cosine")
 BASELINE_REG_USER = 15.0
 BASELINE_REG_ITEM = 10.0
 BASELINE_EPOCHS = 10
+#: ... and for method="sgd" (Surprise's "learning_rate", "reg", "n_epochs").
+BASELINE_LR = 0.005
+BASELINE_REG = 0.02
+BASELINE_SGD_EPOCHS = 20
 
 #: Score cells (users x items) per block when recommending: bounds the memory
 #: of dense scoring to about 8 bytes x this, whatever the catalogue size.
@@ -132,3 +136,10 @@ DATA_HOME_ENV = "FASTCF_DATA"
 #: Lines of a text file that ``read_interactions`` looks at to guess its
 #: separator, header and columns.
 SNIFF_LINES = 20
+
+#: How fastcf.model_selection starts its worker processes. Not "fork": a child
+#: forked after this process ran an OpenMP region (the Cython kernels, Numba's
+#: omp layer) hangs in its first parallel region (measured: ItemKNN in a forked
+#: worker never returned); "spawn" works everywhere and costs ~1 s per worker
+#: at start, hidden by the parent process running tasks while they boot.
+SEARCH_START_METHOD = "spawn"

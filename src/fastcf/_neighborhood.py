@@ -8,6 +8,9 @@ the neighbourhood-sums kernel; ``knn`` adds the top-N side and the public classe
 import numpy as np
 
 from ._config import (
+    BASELINE_LR,
+    BASELINE_REG,
+    BASELINE_REG_ITEM,
     BASELINE_REG_USER,
     DENSE_SIMILARITY_BUDGET,
     KNN_BLOCK_BYTES,
@@ -15,9 +18,10 @@ from ._config import (
     KNN_RANK_SHRINKAGE,
 )
 from ._parallel import resolve_n_threads
+from ._surprise import surprise_order
 from ._validation import check_bool, check_choice, check_float, check_int, check_value_dtype
 from .base import Recommender, _as_id_array, take_rows
-from .baseline import fit_biases
+from .baseline import check_baseline_options, fit_biases
 from .kernels import bias_sweep
 from .kernels._registry import check_backend
 from .kernels.neighbors import run_neighborhood_sums
@@ -80,8 +84,11 @@ class _Neighborhood(Recommender):
 
     def __init__(self, k=40, min_k=1, similarity="msd", mode="basic", min_support=1,
                  shrinkage=None, min_sim=None, max_neighbors=None, weighting="none",
-                 bm25_k1=BM25_K1, bm25_b=BM25_B, rank_shrinkage=None, dtype=np.float64,
-                 clip=True, backend="auto", n_threads=None):
+                 bm25_k1=BM25_K1, bm25_b=BM25_B, rank_shrinkage=None, baseline_method="als",
+                 baseline_epochs=None, baseline_reg_user=BASELINE_REG_USER,
+                 baseline_reg_item=BASELINE_REG_ITEM, baseline_lr=BASELINE_LR,
+                 baseline_reg=BASELINE_REG, dtype=np.float64, clip=True,
+                 surprise_compat=False, backend="auto", n_threads=None):
         self.k = k
         self.min_k = min_k
         self.similarity = similarity
@@ -94,8 +101,15 @@ class _Neighborhood(Recommender):
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.rank_shrinkage = rank_shrinkage
+        self.baseline_method = baseline_method
+        self.baseline_epochs = baseline_epochs
+        self.baseline_reg_user = baseline_reg_user
+        self.baseline_reg_item = baseline_reg_item
+        self.baseline_lr = baseline_lr
+        self.baseline_reg = baseline_reg
         self.dtype = dtype
         self.clip = clip
+        self.surprise_compat = surprise_compat
         self.backend = backend
         self.n_threads = n_threads
 
@@ -116,8 +130,15 @@ class _Neighborhood(Recommender):
                              f"BM25Recommender: 'dot'), got {self.similarity!r}.")
         if self.rank_shrinkage is not None:
             check_float("rank_shrinkage", self.rank_shrinkage, min_value=0.0)
+        check_baseline_options(self.baseline_method, self.baseline_epochs,
+                               self.baseline_reg_user, self.baseline_reg_item, self.baseline_lr,
+                               self.baseline_reg, prefix="baseline_")
         check_value_dtype(self.dtype)
         check_bool("clip", self.clip)
+        if check_bool("surprise_compat", self.surprise_compat) and \
+                np.dtype(self.dtype) != np.float64:
+            raise ValueError("surprise_compat=True compares similarities in float64 as Surprise "
+                             "does (its ties are exact); pass dtype=np.float64.")
         check_backend(self.backend)
         resolve_n_threads(self.n_threads)
 
@@ -167,12 +188,32 @@ class _Neighborhood(Recommender):
         self.user_bias_, self.item_bias_ = np.zeros(0), np.zeros(0)
         if self._needs_biases():
             _, self.user_bias_, self.item_bias_ = fit_biases(
-                data, backend=self.backend, n_threads=self.n_threads)
+                data, method=self.baseline_method, reg_user=self.baseline_reg_user,
+                reg_item=self.baseline_reg_item, epochs=self.baseline_epochs,
+                lr=self.baseline_lr, reg=self.baseline_reg, backend=self.backend,
+                n_threads=self.n_threads)
         self.x_indptr_, self.x_indices_, self.x_data_ = x_csr.indptr, x_csr.indices, x_csr.data
         self.y_indptr_, self.y_indices_, self.y_data_ = y_csr.indptr, y_csr.indices, y_csr.data
+        if self.surprise_compat:
+            self._columns_in_load_order(data)
         self.neighbor_values_ = self._neighbor_values(
             self.y_indptr_, self.y_indices_, self.y_data_, self._col_bias())
         self._fit_similarity(data.orientation(self._axis).transposed)
+
+    def _columns_in_load_order(self, data):
+        """Each column's entries (a user's ratings for ItemKNN, an item's for UserKNN) in
+        the order they were loaded, Surprise's ``ur`` / ``ir``: the neighbourhood kernel
+        breaks similarity ties by entry position, Surprise's ``heapq.nlargest`` by that
+        order, so the kept neighbours are Surprise's."""
+        order = surprise_order(data)
+        if self._axis == "item":  # columns are users: entries already by user
+            entries = order.user_entries
+            rows = data.by_user.indices
+        else:
+            entries = order.item_entries
+            rows = data.entry_users()
+        self.y_indices_ = np.ascontiguousarray(rows[entries], dtype=self.y_indptr_.dtype)
+        self.y_data_ = data.by_user.data[entries]
 
     def _set_state(self, arrays, user_ids, item_ids):
         super()._set_state(arrays, user_ids, item_ids)
@@ -402,7 +443,8 @@ class _Neighborhood(Recommender):
     def _new_user_bias(self, indptr, indices, data):
         """Each new user's bias: one ALS step against the fitted item biases."""
         return bias_sweep(indptr, indices, data, float(self.global_mean_), self.item_bias_,
-                          BASELINE_REG_USER, backend=self.backend, n_threads=self.n_threads)
+                          self.baseline_reg_user, backend=self.backend,
+                          n_threads=self.n_threads)
 
     def predict_new(self, ratings, items):
         """Predict items for new users given only their ratings (fold-in, no refit).
@@ -426,7 +468,8 @@ class _Neighborhood(Recommender):
         refit with the user added, for the items the user did not rate.
         ``ItemKNN`` takes the user's ratings as the candidates of the fitted
         item similarities. A new user's bias (``baseline`` mode,
-        ``pearson_baseline``) is one ALS step against the fitted item biases.
+        ``pearson_baseline``) is one ALS step against the fitted item biases
+        (regularised by ``baseline_reg_user``, whatever ``baseline_method``).
         """
         single, queries, user, item, sizes = self._fold_in_request(ratings, items)
         est = self._clipped(self._fold_in_estimate(user, item, queries))

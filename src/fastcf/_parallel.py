@@ -15,7 +15,7 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
-def resolve_n_threads(n_threads):
+def resolve_n_threads(n_threads, name="n_threads"):
     """Turn a user's ``n_threads`` into a positive thread count.
 
     scikit-learn's meaning: ``None`` or ``-1`` use every usable core, a
@@ -24,6 +24,8 @@ def resolve_n_threads(n_threads):
     Parameters
     ----------
     n_threads : int or None
+    name : str
+        The parameter's name in the error messages (e.g. ``"n_jobs"``).
 
     Returns
     -------
@@ -33,12 +35,12 @@ def resolve_n_threads(n_threads):
     if n_threads is None:
         return usable_cores()
     if isinstance(n_threads, bool) or not isinstance(n_threads, Integral):
-        raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}.")
+        raise TypeError(f"{name} must be an int or None, got {type(n_threads).__name__}.")
     n_threads = int(n_threads)
     if n_threads == -1:
         return usable_cores()
     if n_threads < 1:
-        raise ValueError(f"n_threads == {n_threads}, must be >= 1, -1 or None.")
+        raise ValueError(f"{name} == {n_threads}, must be >= 1, -1 or None.")
     return n_threads
 
 

@@ -128,6 +128,22 @@ def check_value_matrix(name, array):
     return as_contiguous(name, array, stacklevel=4)
 
 
+def check_rating_indices(users, items, n_ratings, n_users, n_items):
+    """``users``, ``items`` as arrays of one int32/int64 dtype, each of length
+    ``n_ratings`` with values in ``[0, n_users)`` / ``[0, n_items)``, else raise."""
+    users, items = np.asarray(users), np.asarray(items)
+    for name, arr, upper in (("users", users, n_users), ("items", items, n_items)):
+        if arr.dtype not in INDEX_DTYPES or arr.ndim != 1:
+            raise TypeError(f"{name} must be a 1-d int32/int64 array, got {arr.dtype} with "
+                            f"ndim {arr.ndim}.")
+        if len(arr) != n_ratings:
+            raise ValueError(f"len({name}) == {len(arr)} but len(ratings) == {n_ratings}; "
+                             "they must match.")
+        if len(arr) and (arr.min() < 0 or arr.max() >= upper):
+            raise ValueError(f"{name} must lie in [0, {upper}).")
+    return users, items.astype(users.dtype, copy=False)
+
+
 def check_csr_arrays(indptr, indices, data, n_cols=None, *, require_data=True,
                      names=("indptr", "indices", "data")):
     """Validate the three arrays of a CSR matrix for a kernel.

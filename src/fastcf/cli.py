@@ -1,4 +1,5 @@
-"""The ``fastcf`` command line: ``benchmark``, ``train``, ``recommend``, ``evaluate``, ``info``.
+"""The ``fastcf`` command line: ``benchmark``, ``train``, ``recommend``, ``evaluate``, ``tune``,
+``info``.
 
 Everything a user reads is in the parser's help texts (plain text, printed as
 written); notes about what was assumed or done go to stderr, results to stdout.
@@ -32,7 +33,8 @@ examples:
   fastcf benchmark --data synthetic:1m
   fastcf train --data ratings.csv --algorithm mf -p factors=50 --out model.npz
   fastcf recommend --model model.npz --users 1,2,3 -n 5
-  fastcf evaluate --data ml-100k --algorithm itemknn --folds 5"""
+  fastcf evaluate --data ml-100k --algorithm itemknn --folds 5
+  fastcf tune --data ml-100k --algorithm mf -g lr=0.002,0.005,0.01 -g reg=0.02,0.1"""
 
 #: ``--algorithm`` name -> estimator class name in fastcf (default hyper-parameters).
 ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "ItemKNN",
@@ -153,17 +155,58 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _cmd_tune(args):
+    from .model_selection import grid_search, random_search
+
+    model = _make_model(args)
+    space = dict(args.grid or [])
+    if not space:
+        raise ValueError("give the values to try as -g NAME=V1,V2,... (at least one).")
+    data = _load_data(args)
+    metrics = args.metric.split(",")
+    options = dict(folds=args.folds, metrics=metrics, k=args.k, n_jobs=args.n_jobs,
+                   seed=args.seed, refit=args.save is not None)
+    if args.random:
+        result = random_search(model, space, data, n_iter=args.random, **options)
+    else:
+        result = grid_search(model, space, data, **options)
+    table = result.results.drop(columns="params").sort_values("rank").set_index("rank")
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    best = " ".join(f"{name}={value!r}" for name, value in result.best_params.items())
+    print(f"\nbest: {best} ({result.metric} {result.best_score:.4f}, mean over "
+          f"{args.folds} folds)")
+    if args.out:
+        table.to_csv(args.out)
+    if args.save:
+        result.best_model.save(args.save)
+        _note(args, f"refitted the best setting on all of {args.data}; wrote {args.save}")
+    return 0
+
+
 # ------------------------------------------------------------------- helpers
+
+def _literal(text):
+    """A Python literal, else the string itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
 
 def _param(text):
     """``name=value`` -> (name, value); the value is a Python literal, else a string."""
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
         raise argparse.ArgumentTypeError(f"{text!r} is not name=value")
-    try:
-        return name, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return name, value
+    return name, _literal(value)
+
+
+def _grid(text):
+    """``name=v1,v2,...`` -> (name, [values]); each value a Python literal, else a string."""
+    name, sep, values = text.partition("=")
+    if not sep or not name.isidentifier() or not values.strip(","):
+        raise argparse.ArgumentTypeError(f"{text!r} is not name=value1,value2,...")
+    return name, [_literal(value.strip()) for value in values.split(",") if value.strip()]
 
 
 def _estimator(name):
@@ -445,6 +488,34 @@ def build_parser():
     ev.add_argument("--seed", type=int, default=0, help="seed of the split")
     ev.add_argument("--out", default=None, help="also write the table as CSV")
     ev.set_defaults(func=_cmd_evaluate)
+
+    tune = _subparser(sub, "tune", "search hyper-parameters by cross-validation",
+                      "Cross-validates --algorithm on --data (--folds random folds) for every "
+                      "combination of the -g values (or --random N of them drawn at random), "
+                      "in --n-jobs processes, and prints one row per setting, best first: "
+                      "its parameters, the mean and std of each --metric over the folds, the "
+                      "mean fit and test seconds per fold. The first metric ranks (lower is "
+                      "better for rmse and mae, higher for the ranking metrics). -p fixes "
+                      "the other parameters; --threads gives each fit threads (default 1).",
+                      epilog=algorithms)
+    _add_model_arguments(tune)
+    tune.add_argument("-g", "--grid", type=_grid, action="append", metavar="NAME=V1,V2,...",
+                      help="values to try for a hyper-parameter (repeatable), e.g. "
+                           "-g factors=20,50,100 -g lr=0.005,0.01")
+    tune.add_argument("--folds", type=int, default=3, help="cross-validation folds")
+    tune.add_argument("--metric", default="rmse",
+                      help=f"comma-separated, from: {', '.join(METRICS)}; the first ranks")
+    tune.add_argument("-k", type=int, default=10, help="list length of the ranking metrics")
+    tune.add_argument("--n-jobs", type=int, default=None,
+                      help="processes evaluating settings x folds (default: all usable cores)")
+    tune.add_argument("--random", type=int, default=None, metavar="N",
+                      help="evaluate N settings drawn at random from the -g values instead "
+                           "of all of them")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the folds and the draws")
+    tune.add_argument("--save", default=None,
+                      help="refit the best setting on all the data and write it here (.npz)")
+    tune.add_argument("--out", default=None, help="also write the table as CSV")
+    tune.set_defaults(func=_cmd_tune)
     return parser
 
 

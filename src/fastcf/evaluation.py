@@ -185,7 +185,8 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
         One value per metric (means over the users that count, see
         :mod:`fastcf.metrics`), then ``fit_s``, ``predict_s`` (every test
         pair), ``recommend_s`` (top-``k`` for every known test user),
-        ``n_test`` and ``n_users`` (the users ranked).
+        ``n_test`` and ``n_users`` (the users ranked). With rating metrics
+        only nothing is ranked: ``recommend_s`` and ``n_users`` are 0.
     """
     if not isinstance(model, Recommender):
         raise TypeError(f"model must be a fastcf estimator, got {type(model).__name__}.")
@@ -207,6 +208,10 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
         out["rmse"] = m.rmse(frame["rating"].to_numpy(), predicted)
     if "mae" in wanted:
         out["mae"] = m.mae(frame["rating"].to_numpy(), predicted)
+    out.update(fit_s=fit_s, predict_s=predict_s, recommend_s=0.0, n_test=int(test.nnz),
+               n_users=0)
+    if all(name in RATING_METRICS for name in wanted):  # nothing to rank
+        return _evaluation_row(model, wanted, out)
     # the fitted model's internal users and items are train's
     users, relevant = _ranked_users_relevant(train, test, relevance_threshold)
     recommend_s, (items, scores) = _timed(lambda: model.recommend(model.user_ids_[users], k))
@@ -235,8 +240,11 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
     for name in wanted:
         if name in per_user:
             out[name] = _mean(per_user[name])
-    out.update(fit_s=fit_s, predict_s=predict_s, recommend_s=recommend_s,
-               n_test=int(test.nnz), n_users=int(len(users)))
+    out.update(recommend_s=recommend_s, n_users=int(len(users)))
+    return _evaluation_row(model, wanted, out)
+
+
+def _evaluation_row(model, wanted, out):
     return pd.Series({name: out[name] for name in [*wanted, "fit_s", "predict_s",
                                                    "recommend_s", "n_test", "n_users"]},
                      name=type(model).__name__)

@@ -4,7 +4,8 @@ A prediction for the pair (user :math:`u`, item :math:`i`) looks at a *target*
 :math:`x` and a *column* :math:`y` -- :math:`(u, i)` for ``UserKNN``,
 :math:`(i, u)` for ``ItemKNN`` -- and at the raters :math:`x'` of :math:`y`.
 Among those with a positive similarity :math:`s(x, x')`, the ``k`` most
-similar form :math:`N_k` (ties: lower index first). With the sums of
+similar form :math:`N_k` (ties: lower index first; with ``surprise_compat=True``
+Surprise's rule, the rating loaded first). With the sums of
 :func:`fastcf.kernels.neighborhood_sums`, the four modes are Surprise's:
 
 - ``"basic"`` (``KNNBasic``): :math:`\sum s\, r / \sum s`;
@@ -260,10 +261,26 @@ class UserKNN(_Ranking, _Neighborhood):
         ``shrinkage=None`` the kinds computed over the co-rated columns alone
         (``pearson``, ``cosine``, ``msd``, ``adjusted_cosine``) rank shrunk by
         100 (see Notes).
+    baseline_method : {"als", "sgd"}
+        How the baseline biases of ``mode="baseline"`` and ``"pearson_baseline"``
+        are fitted (:func:`fastcf.baseline.fit_biases`; Surprise's ``bsl_options``).
+    baseline_epochs : int, optional
+        None: the method's default (als 10, sgd 20).
+    baseline_reg_user, baseline_reg_item : float
+        ``"als"``'s regularisations (Surprise's ``reg_u``, ``reg_i``: 15, 10).
+    baseline_lr, baseline_reg : float
+        ``"sgd"``'s learning rate and regularisation (Surprise: 0.005, 0.02).
     dtype : {numpy.float32, numpy.float64}
         Similarity storage.
     clip : bool
-        Clip predictions to the training ratings' range, as Surprise does.
+        Clip predictions to the training ratings' range (Surprise clips to
+        its ``Reader``'s ``rating_scale``).
+    surprise_compat : bool
+        Among equally similar neighbours, keep those whose rating was loaded
+        first, as Surprise's ``heapq.nlargest`` does (each column's ratings are
+        stored in the order of the data), instead of the lower index; needs
+        ``dtype=np.float64``. Predictions and ``predict_details`` are then
+        Surprise's wherever ties compete for the last of the ``k`` places.
     backend : {"auto", "numba", "cython", "reference"}
     n_threads : int or None
         Results do not depend on it.
@@ -271,7 +288,7 @@ class UserKNN(_Ranking, _Neighborhood):
     Attributes
     ----------
     user_bias_, item_bias_ : ndarray of float64
-        Surprise's ALS baseline biases (:func:`fastcf.baseline.fit_biases`) where
+        Surprise's baseline biases (:func:`fastcf.baseline.fit_biases`) where
         the model uses them (``mode="baseline"`` or ``similarity=
         "pearson_baseline"``), else empty: they are fitted only then.
 

@@ -16,6 +16,7 @@ import numpy as np
 from ._config import PREDICT_CHUNK
 from ._factors import similar_items
 from ._parallel import resolve_n_threads
+from ._surprise import surprise_order, surprise_rng
 from ._training import Epoch, TrainingDiverged, train_epochs
 from ._validation import (
     check_bool,
@@ -29,7 +30,7 @@ from .base import Recommender
 from .data import Interactions
 from .kernels._registry import check_backend
 from .persist import Array, Schema
-from .schedules import CELL_ORDERS, Blocked, Hogwild, Schedule, Serial
+from .schedules import CELL_ORDERS, Blocked, Hogwild, Ordered, Schedule, Serial
 
 __all__ = ["MatrixFactorization", "TrainingDiverged"]
 
@@ -78,11 +79,23 @@ class MatrixFactorization(Recommender):
         Clip predictions to the training ratings' range.
     verbose : bool
         A progress bar over the epochs.
+    surprise_compat : bool
+        False (fastcf's mode): factors drawn from ``numpy.random.default_rng(seed)``
+        by sorted index, epochs shuffled (``"serial"``) or parallel. True:
+        Surprise ``SVD``'s model for ``random_state=seed``: its draws
+        (``RandomState(seed).normal``, users then items, by first appearance in
+        the data), every epoch over the ratings in ``trainset.all_ratings()``
+        order (no shuffle, :class:`fastcf.schedules.Ordered`), float64; it
+        needs ``dtype=np.float64`` and ``schedule="serial"`` (else
+        ValueError). Predictions then equal Surprise's (to rounding) where the
+        clipping range is the same: fastcf clips to the training ratings'
+        range, Surprise to the ``Reader``'s ``rating_scale``.
     backend : {"auto", "numba", "cython", "reference"}
     n_threads : int or None
         Threads of ``"blocked"`` / ``"hogwild"`` training and of ``recommend``.
     seed : int
-        Of the initial factors and of every epoch's shuffle.
+        Of the initial factors and of every epoch's shuffle (Surprise's
+        ``random_state`` with ``surprise_compat``).
 
     Attributes
     ----------
@@ -116,8 +129,7 @@ class MatrixFactorization(Recommender):
                  lr_pu=None, lr_qi=None, reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None,
                  lr_decay=1.0, biased=True, init_mean=0.0, init_std=0.1, dtype=np.float32,
                  schedule="serial", blocks=32, cell_order="sorted", patience=None, clip=True,
-                 verbose=False,
-                 backend="auto", n_threads=None, seed=0):
+                 verbose=False, surprise_compat=False, backend="auto", n_threads=None, seed=0):
         self.factors = factors
         self.epochs = epochs
         self.lr = lr
@@ -141,6 +153,7 @@ class MatrixFactorization(Recommender):
         self.patience = patience
         self.clip = clip
         self.verbose = verbose
+        self.surprise_compat = surprise_compat
         self.backend = backend
         self.n_threads = n_threads
         self.seed = seed
@@ -167,8 +180,15 @@ class MatrixFactorization(Recommender):
         check_choice("cell_order", self.cell_order, CELL_ORDERS)
         if self.patience is not None:
             check_int("patience", self.patience, min_value=1)
-        for name in ("biased", "clip", "verbose"):
+        for name in ("biased", "clip", "verbose", "surprise_compat"):
             check_bool(name, getattr(self, name))
+        if self.surprise_compat and np.dtype(self.dtype) != np.float64:
+            raise ValueError("surprise_compat=True computes in float64 as Surprise does; pass "
+                             "dtype=np.float64.")
+        if self.surprise_compat and self.schedule != "serial":
+            raise ValueError(f"surprise_compat=True visits the ratings in Surprise's order on "
+                             f"one thread; schedule == {self.schedule!r}, pass "
+                             f"schedule='serial'.")
         check_int("seed", self.seed, min_value=0)
         check_backend(self.backend)
         resolve_n_threads(self.n_threads)
@@ -204,6 +224,9 @@ class MatrixFactorization(Recommender):
         if schedule is not None and not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a fastcf.schedules.Schedule (the schedule "
                             f"parameter takes the names), got {type(schedule).__name__}.")
+        if schedule is not None and self.surprise_compat:
+            raise ValueError("surprise_compat=True runs Surprise's order; fit(schedule=...) "
+                             "cannot replace it.")
         if self.patience is not None and validation is None:
             raise ValueError("patience needs a validation set: fit(data, validation=...).")
         self._validation, self._callbacks, self._fit_schedule = validation, callbacks, schedule
@@ -221,19 +244,36 @@ class MatrixFactorization(Recommender):
         rng = np.random.default_rng(self.seed)
         self.global_mean_ = np.float64(data.global_mean)
         self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
-        self.user_factors_ = rng.normal(self.init_mean, self.init_std,
-                                        (data.n_users, self.factors)).astype(dtype)
-        self.item_factors_ = rng.normal(self.init_mean, self.init_std,
-                                        (data.n_items, self.factors)).astype(dtype)
+        shape = (self.init_mean, self.init_std)
+        order = surprise_order(data) if self.surprise_compat else None
+        if order is not None:  # Surprise's draws, by its inner ids
+            draws = surprise_rng(self.seed)
+            self.user_factors_ = draws.normal(*shape, (data.n_users, self.factors))[
+                order.user_inner]
+            self.item_factors_ = draws.normal(*shape, (data.n_items, self.factors))[
+                order.item_inner]
+        else:
+            self.user_factors_ = rng.normal(*shape, (data.n_users, self.factors)).astype(dtype)
+            self.item_factors_ = rng.normal(*shape, (data.n_items, self.factors)).astype(dtype)
         self.user_bias_ = np.zeros(data.n_users, dtype=dtype)
         self.item_bias_ = np.zeros(data.n_items, dtype=dtype)
         self.partial_fits_ = np.int64(0)
-        by_user = data.by_user
-        users = np.repeat(np.arange(data.n_users, dtype=by_user.indices.dtype),
-                          np.diff(by_user.indptr))
+        users, items, ratings = self._rating_arrays(data, order)
         self.history_ = []
-        self._train(users, by_user.indices, by_user.data.astype(dtype), self.epochs, rng,
-                    self._validation_pairs(), self._callbacks, self._fit_schedule)
+        self._train(users, items, ratings, self.epochs, rng, self._validation_pairs(),
+                    self._callbacks, self._fit_schedule)
+
+    def _rating_arrays(self, data, order=None):
+        """(users, items, ratings) of ``data`` (its indices, the model's dtype) in the
+        order the schedule starts from: by user, or Surprise's ``all_ratings()``
+        (``order``: ``surprise_order(data)`` if already computed)."""
+        by_user = data.by_user
+        users = data.entry_users().astype(by_user.indices.dtype, copy=False)
+        items, ratings = by_user.indices, by_user.data.astype(np.dtype(self.dtype))
+        if self.surprise_compat:
+            order = (surprise_order(data) if order is None else order).all_ratings
+            users, items, ratings = users[order], items[order], ratings[order]
+        return users, items, ratings
 
     def _check_memory(self, n_users, n_items, dtype, factors=None):
         """Refuse factor matrices of ``n_users`` + ``n_items`` rows that cannot fit."""
@@ -244,6 +284,8 @@ class MatrixFactorization(Recommender):
 
     def _schedule(self):
         """The schedule object the parameters describe."""
+        if self.surprise_compat:
+            return Ordered(backend=self.backend)
         if self.schedule == "serial":
             return Serial(backend=self.backend)
         grid = Blocked if self.schedule == "blocked" else Hogwild
@@ -312,14 +354,13 @@ class MatrixFactorization(Recommender):
             "user_factors_": draw, "user_bias_": lambda n: np.zeros(n, dtype)})
         item_map = self._grow("item", data.item_ids, item_index, {
             "item_factors_": draw, "item_bias_": lambda n: np.zeros(n, dtype)})
-        by_user = data.by_user
-        local_users = np.repeat(np.arange(data.n_users), np.diff(by_user.indptr))
-        users, items = user_map[local_users], item_map[by_user.indices]
+        local_users, local_items, ratings = self._rating_arrays(data)
+        users, items = user_map[local_users], item_map[local_items]
         low, high = data.rating_range
         self.rating_range_ = np.array([min(self.rating_range_[0], low),
                                        max(self.rating_range_[1], high)])
         self._add_seen(users, items)
-        self._train(users, items, by_user.data.astype(dtype), epochs, rng)
+        self._train(users, items, ratings.astype(dtype, copy=False), epochs, rng)
         return self
 
     # --------------------------------------------------------------- predict

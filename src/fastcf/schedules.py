@@ -15,9 +15,9 @@ A schedule is an object with two methods (:class:`Schedule`):
 ``rng`` is the model's seeded ``numpy.random.Generator``: a schedule draws
 its layout and every epoch's order from it, so a seed gives the same model.
 The model builds :class:`Serial`, :class:`Blocked` or :class:`Hogwild` from
-its ``schedule`` parameter; ``MatrixFactorization.fit(..., schedule=)`` takes
-any object of this protocol for one fit (``fastcf.distributed.fit_mf`` passes
-its DSGD one).
+its ``schedule`` parameter (:class:`Ordered` with ``surprise_compat=True``);
+``MatrixFactorization.fit(..., schedule=)`` takes any object of this protocol
+for one fit (``fastcf.distributed.fit_mf`` passes its DSGD one).
 """
 
 from abc import ABC, abstractmethod
@@ -33,7 +33,7 @@ from .kernels.mf import (
     run_shuffle_ratings,
 )
 
-__all__ = ["Blocked", "Hogwild", "Schedule", "Serial"]
+__all__ = ["Blocked", "Hogwild", "Ordered", "Schedule", "Serial"]
 
 #: How ``Blocked`` and ``Hogwild`` visit the ratings of one cell.
 CELL_ORDERS = ("sorted", "shuffled")
@@ -52,10 +52,12 @@ class Schedule(ABC):
         """Run one epoch, updating the arrays in place; return the sum of e^2."""
 
 
-class Serial(Schedule):
-    """One thread, a fresh seeded shuffle of every rating each epoch.
+class Ordered(Schedule):
+    """One thread, the ratings in the order ``start`` is given them, every epoch.
 
-    A seed gives the same model bit for bit on a backend.
+    No randomness: with the ratings in Surprise's ``trainset.all_ratings()``
+    order (``MatrixFactorization(surprise_compat=True)`` lays them out so)
+    the epochs are Surprise ``SVD``'s.
 
     Parameters
     ----------
@@ -66,14 +68,33 @@ class Serial(Schedule):
         self.backend = check_backend(backend)
 
     def start(self, users, items, ratings, n_users, n_items, rng):
+        self._ratings = (users, items, ratings)  # only read
+
+    def epoch(self, mu, user_bias, item_bias, user_factors, item_factors, lr, reg, biased,
+              rng):
+        return run_sgd_epoch(*self._ratings, mu, user_bias, item_bias, user_factors,
+                             item_factors, lr, reg, biased, backend=self.backend)
+
+
+class Serial(Ordered):
+    """One thread, a fresh seeded shuffle of every rating each epoch.
+
+    A seed gives the same model bit for bit on a backend.
+
+    Parameters
+    ----------
+    backend : {"auto", "numba", "cython", "reference"}
+    """
+
+    def start(self, users, items, ratings, n_users, n_items, rng):
         # the epochs shuffle these arrays in place (and then stream them)
         self._ratings = (users.copy(), items.copy(), ratings.copy())
 
     def epoch(self, mu, user_bias, item_bias, user_factors, item_factors, lr, reg, biased,
               rng):
         run_shuffle_ratings(*self._ratings, rng.integers(2**63), backend=self.backend)
-        return run_sgd_epoch(*self._ratings, mu, user_bias, item_bias, user_factors,
-                             item_factors, lr, reg, biased, backend=self.backend)
+        return super().epoch(mu, user_bias, item_bias, user_factors, item_factors, lr, reg,
+                             biased, rng)
 
 
 class _Grid(Schedule):

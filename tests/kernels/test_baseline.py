@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import BACKENDS, DTYPES, THREADS
 
-from fastcf.kernels import bias_sweep
+from fastcf.kernels import bias_sgd, bias_sweep
 
 
 def _inputs(data, dtype, axis):
@@ -66,3 +66,57 @@ def test_bad_input(interactions):
     empty_row = np.array([0, 0, 1], dtype=indptr.dtype)
     with pytest.raises(ValueError, match="divide by zero"):
         bias_sweep(empty_row, indices[:1], data[:1], mu, other, 0.0)
+
+
+def _sgd_inputs(data, dtype, index_dtype=np.int32):
+    order = np.random.default_rng(2).permutation(data.nnz)
+    users = data.entry_users()[order].astype(index_dtype)
+    items = data.by_user.indices[order].astype(index_dtype)
+    return users, items, data.by_user.data[order].astype(dtype), 3.1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_sgd_matches_reference(interactions, backend, dtype, index_dtype):
+    users, items, ratings, mu = _sgd_inputs(interactions, dtype, index_dtype)
+    biases = {}
+    for name in ("reference", backend):
+        bu, bi = np.zeros(interactions.n_users), np.full(interactions.n_items, 0.1)
+        for _ in range(3):
+            assert bias_sgd(users, items, ratings, mu, bu, bi, 0.01, 0.05, backend=name) is None
+        biases[name] = bu, bi
+    for got, want in zip(biases[backend], biases["reference"]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_sgd_step_by_hand():
+    # mu 3: (0, 0, 4) e = 1 -> b_u0 = b_i0 = 0.5; (1, 0, 2) e = -1.5 -> b_u1 = -0.75, b_i0 = -0.25
+    bu, bi = np.zeros(2), np.zeros(1)
+    bias_sgd(np.array([0, 1]), np.array([0, 0]), np.array([4.0, 2.0]), 3.0, bu, bi, 0.5, 0.0)
+    assert bu.tolist() == [0.5, -0.75] and bi.tolist() == [-0.25]
+
+
+def test_sgd_bad_input(interactions):
+    users, items, ratings, mu = _sgd_inputs(interactions, np.float64)
+    bu, bi = np.zeros(interactions.n_users), np.zeros(interactions.n_items)
+    with pytest.raises(TypeError, match="user_bias must be a 1-d float64"):
+        bias_sgd(users, items, ratings, mu, bu.astype(np.float32), bi, 0.1, 0.1)
+    with pytest.raises(ValueError, match="item_bias must be C-contiguous and writeable"):
+        bias_sgd(users, items, ratings, mu, bu, np.zeros(2 * len(bi))[::2], 0.1, 0.1)
+    with pytest.raises(TypeError, match="ratings must be a 1-d float32/float64"):
+        bias_sgd(users, items, ratings.astype(np.int64), mu, bu, bi, 0.1, 0.1)
+    with pytest.raises(TypeError, match="users must be a 1-d int32/int64"):
+        bias_sgd(users.astype(np.float64), items, ratings, mu, bu, bi, 0.1, 0.1)
+    with pytest.raises(ValueError, match=r"len\(items\) == 1 but len\(ratings\)"):
+        bias_sgd(users, items[:1], ratings, mu, bu, bi, 0.1, 0.1)
+    with pytest.raises(ValueError, match="items must lie in"):
+        bias_sgd(users, items, ratings, mu, bu, bi[:2], 0.1, 0.1)
+    bad = ratings.copy()
+    bad[0] = np.nan
+    with pytest.raises(ValueError, match="ratings contain NaN"):
+        bias_sgd(users, items, bad, mu, bu, bi, 0.1, 0.1)
+    with pytest.raises(ValueError, match="lr == -0.1, must be >= 0.0"):
+        bias_sgd(users, items, ratings, mu, bu, bi, -0.1, 0.1)
+    with pytest.raises(ValueError, match="mu == inf, must be finite"):
+        bias_sgd(users, items, ratings, np.inf, bu, bi, 0.1, 0.1)

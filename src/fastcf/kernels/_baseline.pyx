@@ -1,4 +1,4 @@
-"""Cython twin of ``baseline_nb``: one ALS half-sweep of the bias model."""
+"""Cython twins of ``baseline_nb``: an ALS half-sweep and an SGD epoch of the bias model."""
 
 from cython cimport floating
 from cython.parallel cimport prange
@@ -22,3 +22,15 @@ def bias_sweep(const index_t[::1] indptr, const index_t[::1] indices,
             for j in range(indptr[row], indptr[row + 1]):
                 total = total + (data[j] - mu - other_bias[indices[j]])
             out[row] = total / (reg + (indptr[row + 1] - indptr[row]))
+
+
+def bias_sgd(const index_t[::1] users, const index_t[::1] items, const floating[::1] ratings,
+             double mu, double[::1] user_bias, double[::1] item_bias, double lr, double reg):
+    cdef Py_ssize_t t, u, i
+    cdef double err
+    with nogil:
+        for t in range(ratings.shape[0]):
+            u, i = users[t], items[t]
+            err = ratings[t] - (mu + user_bias[u] + item_bias[i])
+            user_bias[u] += lr * (err - reg * user_bias[u])
+            item_bias[i] += lr * (err - reg * item_bias[i])

@@ -25,8 +25,8 @@ schedules shuffle the (user, item, rating) arrays themselves
 
 import numpy as np
 
-from .._config import INDEX_DTYPES, VALUE_DTYPES
-from .._validation import check_float
+from .._config import VALUE_DTYPES
+from .._validation import check_float, check_rating_indices
 from ..reference import mf as _reference
 from . import _registry, mf_nb
 
@@ -119,22 +119,11 @@ def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_facto
         raise ValueError(f"shapes disagree: user_factors {user_factors.shape}, item_factors "
                          f"{item_factors.shape}, user_bias {user_bias.shape}, item_bias "
                          f"{item_bias.shape}.")
-    users, items = np.asarray(users), np.asarray(items)
-    for name, arr, upper in (("users", users, n_users), ("items", items, n_items)):
-        if arr.dtype not in INDEX_DTYPES or arr.ndim != 1:
-            raise TypeError(f"{name} must be a 1-d int32/int64 array, got {arr.dtype} with "
-                            f"ndim {arr.ndim}.")
-        if arr.shape != ratings.shape:
-            raise ValueError(f"len({name}) == {len(arr)} but len(ratings) == {len(ratings)}; "
-                             "they must match.")
-        if len(arr) and (arr.min() < 0 or arr.max() >= upper):
-            raise ValueError(f"{name} must lie in [0, {upper}).")
+    users, items = check_rating_indices(users, items, len(ratings), n_users, n_items)
     for name, arr in (("ratings", ratings), ("user_bias", user_bias), ("item_bias", item_bias),
                       ("user_factors", user_factors), ("item_factors", item_factors)):
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} contain NaN or inf values, must be finite.")
-    if items.dtype != users.dtype:
-        items = items.astype(users.dtype)
     if order is not None:
         order = np.asarray(order)
         if order.ndim != 1 or (len(order) and order.dtype.kind not in "iu"):
