@@ -5,7 +5,7 @@ surprise``) offers what ``import surprise`` (scikit-surprise 1.1.5) does, with
 the same module layout (``surprise.dataset``, ``surprise.prediction_algorithms``,
 ``surprise.accuracy``, ...): ``Dataset``, ``Reader``, ``Trainset``, every
 algorithm with Surprise's parameters, ``Prediction`` with Surprise's
-``details``, ``accuracy`` and ``dump``. The algorithms train fastcf's compiled
+``details``, ``accuracy``, ``model_selection`` and ``dump``. The algorithms train fastcf's compiled
 models in their Surprise-compatible mode (``surprise_compat=True``: float64,
 Surprise's initial draws, visiting order and tie rules), so an int
 ``random_state`` gives Surprise's predictions; ``test`` predicts a whole test
@@ -17,7 +17,7 @@ is kept with a warning; repeated (user, item) ratings are kept once (the last)
 by the fastcf models, with a warning.
 """
 
-from . import accuracy, dump
+from . import accuracy, dump, model_selection
 from .builtin_datasets import get_dataset_dir
 from .dataset import Dataset
 from .prediction_algorithms import (
@@ -38,10 +38,6 @@ from .prediction_algorithms import (
 )
 from .reader import Reader
 from .trainset import Trainset
-
-# LEAD: once src/fastcf/compat/surprise/model_selection/ is merged (the tuning helper's
-# part), import it here with the other submodules -- `from . import accuracy, dump,
-# model_selection` -- and add "model_selection" to __all__ below (Surprise has both).
 
 __all__ = [
     "AlgoBase",
@@ -64,6 +60,7 @@ __all__ = [
     "dump",
     "KNNWithZScore",
     "get_dataset_dir",
+    "model_selection",
 ]
 
 __version__ = "1.1.5"
