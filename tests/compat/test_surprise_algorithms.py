@@ -338,3 +338,26 @@ def test_verbose_prints(tiny_trainset, capsys):
     assert "Estimating biases using als..." in capsys.readouterr().out
     BaselineOnly(verbose=False).fit(tiny_trainset).test([("u1", "i1", 3.0)], verbose=True)
     assert capsys.readouterr().out.startswith("user: u1")
+
+
+@pytest.mark.parametrize("make, shapes", [
+    (lambda: SVD(n_factors=3, n_epochs=2, random_state=0),
+     {"bu": ("u",), "bi": ("i",), "pu": ("u", 3), "qi": ("i", 3)}),
+    (lambda: SVDpp(n_factors=3, n_epochs=2, random_state=0),
+     {"bu": ("u",), "bi": ("i",), "pu": ("u", 3), "qi": ("i", 3), "yj": ("i", 3)}),
+    (lambda: NMF(n_factors=3, n_epochs=2, random_state=0), {"pu": ("u", 3), "qi": ("i", 3)}),
+    (SlopeOne, {"user_mean": ("u",)}),
+    (lambda: CoClustering(n_epochs=2, random_state=0),
+     {"cltr_u": ("u",), "cltr_i": ("i",), "user_mean": ("u",), "item_mean": ("i",),
+      "avg_cltr_u": (3,), "avg_cltr_i": (3,), "avg_cocltr": (3, 3)}),
+    (NormalPredictor, {"sigma": ()}),
+    (lambda: KNNWithZScore(verbose=False), {"means": ("u",), "sigmas": ("u",), "sim": ("u", "u")}),
+])
+def test_surprise_attributes(make, shapes, split):
+    trainset, _ = split
+    algo = make().fit(trainset)
+    sizes = {"u": trainset.n_users, "i": trainset.n_items}
+    for name, shape in shapes.items():
+        assert np.shape(getattr(algo, name)) == tuple(sizes.get(d, d) for d in shape), name
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        assert algo.nothing is None

@@ -16,7 +16,7 @@ class CoClustering(EngineAlgo):
     (20), ``random_state``, ``verbose``.
     """
 
-    _ATTRIBUTES = {"cltr_u": "user_clusters_", "cltr_i": "item_clusters_",
+    _ATTRIBUTES = {"cltr_u": "user_labels_", "cltr_i": "item_labels_",
                    "user_mean": "user_mean_", "item_mean": "item_mean_",
                    "avg_cltr_u": "user_cluster_mean_", "avg_cltr_i": "item_cluster_mean_",
                    "avg_cocltr": "cocluster_mean_"}
