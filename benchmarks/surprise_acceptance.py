@@ -12,9 +12,7 @@ else changes), then the tests run under pytest and every example as a script.
 ``--repo`` is needed the first time (``git archive HEAD tests examples`` into
 the scratch folder). ``--ml100k`` links a local MovieLens 100K folder where
 ``Dataset.load_builtin("ml-100k")`` looks (under a scratch HOME), so no example
-downloads anything. ``--borrow-model-selection`` runs Surprise's own
-``model_selection`` (its imports pointed at ``fastcf.compat.surprise``) in place
-of fastcf's, for a run before fastcf's ``model_selection`` exists. Examples that
+downloads anything. Examples that
 import ``tabulate`` (a table printer, not a Surprise dependency) get a minimal
 stand-in when it is not installed. ``--benchmark`` also runs ``benchmark.py``
 (Surprise's README table: every algorithm, 5-fold CV on ML-100K) with fastcf and
@@ -42,29 +40,11 @@ def rewrite(text, target):
     return IMPORT.sub(lambda m: f"{m[1]}import {target}{m[2] or ''}{m[3] or ''}", text)
 
 
-def copy_rewritten(src, dst, borrow):
+def copy_rewritten(src, dst):
     shutil.rmtree(dst, ignore_errors=True)
     shutil.copytree(src, dst)
     for path in dst.rglob("*.py"):
-        text = rewrite(path.read_text(), "fastcf.compat.surprise")
-        if borrow:
-            text = text.replace("fastcf.compat.surprise.model_selection",
-                                "borrowed_model_selection")
-        path.write_text(text)
-
-
-def borrow_model_selection(scratch, repo):
-    """Surprise's model_selection as a top-level package whose imports point at fastcf."""
-    target = scratch / "borrowed" / "borrowed_model_selection"
-    shutil.rmtree(target.parent, ignore_errors=True)
-    target.parent.mkdir(parents=True)
-    archive(repo, scratch / "borrowed" / "src", "surprise/model_selection")
-    shutil.move(scratch / "borrowed" / "src" / "surprise" / "model_selection", target)
-    for path in target.glob("*.py"):
-        text = path.read_text().replace("from ..", "from fastcf.compat.surprise.")
-        path.write_text(text.replace("from fastcf.compat.surprise. import",
-                                     "from fastcf.compat.surprise import"))
-    return target.parent
+        path.write_text(rewrite(path.read_text(), "fastcf.compat.surprise"))
 
 
 TABULATE_STUB = '''"""Scratch stand-in for tabulate (pipe tables only)."""
@@ -101,7 +81,6 @@ def main(argv=None):
     parser.add_argument("scratch", type=Path)
     parser.add_argument("--repo", type=Path, help="Surprise's git directory")
     parser.add_argument("--ml100k", type=Path, help="a folder holding MovieLens 100K's u.data")
-    parser.add_argument("--borrow-model-selection", action="store_true")
     parser.add_argument("--skip-tests", action="store_true")
     parser.add_argument("--skip-examples", action="store_true")
     parser.add_argument("--benchmark", action="store_true",
@@ -115,12 +94,7 @@ def main(argv=None):
         if args.repo is None:
             parser.error(f"{scratch / 'tests'} is missing: pass --repo to extract it.")
         archive(args.repo, scratch, "tests", "examples")
-    borrow = args.borrow_model_selection
     paths = [str(ROOT / "src")]
-    if borrow:
-        if args.repo is None:
-            parser.error("--borrow-model-selection needs --repo.")
-        paths.append(str(borrow_model_selection(scratch, args.repo)))
     stub = tabulate_path(scratch)
     paths += [str(stub)] if stub is not None else []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]))
@@ -134,7 +108,7 @@ def main(argv=None):
     status = 0
     if not args.skip_tests:
         tests = scratch / "fastcf_tests"
-        copy_rewritten(scratch / "tests", tests, borrow)
+        copy_rewritten(scratch / "tests", tests)
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE",
                    "--continue-on-collection-errors", "--tb=line", "--rootdir", str(tests),
                    str(tests)]
@@ -142,7 +116,7 @@ def main(argv=None):
         status |= subprocess.run(command, env=env, cwd=tests).returncode
     if not args.skip_examples:
         examples = scratch / "fastcf_examples"
-        copy_rewritten(scratch / "examples", examples, borrow)
+        copy_rewritten(scratch / "examples", examples)
         failed, ran = [], 0
         scripts = sorted(examples.glob("*.py")) + sorted(examples.glob("*/*.py"))
         for script in scripts:

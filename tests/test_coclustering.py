@@ -189,7 +189,7 @@ def test_bad_parameters(interactions):
 
 def test_thread_count_does_not_change_a_parallel_fit(monkeypatch):
     # past one chunk of rows, with the small-fit single-thread rule switched off
-    monkeypatch.setattr("fastcf.coclustering.COCLUSTERING_SINGLE_THREAD_WORK", 0)
+    monkeypatch.setattr("fastcf.coclustering.COCLUSTERING_WORK_PER_THREAD", 1)
     data = fastcf.make_ratings(1200, 300, 20_000, seed=1)
     for backend in ("numba", "cython"):
         one, two = (fastcf.CoClustering(4, 3, epochs=3, backend=backend, n_threads=n).fit(data)

@@ -60,6 +60,11 @@ def surprise_data():
     return arrays, train
 
 
+def test_every_fixture_has_a_model():
+    names = {path.stem for path in FIXTURES.glob("*.npz")} - {"data"}
+    assert names == set(MODELS), sorted(names ^ set(MODELS))
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_predictions_equal_surprise(name, surprise_data):
     arrays, train = surprise_data

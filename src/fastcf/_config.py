@@ -92,12 +92,12 @@ BASELINE_SGD_EPOCHS = 20
 #: per-chunk partials in chunk order, fixed by the data, so any thread count
 #: gives the same bits.
 COCLUSTERING_CHUNK_ROWS = 512
-#: Co-clustering fits whose epochs' kernels evaluate fewer (rating, cluster)
-#: errors than this run them on one thread: each call is then a few ms, and a
+#: Co-clustering kernels run one thread per this many (rating, cluster) error
+#: evaluations (at most n_threads): smaller calls take a few ms, and a
 #: parallel region waits for any descheduled thread (Surprise's defaults on a
 #: 2-core machine at load 4.5: ML-100k u1.base fit 14 ms on 1 thread vs 80-260 ms
 #: on 2; 1M ratings 0.2-0.4 s vs 0.7-1.3 s).
-COCLUSTERING_SINGLE_THREAD_WORK = 1 << 22
+COCLUSTERING_WORK_PER_THREAD = 1 << 22
 
 #: Score cells (users x items) per block when recommending: bounds the memory
 #: of dense scoring to about 8 bytes x this, whatever the catalogue size.

@@ -44,6 +44,17 @@ def resolve_n_threads(n_threads, name="n_threads"):
     return n_threads
 
 
+def threads_for_work(n_threads, work, work_per_thread):
+    """Threads for a parallel loop of ``work`` units: one per ``work_per_thread``.
+
+    At least one, at most ``resolve_n_threads(n_threads)``. Small loops run on
+    one thread because a parallel region's fork and join (and, on a shared
+    machine, waiting for a descheduled second thread) costs more than the
+    work it splits; each caller's constant records its measurement.
+    """
+    return min(resolve_n_threads(n_threads), max(1, int(work) // int(work_per_thread)))
+
+
 @contextmanager
 def numba_threads(n_threads):
     """Run the body with Numba's thread count set to ``n_threads``.

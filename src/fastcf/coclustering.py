@@ -7,8 +7,8 @@ from numbers import Integral
 
 import numpy as np
 
-from ._config import COCLUSTERING_SINGLE_THREAD_WORK
-from ._parallel import resolve_n_threads
+from ._config import COCLUSTERING_WORK_PER_THREAD
+from ._parallel import resolve_n_threads, threads_for_work
 from ._surprise import surprise_order, surprise_rng
 from ._training import Epoch, train_epochs
 from ._validation import check_bool, check_int
@@ -66,7 +66,7 @@ class CoClustering(Recommender):
         scikit-learn's meaning. Every user's (item's) new cluster depends only
         on the previous assignment, and the cluster sums are added in an order
         the data fixes, so the model does not depend on it. Fits of fewer than
-        ``COCLUSTERING_SINGLE_THREAD_WORK`` (ratings x clusters) run on one
+        ``COCLUSTERING_WORK_PER_THREAD`` (ratings x clusters) run on one
         thread: their parallel regions would cost more than they share.
     seed : int or None
         The initial clusters: ``numpy.random.default_rng(seed).integers`` in
@@ -198,10 +198,11 @@ class CoClustering(Recommender):
         self.user_mean_ = _row_means(rows[0], rows[2], self.global_mean_)
         self.item_mean_ = _row_means(cols[0], cols[2], self.global_mean_)
         self.user_labels_, self.item_labels_ = user_labels, item_labels
-        # small fits run on one thread (see COCLUSTERING_SINGLE_THREAD_WORK): same result
+        # small fits run on one thread (see COCLUSTERING_WORK_PER_THREAD): same result
         work = data.nnz * max(self.user_clusters, self.item_clusters)
         options = {"backend": self.backend,
-                   "n_threads": 1 if work < COCLUSTERING_SINGLE_THREAD_WORK else self.n_threads}
+                   "n_threads": threads_for_work(self.n_threads, work,
+                                                 COCLUSTERING_WORK_PER_THREAD)}
         nnz = max(data.nnz, 1)
 
         def run_epoch(epoch):

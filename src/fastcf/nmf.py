@@ -13,7 +13,7 @@ import numpy as np
 
 from ._config import NMF_WORK_PER_THREAD
 from ._factors import similar_items
-from ._parallel import resolve_n_threads
+from ._parallel import resolve_n_threads, threads_for_work
 from ._surprise import surprise_order, surprise_rng
 from ._training import Epoch, train_epochs
 from ._validation import check_bool, check_float, check_int, check_memory
@@ -155,8 +155,7 @@ class NMF(Recommender):
         self.rating_range_ = np.array(data.rating_range, dtype=np.float64)
         mu = float(mean) if self.biased else 0.0
         work = nmf_work(data.nnz, n_users, n_items, k)
-        n_threads = min(resolve_n_threads(self.n_threads),
-                        max(1, data.nnz * k // NMF_WORK_PER_THREAD))
+        n_threads = threads_for_work(self.n_threads, data.nnz * k, NMF_WORK_PER_THREAD)
 
         def run_epoch(epoch):
             loss = run_nmf_epoch(
