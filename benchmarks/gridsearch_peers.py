@@ -1,7 +1,9 @@
 """GridSearchCV over SVD's n_epochs x lr_all x reg_all (3 x 3 x 3, 3 folds, RMSE and MAE)
-on ML-100k: Surprise's GridSearchCV beside fastcf.model_selection.grid_search on
-MatrixFactorization with Surprise's SVD defaults (100 factors, init N(0, 0.1), biased,
-float64, the serial schedule), the same n_jobs, in the same run.
+on ML-100k: Surprise's GridSearchCV beside the same code on ``fastcf.compat.surprise``
+(the same folds, SVD in its Surprise mode: the same best parameters and scores), and
+beside fastcf.model_selection.grid_search on MatrixFactorization with Surprise's SVD
+defaults (100 factors, init N(0, 0.1), biased, float64, the serial schedule), the same
+n_jobs, in the same run.
 
     PYTHONPATH=src python benchmarks/gridsearch_peers.py [--n-jobs 1,2] [--repeats 3]
 
@@ -23,9 +25,13 @@ SURPRISE_GRID = {"n_epochs": [5, 10, 20], "lr_all": [0.002, 0.005, 0.01],
 NAMES = {"n_epochs": "epochs", "lr_all": "lr", "reg_all": "reg"}
 
 
-def run_surprise(n_jobs):
-    from surprise import SVD, Dataset, Reader
-    from surprise.model_selection import GridSearchCV, KFold
+def run_surprise(n_jobs, module="surprise"):
+    import importlib
+
+    surprise = importlib.import_module(module)
+    selection = importlib.import_module(f"{module}.model_selection")
+    SVD, Dataset, Reader = surprise.SVD, surprise.Dataset, surprise.Reader
+    GridSearchCV, KFold = selection.GridSearchCV, selection.KFold
 
     data = Dataset.load_from_file(DATA, Reader("ml-100k"))
     grid = {**SURPRISE_GRID, "random_state": [0]}
@@ -56,18 +62,23 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     run_fastcf(1)  # JIT compile (cache load) apart
+    runs = (("surprise", run_surprise),
+            ("compat", lambda n_jobs: run_surprise(n_jobs, "fastcf.compat.surprise")),
+            ("fastcf", run_fastcf))
     for n_jobs in (int(n) for n in args.n_jobs.split(",")):
         print(f"n_jobs={n_jobs}, load average {os.getloadavg()}")
-        times = {"surprise": [], "fastcf": []}
+        times = {name: [] for name, _ in runs}
         for _ in range(args.repeats):
-            for name, run in (("surprise", run_surprise), ("fastcf", run_fastcf)):
+            for name, run in runs:
                 seconds, best, score = run(n_jobs)
                 times[name].append(seconds)
                 print(f"  {name:8s} {seconds:7.2f} s  best {best}  rmse {score:.4f}",
                       flush=True)
-        ratio = min(times["surprise"]) / min(times["fastcf"])
-        print(f"  best of {args.repeats}: surprise {min(times['surprise']):.2f} s, fastcf "
-              f"{min(times['fastcf']):.2f} s: {ratio:.1f}x; load average {os.getloadavg()}")
+        best = {name: min(seconds) for name, seconds in times.items()}
+        print(f"  best of {args.repeats}: surprise {best['surprise']:.2f} s, compat "
+              f"{best['compat']:.2f} s ({best['surprise'] / best['compat']:.1f}x), fastcf "
+              f"{best['fastcf']:.2f} s ({best['surprise'] / best['fastcf']:.1f}x); "
+              f"load average {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ ALGORITHMS = {
     "BaselineOnly(sgd)": ("BaselineOnly", {"bsl_options": {"method": "sgd"}}),
     "KNNBasic": ("KNNBasic", {}),
     "KNNWithMeans": ("KNNWithMeans", {}),
-    "KNNWithMeans(item, pearson)": ("KNNWithMeans", {"sim_options": {"name": "pearson",
+    "KNNWithMeans(item pearson)": ("KNNWithMeans", {"sim_options": {"name": "pearson",
                                                                      "user_based": False}}),
     "KNNWithZScore": ("KNNWithZScore", {}),
     "KNNBaseline": ("KNNBaseline", {}),

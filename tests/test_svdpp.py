@@ -128,7 +128,7 @@ def test_validation_and_callbacks(planted):
     ({"surprise_compat": True}, ValueError, "computes in float64 as Surprise does; pass "
                                             "dtype=np.float64"),
     ({"surprise_compat": True, "dtype": np.float64, "schedule": "hogwild"}, ValueError,
-     "schedule == 'hogwild' cannot, pass schedule='serial'"),
+     "schedule == 'hogwild', pass schedule='serial'"),
     ({"schedule": "blocked"}, ValueError, "schedule == 'blocked'"),
     ({"factors": 0}, ValueError, "factors == 0, must be >= 1"),
     ({"lr_yj": 0.0}, ValueError, "lr_yj == 0.0, must be > 0.0"),

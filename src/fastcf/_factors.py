@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_float, check_int
 from .base import _as_id_array, _raise_unknown
 from .kernels import topk
 
@@ -38,3 +38,39 @@ def similar_items(model, item_factors, items, n):
     top, val = topk(scores, n, self_excluded, backend=getattr(model, "backend", "auto"),
                     n_threads=getattr(model, "n_threads", None))
     return model.item_ids_[np.maximum(top, 0)], val
+
+
+def check_sgd_rates(model, parts):
+    """Check an SGD model's ``lr`` and ``reg`` and their ``lr_<part>`` / ``reg_<part>``
+    overrides (None: the shared value)."""
+    check_float("lr", model.lr, min_value=0.0, min_inclusive=False)
+    check_float("reg", model.reg, min_value=0.0)
+    for part in parts:
+        if getattr(model, f"lr_{part}") is not None:
+            check_float(f"lr_{part}", getattr(model, f"lr_{part}"), min_value=0.0,
+                        min_inclusive=False)
+        if getattr(model, f"reg_{part}") is not None:
+            check_float(f"reg_{part}", getattr(model, f"reg_{part}"), min_value=0.0)
+
+
+def sgd_rates(model, parts):
+    """(learning rates, regularisations) of ``parts``, the overrides in force."""
+    def pick(kind):
+        shared = getattr(model, kind)
+        return tuple(shared if getattr(model, f"{kind}_{part}") is None
+                     else getattr(model, f"{kind}_{part}") for part in parts)
+
+    return pick("lr"), pick("reg")
+
+
+def check_surprise_sgd(model):
+    """``surprise_compat=True`` of an SGD model: float64 and the serial schedule."""
+    if not model.surprise_compat:
+        return
+    if np.dtype(model.dtype) != np.float64:
+        raise ValueError("surprise_compat=True computes in float64 as Surprise does; pass "
+                         "dtype=np.float64.")
+    if model.schedule != "serial":
+        raise ValueError(f"surprise_compat=True visits the ratings in Surprise's order on "
+                         f"one thread; schedule == {model.schedule!r}, pass "
+                         f"schedule='serial'.")

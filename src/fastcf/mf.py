@@ -14,7 +14,7 @@ cells, lock-free: fast, but two runs on several threads can differ).
 import numpy as np
 
 from ._config import PREDICT_CHUNK
-from ._factors import similar_items
+from ._factors import check_sgd_rates, check_surprise_sgd, sgd_rates, similar_items
 from ._parallel import resolve_n_threads
 from ._surprise import surprise_order, surprise_rng
 from ._training import Epoch, TrainingDiverged, train_epochs
@@ -34,8 +34,7 @@ from .schedules import CELL_ORDERS, Blocked, Hogwild, Ordered, Schedule, Serial
 
 __all__ = ["MatrixFactorization", "TrainingDiverged"]
 
-_RATE_NAMES = ("lr_bu", "lr_bi", "lr_pu", "lr_qi")
-_REG_NAMES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
+_PARTS = ("bu", "bi", "pu", "qi")  # the parameters with their own lr_ / reg_
 SCHEDULES = ("serial", "blocked", "hogwild")
 
 
@@ -162,14 +161,7 @@ class MatrixFactorization(Recommender):
     def _check_params(self):
         check_int("factors", self.factors, min_value=1)
         check_int("epochs", self.epochs, min_value=1)
-        check_float("lr", self.lr, min_value=0.0, min_inclusive=False)
-        check_float("reg", self.reg, min_value=0.0)
-        for name in _RATE_NAMES:
-            if getattr(self, name) is not None:
-                check_float(name, getattr(self, name), min_value=0.0, min_inclusive=False)
-        for name in _REG_NAMES:
-            if getattr(self, name) is not None:
-                check_float(name, getattr(self, name), min_value=0.0)
+        check_sgd_rates(self, _PARTS)
         check_float("lr_decay", self.lr_decay, min_value=0.0, max_value=1.0,
                     min_inclusive=False)
         check_float("init_mean", self.init_mean)
@@ -182,22 +174,14 @@ class MatrixFactorization(Recommender):
             check_int("patience", self.patience, min_value=1)
         for name in ("biased", "clip", "verbose", "surprise_compat"):
             check_bool(name, getattr(self, name))
-        if self.surprise_compat and np.dtype(self.dtype) != np.float64:
-            raise ValueError("surprise_compat=True computes in float64 as Surprise does; pass "
-                             "dtype=np.float64.")
-        if self.surprise_compat and self.schedule != "serial":
-            raise ValueError(f"surprise_compat=True visits the ratings in Surprise's order on "
-                             f"one thread; schedule == {self.schedule!r}, pass "
-                             f"schedule='serial'.")
+        check_surprise_sgd(self)
         check_int("seed", self.seed, min_value=0)
         check_backend(self.backend)
         resolve_n_threads(self.n_threads)
 
     def _rates(self):
         """(learning rates, regularisations), each (bu, bi, pu, qi)."""
-        lr = tuple(self.lr if getattr(self, n) is None else getattr(self, n) for n in _RATE_NAMES)
-        reg = tuple(self.reg if getattr(self, n) is None else getattr(self, n) for n in _REG_NAMES)
-        return lr, reg
+        return sgd_rates(self, _PARTS)
 
     # ------------------------------------------------------------------- fit
     def fit(self, data, *, validation=None, callbacks=(), schedule=None):

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._config import PREDICT_CHUNK, SVDPP_CHUNKS_PER_THREAD
+from ._factors import check_sgd_rates, check_surprise_sgd, sgd_rates
 from ._parallel import resolve_n_threads
 from ._surprise import surprise_order, surprise_rng
 from ._training import Epoch, train_epochs
@@ -147,14 +148,7 @@ class SVDpp(Recommender):
     def _check_params(self):
         check_int("factors", self.factors, min_value=1)
         check_int("epochs", self.epochs, min_value=1)
-        check_float("lr", self.lr, min_value=0.0, min_inclusive=False)
-        check_float("reg", self.reg, min_value=0.0)
-        for part in _PARTS:
-            if getattr(self, f"lr_{part}") is not None:
-                check_float(f"lr_{part}", getattr(self, f"lr_{part}"), min_value=0.0,
-                            min_inclusive=False)
-            if getattr(self, f"reg_{part}") is not None:
-                check_float(f"reg_{part}", getattr(self, f"reg_{part}"), min_value=0.0)
+        check_sgd_rates(self, _PARTS)
         check_float("init_mean", self.init_mean)
         check_float("init_std", self.init_std, min_value=0.0)
         check_value_dtype(self.dtype)
@@ -164,22 +158,11 @@ class SVDpp(Recommender):
         check_int("seed", self.seed, min_value=0)
         check_backend(self.backend)
         resolve_n_threads(self.n_threads)
-        if self.surprise_compat:
-            if np.dtype(self.dtype) != np.float64:
-                raise ValueError("surprise_compat=True computes in float64 as Surprise does; "
-                                 "pass dtype=np.float64.")
-            if self.schedule != "serial":
-                raise ValueError(f"surprise_compat=True visits the ratings in Surprise's "
-                                 f"order on one thread; schedule == {self.schedule!r} cannot, "
-                                 f"pass schedule='serial'.")
+        check_surprise_sgd(self)
 
     def _rates(self):
         """(learning rates, regularisations), each (bu, bi, pu, qi, yj)."""
-        lr = tuple(self.lr if getattr(self, f"lr_{p}") is None else getattr(self, f"lr_{p}")
-                   for p in _PARTS)
-        reg = tuple(self.reg if getattr(self, f"reg_{p}") is None else getattr(self, f"reg_{p}")
-                    for p in _PARTS)
-        return lr, reg
+        return sgd_rates(self, _PARTS)
 
     # ------------------------------------------------------------------- fit
     def fit(self, data, *, validation=None, callbacks=()):
