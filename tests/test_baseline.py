@@ -4,6 +4,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from conftest import BACKENDS
 
 from fastcf import BaselineOnly, Interactions, NotFittedError
@@ -222,8 +223,8 @@ def test_get_set_params_scikit_learn_style():
 
 
 @pytest.mark.parametrize("params, exc, match", [
-    ({"reg_user": 0}, ValueError, "reg_user == 0.0, must be > 0.0"),
-    ({"reg_item": -1}, ValueError, "reg_item == -1.0, must be > 0.0"),
+    ({"reg_user": -0.5}, ValueError, "reg_user == -0.5, must be >= 0.0"),
+    ({"reg_item": -1}, ValueError, "reg_item == -1.0, must be >= 0.0"),
     ({"epochs": 1.5}, TypeError, "epochs must be an int"),
     ({"method": "lbfgs"}, ValueError, "method == 'lbfgs', must be one of"),
     ({"method": 1}, TypeError, "method must be a str"),
@@ -250,3 +251,20 @@ def test_protocol_errors(interactions):
         m.predict(m.user_ids_[:2], m.item_ids_[:1])
     with pytest.raises(ValueError, match="unknown == 'skip', must be one of"):
         m.predict(m.user_ids_[:1], m.item_ids_[:1], unknown="skip")
+
+
+def test_zero_regularisation_is_the_plain_mean_deviation():
+    # reg 0, one ALS sweep from b_u = 0: b_i is the mean of r - mu over the item's ratings
+    data = Interactions.from_arrays([0, 0, 1], [0, 1, 0], [4.0, 2.0, 3.0])
+    model = BaselineOnly(reg_user=0, reg_item=0, epochs=1).fit(data)
+    mu = 3.0
+    np.testing.assert_allclose(model.item_bias_, [(4 + 3) / 2 - mu, 2 - mu])
+
+
+def test_zero_regularisation_refuses_a_user_without_ratings():
+    matrix = sp.csr_matrix(np.array([[4.0, 2.0], [0.0, 0.0], [3.0, 0.0]]))
+    data = Interactions.from_csr(matrix)
+    with pytest.raises(ValueError, match="reg_user == 0 leaves the bias of 1 users without "
+                                         "ratings undefined"):
+        BaselineOnly(reg_user=0).fit(data)
+    BaselineOnly(reg_item=0).fit(data)  # every item has a rating

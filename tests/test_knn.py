@@ -468,7 +468,7 @@ def test_baseline_options_reach_the_biases(data, cls):
     ({"surprise_compat": 1}, TypeError, "surprise_compat must be a bool"),
     ({"baseline_method": "als2"}, ValueError, "baseline_method == 'als2'"),
     ({"baseline_epochs": 0}, ValueError, "baseline_epochs == 0, must be >= 1"),
-    ({"baseline_reg_user": 0.0}, ValueError, "baseline_reg_user == 0.0, must be > 0.0"),
+    ({"baseline_reg_user": -1.0}, ValueError, "baseline_reg_user == -1.0, must be >= 0.0"),
     ({"baseline_lr": -1.0}, ValueError, "baseline_lr == -1.0, must be > 0.0"),
 ])
 def test_bad_surprise_and_baseline_params(data, params, exc, match):

@@ -53,8 +53,13 @@ def test_loss_decreases_for_a_small_learning_rate(planted):
 
 def test_divergence_stops_with_the_epoch_named(planted):
     train, _ = planted
-    with pytest.raises(TrainingDiverged, match="diverged at epoch"):
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch .*\(lr == 5.0\)"):
         MatrixFactorization(factors=8, epochs=5, lr=5.0, reg=0.0, dtype=np.float32).fit(train)
+    # the rates in force are named, not the shared lr they override
+    with pytest.raises(TrainingDiverged, match=r"lr_bu == 0.005, lr_bi == 0.005, "
+                                               r"lr_pu == 5.0, lr_qi == 5.0"):
+        MatrixFactorization(factors=8, epochs=5, lr_pu=5.0, lr_qi=5.0, reg=0.0,
+                            dtype=np.float32).fit(train)
 
 
 def test_validation_early_stopping_and_callbacks(planted):

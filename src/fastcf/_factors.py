@@ -74,3 +74,14 @@ def check_surprise_sgd(model):
         raise ValueError(f"surprise_compat=True visits the ratings in Surprise's order on "
                          f"one thread; schedule == {model.schedule!r}, pass "
                          f"schedule='serial'.")
+
+
+def sgd_diverged_message(model, parts, epoch):
+    """What an SGD model that diverged at ``epoch`` says: the learning rates in force."""
+    rates = sgd_rates(model, parts)[0]
+    if len(set(rates)) == 1:
+        shown = f"lr == {rates[0]}"
+    else:
+        shown = ", ".join(f"lr_{part} == {rate}" for part, rate in zip(parts, rates))
+    return (f"SGD diverged at epoch {epoch}: the loss or the factors became NaN/inf; "
+            f"lower the learning rates ({shown}) or raise reg.")

@@ -30,8 +30,8 @@ def check_baseline_options(method, epochs, reg_user, reg_item, lr, reg, prefix="
     check_choice(f"{prefix}method", method, METHODS)
     if epochs is not None:
         check_int(f"{prefix}epochs", epochs, min_value=1)
-    check_float(f"{prefix}reg_user", reg_user, min_value=0.0, min_inclusive=False)
-    check_float(f"{prefix}reg_item", reg_item, min_value=0.0, min_inclusive=False)
+    check_float(f"{prefix}reg_user", reg_user, min_value=0.0)
+    check_float(f"{prefix}reg_item", reg_item, min_value=0.0)
     check_float(f"{prefix}lr", lr, min_value=0.0, min_inclusive=False)
     check_float(f"{prefix}reg", reg, min_value=0.0)
 
@@ -64,7 +64,9 @@ def fit_biases(data, *, method="als", reg_user=BASELINE_REG_USER, reg_item=BASEL
     data : Interactions
     method : {"als", "sgd"}
     reg_user, reg_item : float
-        ``"als"``: :math:`\lambda_u` and :math:`\lambda_i` (Surprise: 15 and 10).
+        ``"als"``: :math:`\lambda_u` and :math:`\lambda_i` (Surprise: 15 and 10);
+        0 is allowed when every user (item) has a rating: a bias over no ratings
+        would be 0 / 0.
     epochs : int, optional
         Sweeps or passes; None: the method's default, as Surprise's (als 10,
         sgd 20).
@@ -94,6 +96,12 @@ def fit_biases(data, *, method="als", reg_user=BASELINE_REG_USER, reg_item=BASEL
             run_bias_sgd(users, items, ratings, float(mu), user_bias, item_bias, float(lr),
                          float(reg), backend=backend)
         return mu, user_bias, item_bias
+    for name, reg_value, counts, kind in (("reg_user", reg_user, data.user_counts(), "users"),
+                                          ("reg_item", reg_item, data.item_counts(), "items")):
+        empty = int(np.count_nonzero(counts == 0))
+        if reg_value == 0 and empty:
+            raise ValueError(f"{name} == 0 leaves the bias of {empty} {kind} without ratings "
+                             f"undefined (0 / 0); pass {name} > 0.")
     for epoch in range(epochs):
         # The first epoch checks every argument (O(nnz)); the later ones pass the same.
         sweep = bias_sweep if epoch == 0 else run_bias_sweep

@@ -14,7 +14,13 @@ cells, lock-free: fast, but two runs on several threads can differ).
 import numpy as np
 
 from ._config import PREDICT_CHUNK
-from ._factors import check_sgd_rates, check_surprise_sgd, sgd_rates, similar_items
+from ._factors import (
+    check_sgd_rates,
+    check_surprise_sgd,
+    sgd_diverged_message,
+    sgd_rates,
+    similar_items,
+)
 from ._parallel import resolve_n_threads
 from ._surprise import surprise_order, surprise_rng
 from ._training import Epoch, TrainingDiverged, train_epochs
@@ -300,8 +306,7 @@ class MatrixFactorization(Recommender):
                 "user_factors_": self.user_factors_, "item_factors_": self.item_factors_}
 
     def _diverged(self, epoch):
-        return (f"SGD diverged at epoch {epoch}: the loss or the factors became NaN/inf; "
-                f"lower the learning rate (lr == {self.lr}) or raise reg.")
+        return sgd_diverged_message(self, _PARTS, epoch)
 
     def partial_fit(self, data, epochs=None):
         """Continue training on new ratings, growing the id maps; returns ``self``.

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._config import PREDICT_CHUNK, SVDPP_CHUNKS_PER_THREAD
-from ._factors import check_sgd_rates, check_surprise_sgd, sgd_rates
+from ._factors import check_sgd_rates, check_surprise_sgd, sgd_diverged_message, sgd_rates
 from ._parallel import resolve_n_threads
 from ._surprise import surprise_order, surprise_rng
 from ._training import Epoch, train_epochs
@@ -266,8 +266,7 @@ class SVDpp(Recommender):
                 "implicit_factors_": self.implicit_factors_}
 
     def _diverged(self, epoch):
-        return (f"SGD diverged at epoch {epoch}: the loss or the factors became NaN/inf; "
-                f"lower the learning rate (lr == {self.lr}) or raise reg.")
+        return sgd_diverged_message(self, _PARTS, epoch)
 
     # --------------------------------------------------------------- predict
     def _predict_internal(self, users, items):
