@@ -162,12 +162,12 @@ def test_save_load_round_trip_in_surprise_mode(interactions, tmp_path):
     assert np.array_equal(again.cocluster_mean_, model.cocluster_mean_)
 
 
-def test_backends_give_the_same_model(interactions):
-    models = [fastcf.CoClustering(epochs=3, seed=6, backend=b).fit(interactions)
-              for b in ("numba", "cython", "reference")]
-    for other in models[1:]:
-        assert np.array_equal(other.user_labels_, models[0].user_labels_)
-        assert np.array_equal(other.cocluster_mean_, models[0].cocluster_mean_)
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_backends_give_the_same_model(interactions, backend):
+    want = fastcf.CoClustering(epochs=3, seed=6, backend="numba").fit(interactions)
+    got = fastcf.CoClustering(epochs=3, seed=6, backend=backend).fit(interactions)
+    assert np.array_equal(got.user_labels_, want.user_labels_)
+    assert np.array_equal(got.cocluster_mean_, want.cocluster_mean_)
 
 
 def test_bad_parameters(interactions):
@@ -187,16 +187,16 @@ def test_bad_parameters(interactions):
         fastcf.CoClustering().fit(implicit)
 
 
-def test_thread_count_does_not_change_a_parallel_fit(monkeypatch):
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_thread_count_does_not_change_a_parallel_fit(monkeypatch, backend):
     # past one chunk of rows, with the small-fit single-thread rule switched off
     monkeypatch.setattr("fastcf.coclustering.COCLUSTERING_WORK_PER_THREAD", 1)
     data = fastcf.make_ratings(1200, 300, 20_000, seed=1)
-    for backend in ("numba", "cython"):
-        one, two = (fastcf.CoClustering(4, 3, epochs=3, backend=backend, n_threads=n).fit(data)
-                    for n in (1, 2))
-        assert np.array_equal(one.user_labels_, two.user_labels_)
-        assert np.array_equal(one.item_labels_, two.item_labels_)
-        assert np.array_equal(one.cocluster_mean_, two.cocluster_mean_)
+    one, two = (fastcf.CoClustering(4, 3, epochs=3, backend=backend, n_threads=n).fit(data)
+                for n in (1, 2))
+    assert np.array_equal(one.user_labels_, two.user_labels_)
+    assert np.array_equal(one.item_labels_, two.item_labels_)
+    assert np.array_equal(one.cocluster_mean_, two.cocluster_mean_)
 
 
 def test_empty_clusters_average_the_global_mean(half_stars):
