@@ -18,6 +18,7 @@ from .coclustering import CoClustering
 from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings, read_interactions
 from .ease import EASE
+from .features import Features
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
@@ -37,6 +38,7 @@ __all__ = [
     "BaselineOnly",
     "CoClustering",
     "EASE",
+    "Features",
     "Interactions",
     "ItemKNN",
     "MLPRecommender",
