@@ -140,6 +140,17 @@ METRIC_BLOCK_ENTRIES = 1 << 21
 #: metric is NaN.
 DIVERSITY_MAX_CELLS = 64 * 1024**2
 
+#: Re-ranking (``fastcf.rerank.MMR`` / ``DPP``): a model's top ``n`` x this many
+#: items are the candidates re-ranked to ``n`` (the issue's default, 10n).
+RERANK_CANDIDATES_PER_ITEM = 10
+#: Past this many cells (distinct candidate items squared) the exact cosine of
+#: the items' training columns is not built for MMR: the truncated SVD vectors
+#: below stand in for the items (128 MB in float64).
+RERANK_EXACT_COSINE_CELLS = 1 << 24
+#: Dimensions of the truncated SVD of the items' training columns that stands
+#: in for item vectors where a model has none (DPP; MMR past the cell budget).
+RERANK_SVD_FACTORS = 64
+
 #: Dense similarity rows (targets x all) per block when a kNN model predicts:
 #: bounds the memory of neighbourhood lookups to about this many bytes.
 KNN_BLOCK_BYTES = 64 * 1024**2
