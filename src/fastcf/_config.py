@@ -34,6 +34,12 @@ BPR_PREFETCH_DISTANCE = 8
 #: fraction f of the pool's items is skipped with probability f ** this.
 BPR_MAX_DRAWS = 32
 
+#: The DPP re-ranker skips a candidate whose squared Cholesky pivot d_i^2 (of the
+#: cosine kernel, whose diagonal is 1) is below this: it lies in the span of the
+#: items picked, and a pivot this small only carries rounding noise (the stopping
+#: threshold of Chen, Zhang & Zhou's code).
+DPP_EPSILON = 1e-10
+
 #: Rating dtypes every kernel accepts.
 VALUE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Index dtypes every kernel accepts (never narrower counters).

@@ -1,0 +1,13 @@
+"""Re-ranking candidate lists for diversity: MMR and DPP, over a batch of users.
+
+``mmr`` and ``dpp`` take each user's candidates (e.g. a model's top-M) with
+their scores and pick ``n`` of them greedily, trading score for dissimilarity
+to what was already picked. The item similarity is a dense matrix, a scipy
+sparse matrix, or :class:`VectorSimilarity` (item vectors, dot products on the
+fly).
+"""
+
+from ._greedy import dpp, mmr
+from ._similarity import VectorSimilarity
+
+__all__ = ["VectorSimilarity", "dpp", "mmr"]
