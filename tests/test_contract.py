@@ -235,8 +235,8 @@ def test_recommend_rerank_picks_from_the_top_m(name, fitted, interactions):
     model = fitted[name]
     users = np.concatenate([interactions.user_ids[:10], ["ghost"]])
     plain = model.recommend(users, n=4, return_unknown=True)
-    assert _same(model.recommend(users, n=4, return_unknown=True, rerank=MMR(lambda_=1.0)),
-                 plain)
+    for same in (MMR(lambda_=1.0), DPP(theta=1.0)):
+        assert _same(model.recommend(users, n=4, return_unknown=True, rerank=same), plain)
     top_items, top_scores = model.recommend(users, n=9)
     for reranker in (MMR(lambda_=0.2, candidates=9), DPP(theta=0.3, candidates=9)):
         items, scores = model.recommend(users, n=4, rerank=reranker)

@@ -55,9 +55,10 @@ def models(interactions):
     (lambda: MMR(similarity="jaccard"), ValueError, r"similarity == 'jaccard', must be one of"),
     (lambda: MMR(similarity=[[1.0]]), TypeError, "similarity must be one of"),
     (lambda: MMR(similarity=np.ones(3)), ValueError, r"similarity is 1-d, must be 2-d"),
-    (lambda: MMR(similarity=np.array([["a"]])), TypeError, "similarity has dtype <U1"),
+    (lambda: MMR(similarity=np.eye(2, dtype=int)), TypeError,
+     "similarity has dtype int64, must be float32 or float64"),
     (lambda: MMR(normalize="yes"), TypeError, "normalize must be a bool"),
-    (lambda: DPP(theta=1.0), ValueError, r"theta == 1.0, must be < 1.0"),
+    (lambda: DPP(theta=1.5), ValueError, r"theta == 1.5, must be <= 1.0"),
     (lambda: DPP(theta=-1), ValueError, r"theta == -1.0, must be >= 0.0"),
     (lambda: DPP(window=0), ValueError, "window == 0, must be >= 1"),
     (lambda: DPP(vectors="pca"), ValueError, r"vectors == 'pca', must be one of"),
@@ -250,8 +251,8 @@ def test_evaluate_with_rerank(implicit_split):
 def test_tradeoff_bad_input(implicit_split):
     train, test = implicit_split
     model = fastcf.Popularity()
-    with pytest.raises(ValueError, match="theta == 1.0, must be < 1.0"):
-        rerank_tradeoff(model, train, test, DPP(), [0.5, 1.0])
+    with pytest.raises(ValueError, match="theta == 1.5, must be <= 1.0"):
+        rerank_tradeoff(model, train, test, DPP(), [0.5, 1.5])
     assert not hasattr(model, "user_ids_"), "refused before the fit"
     with pytest.raises(ValueError, match="values is empty, give at least one lambda_"):
         rerank_tradeoff(model, train, test, MMR(), [])
@@ -293,7 +294,7 @@ def test_cli_sweep_prints_the_table_and_draws_the_curve(capsys, tmp_path, rating
     (["--sweep", "0,1"], "--rerank-param and --sweep need --rerank mmr or dpp"),
     (["--rerank", "mmr", "-R", "theta=0.5"], "--rerank mmr has no parameter theta"),
     (["--rerank", "mmr", "--sweep", "0,1", "--folds", "2"], "--sweep runs on one split"),
-    (["--rerank", "dpp", "--sweep", "0.5,1", "--plot", "none"], "theta == 1.0, must be < 1.0"),
+    (["--rerank", "dpp", "--sweep", "0.5,2", "--plot", "none"], "theta == 2.0, must be <= 1.0"),
     (["--rerank", "mmr", "-R", "lambda_=2"], "lambda_ == 2.0, must be <= 1.0"),
 ])
 def test_cli_rerank_errors(capsys, ratings_file, extra, message):

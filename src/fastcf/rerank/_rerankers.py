@@ -61,8 +61,8 @@ def _check_source(name, value, *, matrices):
     if isinstance(value, np.ndarray) or sp.issparse(value):
         if value.ndim != 2:
             raise ValueError(f"{name} is {value.ndim}-d, must be 2-d {matrices}.")
-        if value.dtype.kind not in "fiub":
-            raise TypeError(f"{name} has dtype {value.dtype}, must be numeric.")
+        if value.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name} has dtype {value.dtype}, must be float32 or float64.")
         return value
     raise TypeError(f"{name} must be one of {SOURCES}, an ndarray, a scipy sparse matrix or a "
                     f"fastcf.rerank.VectorSimilarity, got {type(value).__name__}.")
@@ -296,8 +296,8 @@ class DPP(Reranker):
 
     Parameters
     ----------
-    theta : float in [0, 1)
-        Relevance against diversity: 0 ignores the scores; near 1 the model's order.
+    theta : float in [0, 1]
+        Relevance against diversity: 0 ignores the scores; 1 the model's order.
     window : int >= 1, optional
         Sliding window: diversity only among the last ``window`` items picked.
     candidates : int >= 1, optional
@@ -322,7 +322,7 @@ class DPP(Reranker):
 
     def _check_params(self):
         super()._check_params()
-        check_float("theta", self.theta, min_value=0.0, max_value=1.0, max_inclusive=False)
+        check_float("theta", self.theta, min_value=0.0, max_value=1.0)
         if self.window is not None:
             check_int("window", self.window, min_value=1)
         _check_source("vectors", self.vectors, matrices="(n_items, d)")
@@ -344,8 +344,6 @@ class DPP(Reranker):
         else:
             vectors = self._interactions_vectors(model)
         _check_rows("vectors", vectors, model)
-        if vectors.dtype not in (np.float32, np.float64):
-            vectors = vectors.astype(np.float64)
         return np.ascontiguousarray(vectors)
 
     def select(self, model, candidates, scores, n):
