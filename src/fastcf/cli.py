@@ -105,6 +105,7 @@ def _cmd_benchmark(args):
         scaling=not args.no_scaling,
         ranking=not args.no_ranking,
         ranking_repeats=args.ranking_repeats,
+        rerank=args.rerank,
     )
     print(format_markdown(results))
     if args.out:
@@ -508,6 +509,11 @@ def build_parser():
                             "feedback, a 75/25 split within each user)")
     bench.add_argument("--ranking-repeats", type=int, default=1,
                        help="timed runs per figure of the ranking table (median)")
+    bench.add_argument("--rerank", action="store_true",
+                       help="also re-rank ALS's top-10 for diversity on the ranking split "
+                            "(MMR and DPP sweeps: NDCG@10 against intra-list diversity, "
+                            "coverage and novelty; a table, and rerank_tradeoff.png with "
+                            "--out)")
     bench.set_defaults(func=_cmd_benchmark)
 
     algorithms = _algorithm_help()

@@ -64,6 +64,12 @@ def write_plots(results, out_dir):
             ("scaling_data.png", "Scaling with data size",
              lambda ax: _scaling(ax, scaling.get("data", {}), "training ratings"),
              bool(scaling.get("data")))]
+    if results.get("rerank"):  # a figure of two panels of its own
+        from .rerank import rerank_frames
+
+        plot_tradeoff(rerank_frames(results["rerank"]), os.path.join(out_dir,
+                      "rerank_tradeoff.png"), title="Re-ranking: accuracy against diversity")
+        plots.append("rerank_tradeoff.png")
     for name, title, draw, has_data in jobs:
         if not has_data:
             continue
