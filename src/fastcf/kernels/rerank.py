@@ -21,7 +21,7 @@ from .._validation import (
     check_value_matrix,
 )
 from ..reference import rerank as _reference
-from . import _registry
+from . import _registry, rerank_nb
 
 MMR_DENSE = "rerank_mmr_dense"
 MMR_CSR = "rerank_mmr_csr"
@@ -30,8 +30,8 @@ DPP = "rerank_dpp"
 
 for _family, _name in ((MMR_DENSE, "mmr_dense"), (MMR_CSR, "mmr_csr"),
                        (MMR_VECTORS, "mmr_vectors"), (DPP, "dpp")):
-    _registry.register(_family, numba=getattr(_reference, _name),
-                       reference=getattr(_reference, _name), auto=("reference",))
+    _registry.register(_family, numba=getattr(rerank_nb, _name),
+                       reference=getattr(_reference, _name))
 
 
 def mmr_dense(candidates, scores, similarity, n, lambda_=0.5, *, backend="auto", n_threads=None):
@@ -199,8 +199,10 @@ def run_rerank(family, candidates, scores, similarity_args, n, options, *, backe
         similarity_args = (indptr.astype(np.int64, copy=False),
                            indices.astype(np.int64, copy=False), data)
     out = np.empty((candidates.shape[0], n), dtype=np.int64)
+    # Chunks of users handed out one at a time: rows cost alike, but a descheduled
+    # thread on a shared machine then takes fewer of them.
     _registry.run(kernel, name, (candidates, scores, *similarity_args, n, *options, out),
-                  n_threads)
+                  n_threads, numba_chunksize=1)
     return out
 
 
