@@ -318,3 +318,28 @@ def test_the_plot_says_how_to_get_matplotlib(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match="the trade-off plot needs matplotlib"):
         plot_tradeoff(pd.DataFrame(), tmp_path / "x.png")
+
+
+def test_tradeoff_with_a_given_item_similarity(implicit_split):
+    train, test = implicit_split
+    model = fastcf.ALS(factors=4, iterations=3, seed=0).fit(train)
+    identity = np.eye(model.n_items_)
+    table = rerank_tradeoff(model, train, test, MMR(), [0.5], k=5, fit=False,
+                            item_similarity=identity)
+    assert (table["diversity"] == 1.0).all(), "no two distinct items alike: ILD 1"
+    assert table.attrs["diversity"] == "intra-list diversity over the given item_similarity"
+
+
+def test_benchmark_rerank_section(capsys, tmp_path):
+    assert main(["benchmark", "--data", "synthetic:3k", "--algorithms", "popularity",
+                 "--peers", "none", "--repeats", "1", "--quiet", "--no-scaling", "--rerank",
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Re-ranking for diversity (als of the ranking table" in out
+    assert "| mmr | lambda_=0.5 |" in out and "| dpp | theta=0.95 |" in out
+    assert "- dpp: item similarity = cosine of the item factors" in out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert (tmp_path / "rerank_tradeoff.png").read_bytes()[:4] == b"\x89PNG"

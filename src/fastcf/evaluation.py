@@ -264,7 +264,8 @@ TRADEOFF_DIVERSITY = ("intra-list diversity: 1 - the mean cosine, over the pairs
                       "of the two items' columns in train (their ratings, 1 when implicit)")
 
 
-def rerank_tradeoff(model, train, test, reranker, values, *, k=10, fit=True):
+def rerank_tradeoff(model, train, test, reranker, values, *, k=10, fit=True,
+                    item_similarity=None):
     """Accuracy against diversity for a sweep of a re-ranker's trade-off parameter.
 
     The model is fitted once (unless ``fit`` is False: then it must be fitted
@@ -283,6 +284,10 @@ def rerank_tradeoff(model, train, test, reranker, values, *, k=10, fit=True):
         The ``lambda_`` (MMR) or ``theta`` (DPP) values, in the order given.
     k : int
     fit : bool
+    item_similarity : ndarray or scipy sparse matrix (n_items, n_items), optional
+        The similarity of the ``diversity`` column, over the model's internal
+        items (e.g. the cosine of its item factors, to measure a re-ranker on
+        its own terms); default the training columns' cosine of :func:`evaluate`.
 
     Returns
     -------
@@ -318,13 +323,17 @@ def rerank_tradeoff(model, train, test, reranker, values, *, k=10, fit=True):
         seconds, (items, scores) = _timed(
             lambda setting=setting: model.recommend(ids, k, rerank=setting))
         row = _list_metrics(model, train, users, relevant, items, scores, TRADEOFF_METRICS, k)
+        if item_similarity is not None:
+            row["diversity"] = m.intra_list_diversity(
+                recommended_indices(model, items, scores), item_similarity)
         rows.append({**row, "recommend_s": seconds, "parameter": value})
         labels.append(label)
     table = pd.DataFrame(rows, index=pd.Index(labels, name="setting"))[
         [*TRADEOFF_METRICS, "recommend_s", "parameter"]]
     table.attrs.update(similarity_used=settings[-1].similarity_used_,
-                       diversity=TRADEOFF_DIVERSITY, reranker=type(reranker).__name__,
-                       model=type(model).__name__, k=k)
+                       diversity=TRADEOFF_DIVERSITY if item_similarity is None else
+                       "intra-list diversity over the given item_similarity",
+                       reranker=type(reranker).__name__, model=type(model).__name__, k=k)
     return table
 
 
