@@ -12,7 +12,7 @@ and vector objects and call these.
 import numpy as np
 
 from .._config import DPP_EPSILON, INDEX_DTYPES
-from .._parallel import resolve_n_threads
+from .._parallel import numba_threads, resolve_n_threads
 from .._validation import (
     as_contiguous,
     check_csr_arrays,
@@ -85,7 +85,7 @@ def mmr_dense(candidates, scores, similarity, n, lambda_=0.5, *, backend="auto",
         raise ValueError(f"similarity.shape == {similarity.shape}, must be square.")
     if not np.isfinite(similarity).all():
         raise ValueError("similarity contains NaN or inf, must be finite.")
-    candidates, scores = check_candidates(candidates, scores, similarity.shape[0])
+    candidates, scores = check_candidates(candidates, scores, similarity.shape[0], n_threads)
     n, lambda_ = _check_mmr_options(n, lambda_)
     return run_rerank(MMR_DENSE, candidates, scores, (similarity,), n, (lambda_,),
                       backend=backend, n_threads=n_threads)
@@ -108,7 +108,7 @@ def mmr_csr(candidates, scores, indptr, indices, data, n, lambda_=0.5, *, backen
     if not ascending.all():
         raise ValueError("indices must be strictly ascending within each row (scipy's "
                          "canonical CSR: call sum_duplicates() and sort_indices()).")
-    candidates, scores = check_candidates(candidates, scores, len(indptr) - 1)
+    candidates, scores = check_candidates(candidates, scores, len(indptr) - 1, n_threads)
     n, lambda_ = _check_mmr_options(n, lambda_)
     return run_rerank(MMR_CSR, candidates, scores, (indptr, indices, data), n, (lambda_,),
                       backend=backend, n_threads=n_threads)
@@ -119,7 +119,7 @@ def mmr_vectors(candidates, scores, vectors, n, lambda_=0.5, *, backend="auto", 
     computed on the fly; ``vectors`` (n_items, d) float32 or float64, finite, used as
     given (normalise them first for cosines)."""
     vectors = _check_vectors(vectors)
-    candidates, scores = check_candidates(candidates, scores, len(vectors))
+    candidates, scores = check_candidates(candidates, scores, len(vectors), n_threads)
     n, lambda_ = _check_mmr_options(n, lambda_)
     return run_rerank(MMR_VECTORS, candidates, scores, (vectors,), n, (lambda_,),
                       backend=backend, n_threads=n_threads)
@@ -175,7 +175,7 @@ def dpp(candidates, scores, vectors, n, theta=0.5, window=None, *, backend="auto
         As in :func:`mmr_dense`.
     """
     vectors = _check_vectors(vectors)
-    candidates, scores = check_candidates(candidates, scores, len(vectors))
+    candidates, scores = check_candidates(candidates, scores, len(vectors), n_threads)
     n = check_int("n", n, min_value=1)
     theta = check_float("theta", theta, min_value=0.0, max_value=1.0)
     window = check_window(window)
@@ -206,7 +206,7 @@ def run_rerank(family, candidates, scores, similarity_args, n, options, *, backe
     return out
 
 
-def check_candidates(candidates, scores, n_items):
+def check_candidates(candidates, scores, n_items, n_threads=None):
     """Validated, C-contiguous ``(candidates, scores)`` for ``n_items`` items."""
     if not isinstance(candidates, np.ndarray):
         raise TypeError(f"candidates must be a numpy array, got {type(candidates).__name__}.")
@@ -219,26 +219,29 @@ def check_candidates(candidates, scores, n_items):
     if scores.shape != candidates.shape:
         raise ValueError(f"scores.shape == {scores.shape}, must be candidates.shape == "
                          f"{candidates.shape}.")
-    if candidates.size == 0:
-        return candidates, scores
-    low, high = int(candidates.min()), int(candidates.max())
-    if low < -1:
-        raise ValueError(f"candidates contain {low}, must be >= -1 (-1 = padding).")
-    if high >= n_items:
-        raise ValueError(f"candidates contain item {high}, must be < n_items == {n_items}.")
-    valid = candidates >= 0
-    bad = valid & ~np.isfinite(scores)
-    if bad.any():
-        row, col = np.unravel_index(np.argmax(bad), bad.shape)
-        raise ValueError(f"scores[{row}, {col}] == {scores[row, col]}, must be finite where "
-                         "candidates >= 0.")
-    ordered = np.sort(candidates, axis=1)
-    repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
-    if repeated.any():
-        row, col = np.unravel_index(np.argmax(repeated), repeated.shape)
-        raise ValueError(f"candidates row {row} holds item {ordered[row, col + 1]} twice, must "
-                         "hold each item at most once.")
+    if candidates.size:
+        with numba_threads(n_threads):
+            row = int(rerank_nb.first_invalid_row(candidates, scores, n_items))
+        if row >= 0:
+            _raise_for_row(candidates[row], scores[row], row, n_items)
     return candidates, scores
+
+
+def _raise_for_row(cand, scores, row, n_items):
+    """The ValueError of an invalid candidate row (see ``rerank_nb.first_invalid_row``)."""
+    if cand.min() < -1:
+        raise ValueError(f"candidates contain {cand.min()} (row {row}), must be >= -1 "
+                         "(-1 = padding).")
+    if cand.max() >= n_items:
+        raise ValueError(f"candidates contain item {cand.max()} (row {row}), must be < "
+                         f"n_items == {n_items}.")
+    bad = np.flatnonzero((cand >= 0) & ~np.isfinite(scores))
+    if len(bad):
+        raise ValueError(f"scores[{row}, {bad[0]}] == {scores[bad[0]]}, must be finite where "
+                         "candidates >= 0.")
+    items, counts = np.unique(cand[cand >= 0], return_counts=True)
+    raise ValueError(f"candidates row {row} holds item {items[np.argmax(counts > 1)]} twice, "
+                     "must hold each item at most once.")
 
 
 def check_window(window):
