@@ -228,6 +228,28 @@ def test_recommend_candidates_is_the_full_ranking_restricted(name, fitted, inter
         model.recommend(users, n=2, candidates=[-999])
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_recommend_rerank_picks_from_the_top_m(name, fitted, interactions):
+    from fastcf.rerank import DPP, MMR
+
+    model = fitted[name]
+    users = np.concatenate([interactions.user_ids[:10], ["ghost"]])
+    plain = model.recommend(users, n=4, return_unknown=True)
+    for same in (MMR(lambda_=1.0), DPP(theta=1.0)):
+        assert _same(model.recommend(users, n=4, return_unknown=True, rerank=same), plain)
+    top_items, top_scores = model.recommend(users, n=9)
+    for reranker in (MMR(lambda_=0.2, candidates=9), DPP(theta=0.3, candidates=9)):
+        items, scores = model.recommend(users, n=4, rerank=reranker)
+        assert items.shape == scores.shape == (len(users), 4), reranker
+        for row in range(len(users)):
+            valid = ~np.isnan(scores[row])
+            assert valid.sum() == min(4, (~np.isnan(top_scores[row])).sum())
+            chosen = dict(zip(top_items[row][~np.isnan(top_scores[row])], top_scores[row]))
+            assert set(items[row][valid]) <= set(chosen) and len(set(items[row][valid])) == \
+                valid.sum()
+            assert [chosen[i] for i in items[row][valid]] == list(scores[row][valid])
+
+
 # ---------------------------------------------------------------- model files
 @pytest.mark.parametrize("name", NAMES)
 def test_save_load_round_trip_is_exact(name, fitted, interactions, queries, tmp_path):

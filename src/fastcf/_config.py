@@ -34,6 +34,12 @@ BPR_PREFETCH_DISTANCE = 8
 #: fraction f of the pool's items is skipped with probability f ** this.
 BPR_MAX_DRAWS = 32
 
+#: The DPP re-ranker skips a candidate whose squared Cholesky pivot d_i^2 (of the
+#: cosine kernel, whose diagonal is 1) is below this: it lies in the span of the
+#: items picked, and a pivot this small only carries rounding noise (the stopping
+#: threshold of Chen, Zhang & Zhou's code).
+DPP_EPSILON = 1e-10
+
 #: Rating dtypes every kernel accepts.
 VALUE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Index dtypes every kernel accepts (never narrower counters).
@@ -139,6 +145,17 @@ METRIC_BLOCK_ENTRIES = 1 << 21
 #: ``diversity`` needs (over the distinct recommended items) is not built: the
 #: metric is NaN.
 DIVERSITY_MAX_CELLS = 64 * 1024**2
+
+#: Re-ranking (``fastcf.rerank.MMR`` / ``DPP``): a model's top ``n`` x this many
+#: items are the candidates re-ranked to ``n`` (the issue's default, 10n).
+RERANK_CANDIDATES_PER_ITEM = 10
+#: Past this many cells (distinct candidate items squared) the exact cosine of
+#: the items' training columns is not built for MMR: the truncated SVD vectors
+#: below stand in for the items (128 MB in float64).
+RERANK_EXACT_COSINE_CELLS = 1 << 24
+#: Dimensions of the truncated SVD of the items' training columns that stands
+#: in for item vectors where a model has none (DPP; MMR past the cell budget).
+RERANK_SVD_FACTORS = 64
 
 #: Dense similarity rows (targets x all) per block when a kNN model predicts:
 #: bounds the memory of neighbourhood lookups to about this many bytes.

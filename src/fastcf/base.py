@@ -192,7 +192,7 @@ class Recommender:
 
     # ------------------------------------------------------------- recommend
     def recommend(self, users, n=10, *, exclude_seen=True, candidates=None,
-                  return_unknown=False):
+                  return_unknown=False, rerank=None):
         """Top-``n`` items for each user, best first.
 
         Parameters
@@ -207,13 +207,19 @@ class Recommender:
             Rank only these items (all must be known to the model).
         return_unknown : bool
             Also return a boolean mask of the users unknown at fit time.
+        rerank : fastcf.rerank.MMR or fastcf.rerank.DPP, optional
+            Re-rank each user's top-``M`` items (the re-ranker's ``candidates``)
+            to ``n`` for diversity: the items come in the re-ranker's pick order
+            with the model's scores (then not descending), see
+            :func:`fastcf.rerank._rerankers.rerank_recommend`.
 
         Returns
         -------
         items : ndarray, shape (n_users, m)
             External item ids, ``m = min(n, number of candidates)``.
         scores : ndarray of float64, shape (n_users, m)
-            Scores, descending; ties keep the lower internal item index first.
+            Scores, descending (without ``rerank``); ties keep the lower internal
+            item index first.
             Where a user has fewer than ``m`` items left to recommend, the
             trailing slots are padding: their score is NaN (and their item
             id meaningless).
@@ -232,6 +238,8 @@ class Recommender:
         ``n_threads`` when it has them. Items scored -inf are never recommended.
         """
         self._check_is_fitted()
+        if rerank is not None:
+            return self._reranked(rerank, users, n, exclude_seen, candidates, return_unknown)
         n = check_int("n", n, min_value=1)
         users = _as_id_array(users, "users")
         u = self.user_index(users)
@@ -245,6 +253,13 @@ class Recommender:
             top_items = columns[top_items]  # padding (-1) lands on some candidate: meaningless
         items = self.item_ids_[top_items]
         return (items, top_scores, u < 0) if return_unknown else (items, top_scores)
+
+    def _reranked(self, rerank, users, n, exclude_seen, candidates, return_unknown):
+        """``recommend(..., rerank=rerank)``: the model's top-M re-ranked (fastcf.rerank)."""
+        from .rerank._rerankers import rerank_recommend
+
+        return rerank_recommend(self, rerank, users, n, exclude_seen=exclude_seen,
+                                candidates=candidates, return_unknown=return_unknown)
 
     def _rank_by_factors(self, u, width, exclude_seen, columns):
         """``recommend``'s (item positions, float64 scores) from ``_ranking_factors``."""

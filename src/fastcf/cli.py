@@ -34,6 +34,8 @@ examples:
   fastcf train --data ratings.csv --algorithm mf -p factors=50 --out model.npz
   fastcf recommend --model model.npz --users 1,2,3 -n 5
   fastcf evaluate --data ml-100k --algorithm itemknn --folds 5
+  fastcf evaluate --data ml-100k --algorithm als --implicit --split user \
+      --test-size 0.25 --rerank mmr --sweep 0,0.25,0.5,0.75,1
   fastcf tune --data ml-100k --algorithm mf -g lr=0.002,0.005,0.01 -g reg=0.02,0.1"""
 
 #: ``--algorithm`` name -> estimator class name in fastcf (default hyper-parameters).
@@ -103,6 +105,7 @@ def _cmd_benchmark(args):
         scaling=not args.no_scaling,
         ranking=not args.no_ranking,
         ranking_repeats=args.ranking_repeats,
+        rerank=args.rerank,
     )
     print(format_markdown(results))
     if args.out:
@@ -139,22 +142,80 @@ def _cmd_recommend(args):
 
 def _cmd_evaluate(args):
     from .evaluation import cross_validate, evaluate
-    from .split import random_split
+    from .split import random_split, user_split
 
     model = _make_model(args)
+    reranker = _make_reranker(args)
     data = _load_data(args)
     metrics = args.metrics.split(",") if args.metrics else None
+    split = random_split if args.split == "random" else user_split
+    if args.sweep is not None:
+        if args.folds:
+            raise ValueError("--sweep runs on one split; drop --folds.")
+        return _sweep(args, model, reranker, *split(data, args.test_size, seed=args.seed))
     if args.folds:
+        if args.split != "random":
+            raise ValueError("--folds draws random folds; drop --split.")
         table = cross_validate(model, data, folds=args.folds, metrics=metrics, k=args.k,
-                               seed=args.seed)
+                               seed=args.seed, rerank=reranker)
     else:
-        train, test = random_split(data, args.test_size, seed=args.seed)
-        table = evaluate(model, train, test, metrics, args.k).to_frame().T
+        train, test = split(data, args.test_size, seed=args.seed)
+        table = evaluate(model, train, test, metrics, args.k, rerank=reranker).to_frame().T
+    if reranker is not None:
+        _note(args, f"re-ranked by {reranker!r} with {reranker.similarity_used_}")
     table = _counts_as_ints(table)
     print(_format_table(table))
     if args.out:
         table.to_csv(args.out)
     return 0
+
+
+def _make_reranker(args):
+    """The --rerank re-ranker with its --rerank-param values, or None."""
+    params = dict(args.rerank_param or [])
+    if args.rerank is None:
+        if params or args.sweep is not None:
+            raise ValueError("--rerank-param and --sweep need --rerank mmr or dpp.")
+        return None
+    from .rerank import DPP, MMR
+
+    cls = MMR if args.rerank == "mmr" else DPP
+    unknown = sorted(set(params) - set(cls._param_names))
+    if unknown:
+        raise ValueError(f"--rerank {args.rerank} has no parameter {', '.join(unknown)}; its "
+                         f"parameters: {', '.join(cls._param_names)}.")
+    return cls(**params)
+
+
+def _sweep(args, model, reranker, train, test):
+    """``evaluate --sweep``: the trade-off table on stdout, its curve as a PNG."""
+    from .evaluation import rerank_tradeoff
+
+    table = rerank_tradeoff(model, train, test, reranker, args.sweep, k=args.k)
+    print(table.drop(columns="parameter").to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"\nre-ranker: {reranker!r}, item similarity: {table.attrs['similarity_used']}; "
+          f"diversity: {table.attrs['diversity']}.")
+    if args.out:
+        table.to_csv(args.out)
+    if args.plot.lower() != "none":
+        from .bench.plots import plot_tradeoff
+
+        plot_tradeoff({f"{args.algorithm} + {args.rerank}": table}, args.plot,
+                      title=f"{args.algorithm} on {args.data}: {args.rerank} re-ranking")
+        _note(args, f"wrote {args.plot}")
+    return 0
+
+
+def _values(text):
+    """``0,0.25,0.5`` -> [0.0, 0.25, 0.5]."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers") from None
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one value")
+    return values
 
 
 def _cmd_tune(args):
@@ -448,6 +509,11 @@ def build_parser():
                             "feedback, a 75/25 split within each user)")
     bench.add_argument("--ranking-repeats", type=int, default=1,
                        help="timed runs per figure of the ranking table (median)")
+    bench.add_argument("--rerank", action="store_true",
+                       help="also re-rank ALS's top-10 for diversity on the ranking split "
+                            "(MMR and DPP sweeps: NDCG@10 against intra-list diversity, "
+                            "coverage and novelty; a table, and rerank_tradeoff.png with "
+                            "--out)")
     bench.set_defaults(func=_cmd_benchmark)
 
     algorithms = _algorithm_help()
@@ -488,7 +554,27 @@ def build_parser():
                          "popularity)")
     ev.add_argument("-k", type=int, default=10, help="recommendation list length")
     ev.add_argument("--seed", type=int, default=0, help="seed of the split")
+    ev.add_argument("--split", choices=("random", "user"), default="random",
+                    help="random: --test-size of all ratings; user: --test-size of each "
+                         "user's ratings (the ranking protocol uses user with 0.25)")
     ev.add_argument("--out", default=None, help="also write the table as CSV")
+    rr = ev.add_argument_group("re-ranking for diversity", _fill(
+        "--rerank re-ranks each top-k list from the model's top 10k (fastcf.rerank.MMR or "
+        "DPP; -R candidates=50 changes that). --sweep evaluates one split for each value of "
+        "MMR's lambda_ or DPP's theta (1 / near 1: the model's own order) and prints NDCG, "
+        "precision, intra-list diversity, coverage and novelty per value, then draws NDCG "
+        "against diversity and coverage into --plot."))
+    rr.add_argument("--rerank", choices=("mmr", "dpp"), default=None,
+                    help="re-rank the lists: maximal marginal relevance or a DPP")
+    rr.add_argument("-R", "--rerank-param", type=_param, action="append",
+                    metavar="NAME=VALUE",
+                    help="a parameter of the re-ranker (repeatable), e.g. -R lambda_=0.7, "
+                         "-R theta=0.8, -R window=5, -R similarity=interactions")
+    rr.add_argument("--sweep", type=_values, default=None, metavar="V1,V2,...",
+                    help="lambda_ (mmr) or theta (dpp) values to compare, e.g. "
+                         "0,0.25,0.5,0.75,1")
+    rr.add_argument("--plot", default="rerank_tradeoff.png",
+                    help="PNG of the --sweep curve ('none': no plot; needs matplotlib)")
     ev.set_defaults(func=_cmd_evaluate)
 
     tune = _subparser(sub, "tune", "search hyper-parameters by cross-validation",

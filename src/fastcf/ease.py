@@ -256,7 +256,7 @@ class EASE(Recommender):
         return weights, (self.sparse_indptr_, self.sparse_indices_, self.sparse_data_)
 
     def recommend(self, users, n=10, *, exclude_seen=True, candidates=None,
-                  return_unknown=False):
+                  return_unknown=False, rerank=None):
         """Top-``n`` items for each user, best first (see :meth:`Recommender.recommend`).
 
         A dense :math:`B` scores blocks of users (:math:`X_{block} B`) and
@@ -267,7 +267,7 @@ class EASE(Recommender):
         self._check_is_fitted()
         rank = _Ranking.recommend if self._is_sparse else Recommender.recommend
         return rank(self, users, n, exclude_seen=exclude_seen, candidates=candidates,
-                    return_unknown=return_unknown)
+                    return_unknown=return_unknown, rerank=rerank)
 
     # --------------------------------------------------------------- fold-in
     def predict_new(self, ratings, items):

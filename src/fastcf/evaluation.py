@@ -158,7 +158,8 @@ def _mean(values):
     return float(values.mean()) if len(values) else float("nan")
 
 
-def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None):
+def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None,
+             rerank=None):
     """Fit ``model`` on ``train`` and measure it on ``test``.
 
     Parameters
@@ -178,6 +179,10 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
     relevance_threshold : float, optional
         A test item is relevant if its rating is at least this; default every
         test item (the only choice when ``test`` is implicit).
+    rerank : fastcf.rerank.MMR or fastcf.rerank.DPP, optional
+        Re-rank the top-``k`` lists for diversity (``model.recommend(...,
+        rerank=rerank)``); the ranking metrics then measure the re-ranked lists.
+        AUC ranks the model's scores, which re-ranking leaves as they are.
 
     Returns
     -------
@@ -214,8 +219,17 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
         return _evaluation_row(model, wanted, out)
     # the fitted model's internal users and items are train's
     users, relevant = _ranked_users_relevant(train, test, relevance_threshold)
-    recommend_s, (items, scores) = _timed(lambda: model.recommend(model.user_ids_[users], k))
+    recommend_s, (items, scores) = _timed(
+        lambda: model.recommend(model.user_ids_[users], k, rerank=rerank))
+    out.update(_list_metrics(model, train, users, relevant, items, scores, wanted, k))
+    out.update(recommend_s=recommend_s, n_users=int(len(users)))
+    return _evaluation_row(model, wanted, out)
+
+
+def _list_metrics(model, train, users, relevant, items, scores, wanted, k):
+    """The ranking and beyond-accuracy metrics of ``recommend``'s lists (means)."""
     recommended = recommended_indices(model, items, scores)
+    out = {}
     per_user = {name: fn(recommended, relevant, k, per_user=True)
                 for name, fn in _AT_K.items() if name in wanted}
     if "mrr" in wanted:
@@ -240,8 +254,87 @@ def evaluate(model, train, test, metrics=None, k=10, *, relevance_threshold=None
     for name in wanted:
         if name in per_user:
             out[name] = _mean(per_user[name])
-    out.update(recommend_s=recommend_s, n_users=int(len(users)))
-    return _evaluation_row(model, wanted, out)
+    return out
+
+
+#: What :func:`rerank_tradeoff` reports for each setting.
+TRADEOFF_METRICS = ("ndcg", "precision", "diversity", "coverage", "novelty")
+#: What its ``diversity`` column measures (every setting the same).
+TRADEOFF_DIVERSITY = ("intra-list diversity: 1 - the mean cosine, over the pairs of a list, "
+                      "of the two items' columns in train (their ratings, 1 when implicit)")
+
+
+def rerank_tradeoff(model, train, test, reranker, values, *, k=10, fit=True,
+                    item_similarity=None):
+    """Accuracy against diversity for a sweep of a re-ranker's trade-off parameter.
+
+    The model is fitted once (unless ``fit`` is False: then it must be fitted
+    on ``train`` already); each value of ``lambda_`` (:class:`~fastcf.rerank.MMR`)
+    or ``theta`` (:class:`~fastcf.rerank.DPP`) re-ranks the top-``k`` lists of
+    every test user ``train`` knows, measured as :func:`evaluate` measures
+    them. The first row, ``none``, is the model's own lists.
+
+    Parameters
+    ----------
+    model : Recommender
+    train, test : Interactions
+    reranker : fastcf.rerank.MMR or fastcf.rerank.DPP
+        Its other parameters (candidates, similarity / vectors, ...) are kept.
+    values : sequence of float
+        The ``lambda_`` (MMR) or ``theta`` (DPP) values, in the order given.
+    k : int
+    fit : bool
+    item_similarity : ndarray or scipy sparse matrix (n_items, n_items), optional
+        The similarity of the ``diversity`` column, over the model's internal
+        items (e.g. the cosine of its item factors, to measure a re-ranker on
+        its own terms); default the training columns' cosine of :func:`evaluate`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``none``, then ``lambda_=v`` / ``theta=v``; columns
+        :data:`TRADEOFF_METRICS` (``ndcg`` and ``precision`` at ``k``;
+        ``diversity`` as :data:`TRADEOFF_DIVERSITY` says, the same item
+        similarity for every row whatever the re-ranker used), then
+        ``recommend_s`` and ``parameter`` (the value, NaN for ``none``).
+        ``attrs`` holds ``similarity_used`` (the re-ranker's) and ``diversity``.
+    """
+    from .rerank._rerankers import DPP, MMR
+
+    if not isinstance(model, Recommender):
+        raise TypeError(f"model must be a fastcf estimator, got {type(model).__name__}.")
+    if not isinstance(reranker, (MMR, DPP)):
+        raise TypeError(f"reranker must be a fastcf.rerank.MMR or DPP, got "
+                        f"{type(reranker).__name__}.")
+    _check_split(train, test)
+    k = check_int("k", k, min_value=1)
+    name = "lambda_" if isinstance(reranker, MMR) else "theta"
+    values = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=object))]
+    if not values:
+        raise ValueError(f"values is empty, give at least one {name}.")
+    settings = [reranker.set_params(**{name: v}) for v in values]  # each checked up front
+    if fit:
+        model.fit(train)
+    users, relevant = _ranked_users_relevant(train, test)
+    ids = model.user_ids_[users]
+    rows, labels = [], []
+    for label, setting, value in [("none", None, np.nan),
+                                  *[(f"{name}={v:g}", s, v) for v, s in zip(values, settings)]]:
+        seconds, (items, scores) = _timed(
+            lambda setting=setting: model.recommend(ids, k, rerank=setting))
+        row = _list_metrics(model, train, users, relevant, items, scores, TRADEOFF_METRICS, k)
+        if item_similarity is not None:
+            row["diversity"] = m.intra_list_diversity(
+                recommended_indices(model, items, scores), item_similarity)
+        rows.append({**row, "recommend_s": seconds, "parameter": value})
+        labels.append(label)
+    table = pd.DataFrame(rows, index=pd.Index(labels, name="setting"))[
+        [*TRADEOFF_METRICS, "recommend_s", "parameter"]]
+    table.attrs.update(similarity_used=settings[-1].similarity_used_,
+                       diversity=TRADEOFF_DIVERSITY if item_similarity is None else
+                       "intra-list diversity over the given item_similarity",
+                       reranker=type(reranker).__name__, model=type(model).__name__, k=k)
+    return table
 
 
 def _evaluation_row(model, wanted, out):
@@ -264,7 +357,7 @@ def _new_model(make_model):
 
 
 def cross_validate(make_model, data, folds=5, split="random", metrics=None, k=10, *, seed=0,
-                   relevance_threshold=None):
+                   relevance_threshold=None, rerank=None):
     """:func:`evaluate` a fresh model on each fold; one row per fold, then mean and std.
 
     Parameters
@@ -277,7 +370,7 @@ def cross_validate(make_model, data, folds=5, split="random", metrics=None, k=10
     split : "random" or callable
         ``"random"``: :func:`fastcf.split.kfold` (each rating in one test
         fold). A callable ``split(data)`` returns the (train, test) pairs.
-    metrics, k, relevance_threshold
+    metrics, k, relevance_threshold, rerank
         As in :func:`evaluate`.
     seed : int
         Seed of the folds.
@@ -306,7 +399,7 @@ def cross_validate(make_model, data, folds=5, split="random", metrics=None, k=10
     for fold in splits:
         train, test = fold
         rows.append(evaluate(_new_model(make_model), train, test, metrics, k,
-                             relevance_threshold=relevance_threshold))
+                             relevance_threshold=relevance_threshold, rerank=rerank))
     table = pd.DataFrame(rows, index=[f"fold {i + 1}" for i in range(len(rows))])
     summary = pd.DataFrame([table.mean(), table.std(ddof=1)], index=["mean", "std"])
     return pd.concat([table, summary])

@@ -153,7 +153,7 @@ class _Ranking:
         return (idx, val) if columns is None else (columns[idx], val)
 
     def recommend(self, users, n=10, *, exclude_seen=True, candidates=None,
-                  return_unknown=False):
+                  return_unknown=False, rerank=None):
         """Top-``n`` items for each user, best first (see :meth:`Recommender.recommend`).
 
         The scores are never materialised: the fused
@@ -163,6 +163,8 @@ class _Ranking:
         to them, exactly.
         """
         self._check_is_fitted()
+        if rerank is not None:
+            return self._reranked(rerank, users, n, exclude_seen, candidates, return_unknown)
         n = check_int("n", n, min_value=1)
         u = self.user_index(_as_id_array(users, "users"))
         columns = None if candidates is None else self._candidate_columns(candidates)

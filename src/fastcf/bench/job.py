@@ -34,6 +34,7 @@ from .algorithms import (
 )
 from .load import DEFAULT_DATA, load_data
 from .ranking import ranking_jobs, ranking_names, ranking_results, ranking_split, run_ranking_job
+from .rerank import run_rerank_tradeoff
 from .scaling import fit_scaling, learning_curves
 from .timing import TimedRow, speedups, warm_median_time
 
@@ -164,7 +165,7 @@ def _resolve_peers(peers):
 # ---------------------------------------------------------------------- driver
 def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=None,
                   repeats=3, seed=0, test_size=0.2, progress=True, scaling=True,
-                  ranking=True, ranking_repeats=1):
+                  ranking=True, ranking_repeats=1, rerank=False):
     """Run the benchmark and return its results as a dict (see ``format_markdown``).
 
     Parameters
@@ -197,6 +198,10 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
         Timed runs per figure of the ranking table (after the warm-up, for
         fastcf). One by default: that table is about accuracy, and NeuMF's
         and cornac's fits would take most of the default run's time.
+    rerank : bool
+        Also measure accuracy against diversity on the ranking split
+        (:mod:`fastcf.bench.rerank`: ALS re-ranked by MMR and DPP sweeps): the
+        ``"rerank"`` entry of the results. Off by default.
     """
     from tqdm.auto import tqdm
 
@@ -220,11 +225,12 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
     jobs = [(a, "fastcf") for a in algorithms]
     jobs += [(a, p) for a in algorithms for p in peer_names if p in runners.get(a, {})]
     ranked = ranking_jobs(selected, peer_names) if ranking else []
-    if ranked:
+    if ranked or rerank:
         rank_train, rank_test = ranking_split(interactions, seed)
     jobs += [(a, ("ranking", p)) for a, p in ranked]
+    jobs += [("rerank", "fastcf")] if rerank else []
     jobs += [("curves", "fastcf"), ("scaling", "fastcf")] if scaling else []
-    rows, ranking_rows, curves, scaled = [], [], {}, {}
+    rows, ranking_rows, curves, scaled, tradeoff = [], [], {}, {}, None
     for algorithm, library in tqdm(jobs, desc="benchmark", disable=not progress):
         logger.info("running %s / %s", algorithm, library)
         started = time.perf_counter()
@@ -233,6 +239,8 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
                                   ranking_repeats, seed)
             if row is not None:
                 ranking_rows.append(row)
+        elif algorithm == "rerank":
+            tradeoff = run_rerank_tradeoff(rank_train, rank_test, n_threads, seed)
         elif algorithm == "curves":
             curves = learning_curves(algorithms, train, test, n_threads)
         elif algorithm == "scaling":
@@ -258,6 +266,7 @@ def run_benchmark(data=DEFAULT_DATA, algorithms=None, peers="auto", n_threads=No
         "scaling": scaled,
         "ranking": ranking_results(ranking_rows, rank_train, rank_test, seed,
                                    ranking_repeats) if ranked else None,
+        "rerank": tradeoff,
     }
 
 

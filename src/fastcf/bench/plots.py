@@ -64,6 +64,12 @@ def write_plots(results, out_dir):
             ("scaling_data.png", "Scaling with data size",
              lambda ax: _scaling(ax, scaling.get("data", {}), "training ratings"),
              bool(scaling.get("data")))]
+    if results.get("rerank"):  # a figure of two panels of its own
+        from .rerank import rerank_frames
+
+        plot_tradeoff(rerank_frames(results["rerank"]), os.path.join(out_dir,
+                      "rerank_tradeoff.png"), title="Re-ranking: accuracy against diversity")
+        plots.append("rerank_tradeoff.png")
     for name, title, draw, has_data in jobs:
         if not has_data:
             continue
@@ -75,3 +81,52 @@ def write_plots(results, out_dir):
         plt.close(fig)
         plots.append(name)
     return plots, None
+
+
+def plot_tradeoff(tables, path, title=None):
+    """Write the accuracy / diversity trade-off of :func:`fastcf.evaluation.rerank_tradeoff`.
+
+    ``tables``: one table or a dict label -> table (one curve each). Left
+    panel NDCG@k against intra-list diversity (each point a setting, the
+    model's own lists circled), right panel catalogue coverage against the
+    swept parameter. Raises ImportError, saying how to install it, without
+    matplotlib.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("the trade-off plot needs matplotlib (pip install matplotlib, or "
+                          "'fastcf[bench]').") from None
+    if not isinstance(tables, dict):
+        tables = {tables.attrs.get("reranker", "re-ranked"): tables}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for label, table in tables.items():
+        swept = table[~np.isnan(table["parameter"].to_numpy(dtype=float))]
+        line, = left.plot(swept["diversity"], swept["ndcg"], marker="o", label=label)
+        for _, row in swept.iterrows():
+            left.annotate(f"{row['parameter']:g}", (row["diversity"], row["ndcg"]),
+                          textcoords="offset points", xytext=(4, 4), fontsize="x-small")
+        if "none" in table.index:
+            base = table.loc["none"]
+            left.scatter([base["diversity"]], [base["ndcg"]], s=120, facecolors="none",
+                         edgecolors=line.get_color())
+            right.axhline(base["coverage"], color=line.get_color(), linestyle=":")
+        right.plot(swept["parameter"], swept["coverage"], marker="o", label=label,
+                   color=line.get_color())
+    k = next(iter(tables.values())).attrs.get("k", 10)
+    left.set_xlabel("intra-list diversity (1 - mean cosine of the items' training columns)")
+    left.set_ylabel(f"NDCG@{k}")
+    left.set_title("accuracy against diversity (circle: no re-ranking)", fontsize="small")
+    left.legend(fontsize="small")
+    right.set_xlabel("lambda_ (MMR) / theta (DPP): 1 = relevance only")
+    right.set_ylabel("catalogue coverage")
+    right.set_title("coverage (dotted: no re-ranking)", fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -7,6 +7,7 @@ import numpy as np
 
 from .job import PEER_NOTES
 from .ranking import RANKING_PEER_NOTES
+from .rerank import rerank_markdown
 
 
 def _fmt(value, digits=4):
@@ -46,6 +47,7 @@ def format_markdown(results):
     if not results["peers"]:
         lines += ["", "No peer library ran (install them with `pip install 'fastcf[bench]'`)."]
     lines += _ranking_markdown(results.get("ranking"))
+    lines += rerank_markdown(results.get("rerank"))
     scaling = results.get("scaling") or {}
     for name, by_threads in scaling.get("threads", {}).items():
         lines.append(f"- {name} fit s by threads: " + ", ".join(
