@@ -61,18 +61,42 @@ cdef inline bint _has(const index_t* indices, Py_ssize_t lo, Py_ssize_t hi,
 cdef floating _represent(const index_t* indptr, const index_t* indices, const floating* data,
                          const floating* embeddings, const floating* biases, Py_ssize_t k,
                          Py_ssize_t row, floating* out) noexcept nogil:
-    cdef Py_ssize_t t, d
+    # the first feature assigned, not added to zeros (hybrid_nb._represent)
+    cdef Py_ssize_t t, d, lo = indptr[row], hi = indptr[row + 1]
     cdef floating a, bias = 0
     cdef const floating* w
+    if lo == hi:
+        for d in range(k):
+            out[d] = 0
+        return bias
+    a = data[lo]
+    w = embeddings + indices[lo] * k
     for d in range(k):
-        out[d] = 0
-    for t in range(indptr[row], indptr[row + 1]):
+        out[d] = a * w[d]
+    bias = a * biases[indices[lo]]
+    for t in range(lo + 1, hi):
         a = data[t]
         w = embeddings + indices[t] * k
         for d in range(k):
             out[d] = out[d] + a * w[d]
         bias = bias + a * biases[indices[t]]
     return bias
+
+
+cdef floating _score(const index_t* indptr, const index_t* indices, const floating* data,
+                     const floating* embeddings, const floating* biases, Py_ssize_t k,
+                     Py_ssize_t row, const floating* p) noexcept nogil:
+    # p . q + bias of row's representation without forming it (hybrid_nb._score)
+    cdef Py_ssize_t t, d
+    cdef floating s, total = 0
+    cdef const floating* w
+    for t in range(indptr[row], indptr[row + 1]):
+        w = embeddings + indices[t] * k
+        s = biases[indices[t]]
+        for d in range(k):
+            s = s + p[d] * w[d]
+        total = total + data[t] * s
+    return total
 
 
 cdef inline floating _dot(const floating* x, const floating* y, Py_ssize_t k) noexcept nogil:
@@ -176,12 +200,13 @@ cdef void _run_chunk(Py_ssize_t start, Py_ssize_t stop, uint64_t state, const in
             positive = qib + _dot(p, qi, k) - 1
             for sampled in range(1, max_sampled + 1):
                 candidate = below(splitmix64(&state), n_items)
-                qjb = _represent(if_indptr, if_indices, if_data, item_emb, item_bias, k,
-                                 candidate, qj)
-                if qjb + _dot(p, qj, k) > positive:
+                if _score(if_indptr, if_indices, if_data, item_emb, item_bias, k, candidate,
+                          p) > positive:
                     if _has(seen_indices, lo, hi, candidate):
                         continue
                     negative = candidate
+                    _represent(if_indptr, if_indices, if_data, item_emb, item_bias, k,
+                               negative, qj)
                     weight = log(max(1.0, <double>((n_items - 1) // sampled)))
                     coefficient = <floating>min(weight, _WARP_MAX_WEIGHT)
                     break

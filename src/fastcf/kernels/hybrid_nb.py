@@ -14,7 +14,8 @@ on every feature row involved. Arithmetic in the embeddings' dtype.
 import numba
 import numpy as np
 
-from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .._config import NUMBA_NUMPY_ERRORS_JIT as NUMBA_JIT
+from .._config import NUMBA_NUMPY_ERRORS_PARALLEL_JIT as NUMBA_PARALLEL_JIT
 from .bpr_nb import _has
 from .random_nb import below, cell_seed, splitmix64
 
@@ -38,18 +39,41 @@ def _shuffle_entries(users, items, values, start, stop, state):
 @numba.njit(**NUMBA_JIT)
 def _represent(indptr, indices, data, embeddings, biases, row, out):
     """out = sum of row's features' embeddings weighted by their values; returns the
-    bias of the same sum."""
+    bias of the same sum. (The first feature is assigned, not added to zeros: one
+    pass less over ``out`` for the rows of one feature.)"""
     k = embeddings.shape[1]
+    lo, hi = indptr[row], indptr[row + 1]
     bias = out[0] - out[0]
+    if lo == hi:
+        for d in range(k):
+            out[d] = bias
+        return bias
+    a, w = data[lo], embeddings[indices[lo]]
     for d in range(k):
-        out[d] = bias
-    for t in range(indptr[row], indptr[row + 1]):
+        out[d] = a * w[d]
+    bias = a * biases[indices[lo]]
+    for t in range(lo + 1, hi):
         f, a = indices[t], data[t]
         w = embeddings[f]
         for d in range(k):
             out[d] += a * w[d]
         bias += a * biases[f]
     return bias
+
+
+@numba.njit(**NUMBA_JIT)
+def _score(indptr, indices, data, embeddings, biases, row, p):
+    """p . q + bias of ``row``'s representation, without forming it: the sum over its
+    features of value * (p . embedding + bias) (WARP scores many negatives, steps on one)."""
+    total = p[0] - p[0]
+    for t in range(indptr[row], indptr[row + 1]):
+        f = indices[t]
+        w = embeddings[f]
+        s = biases[f]
+        for d in range(p.shape[0]):
+            s += p[d] * w[d]
+        total += data[t] * s
+    return total
 
 
 @numba.njit(**NUMBA_JIT)
@@ -138,12 +162,13 @@ def _run_chunk(start, stop, state, users, items, values, uf_indptr, uf_indices, 
             for sampled in range(1, max_sampled + 1):
                 state, draw = splitmix64(state)
                 candidate = below(draw, n_items)
-                qjb = _represent(if_indptr, if_indices, if_data, item_emb, item_bias,
-                                 candidate, qj)
-                if qjb + _dot(p, qj) > positive:
+                if _score(if_indptr, if_indices, if_data, item_emb, item_bias, candidate,
+                          p) > positive:
                     if _has(seen_indices, lo, hi, candidate):
                         continue
                     negative = candidate
+                    _represent(if_indptr, if_indices, if_data, item_emb, item_bias, negative,
+                               qj)
                     weight = min(np.log(max(1.0, np.float64((n_items - 1) // sampled))),
                                  WARP_MAX_WEIGHT)
                     coefficient = user_emb.dtype.type(weight)

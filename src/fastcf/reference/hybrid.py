@@ -113,12 +113,17 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
                 for sampled in range(1, max_sampled + 1):
                     state, draw = _splitmix64(state)
                     candidate = _below(draw, n_items)
-                    qj, qjb = _representation(if_indptr, if_indices, if_data, item_emb,
-                                              item_bias, candidate)
-                    if qjb + sum(x * y for x, y in zip(p, qj)) > positive - 1.0:
+                    score = sum(float(if_data[t]) * (float(item_bias[int(if_indices[t])]) +
+                                                     sum(x * float(y) for x, y in zip(
+                                                         p, item_emb[int(if_indices[t])])))
+                                for t in range(int(if_indptr[candidate]),
+                                               int(if_indptr[candidate + 1])))
+                    if score > positive - 1.0:
                         if _seen(seen_indptr, seen_indices, u, candidate):
                             continue
                         negative = candidate
+                        qj, _ = _representation(if_indptr, if_indices, if_data, item_emb,
+                                                item_bias, candidate)
                         coefficient = min(math.log(max(1.0, float((n_items - 1) // sampled))),
                                           _WARP_MAX_WEIGHT)
                         break
