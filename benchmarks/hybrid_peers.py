@@ -10,7 +10,8 @@ Per loss (WARP, BPR) and thread count (1, 2): LightFM
 ``LightFM(no_components=--factors, loss, learning_schedule="adagrad",
 learning_rate=0.05, random_state=s)`` and fastcf
 ``HybridFactorization(factors, loss, lr=0.05, seed=s, n_threads)`` (adagrad,
-Hogwild, float32: LightFM's settings), ``--epochs`` epochs each. The epoch time
+Hogwild, float32: LightFM's settings; ``negative_sampling="popularity"`` for
+BPR, LightFM's BPR sampler), ``--epochs`` epochs each. The epoch time
 of LightFM is each ``fit_partial(epochs=1)`` call, fastcf's the time between
 two epoch callbacks (the first epoch's includes fastcf's setup), both in CPU
 seconds of the process (``time.process_time``: on this machine, shared with
@@ -126,8 +127,10 @@ def run_lightfm(matrices, loss, factors, epochs, threads, seed):
 
 def run_fastcf(train, loss, factors, epochs, threads, seed, backend="auto"):
     marks = [time.process_time()]
+    # LightFM's samplers: uniform negatives for WARP, the items of random entries for BPR
+    sampling = "popularity" if loss == "bpr" else "uniform"
     model = HybridFactorization(factors=factors, loss=loss, epochs=epochs, lr=0.05, seed=seed,
-                                n_threads=threads, backend=backend)
+                                n_threads=threads, backend=backend, negative_sampling=sampling)
     model.fit(train, callbacks=[lambda entry: marks.append(time.process_time())])
     p, pb = model.user_representations()
     q, qb = model.item_representations()

@@ -152,6 +152,18 @@ def test_serial_does_not_depend_on_the_thread_count(taste):
     np.testing.assert_array_equal(one.user_embeddings_, two.user_embeddings_)
 
 
+def test_popularity_sampling_draws_popular_negatives(ratings):
+    """LightFM's BPR sampler: a popular item is more often a negative, so its bias ends
+    lower than with uniform draws."""
+    counts = np.bincount(ratings.by_user.indices, minlength=ratings.n_items)
+    popular = np.argsort(-counts)[:5]
+    fits = {how: HybridFactorization(factors=4, loss="bpr", epochs=5, schedule="serial",
+                                     negative_sampling=how, seed=3).fit(ratings)
+            for how in ("uniform", "popularity")}
+    gap = fits["uniform"].item_biases_[popular] - fits["popularity"].item_biases_[popular]
+    assert gap.mean() > 0
+
+
 @pytest.mark.parametrize("loss", ["warp", "bpr", "squared"])
 def test_hogwild_trains(ratings, loss):
     model = HybridFactorization(factors=4, loss=loss, epochs=4, blocks=5, n_threads=2,
@@ -206,6 +218,7 @@ def test_a_diverging_fit_says_so(ratings):
     ({"schedule": "blocked"}, ValueError, "schedule"),
     ({"blocks": 0}, ValueError, "blocks"),
     ({"init_std": -0.1}, ValueError, "init_std"),
+    ({"negative_sampling": "hard"}, ValueError, "negative_sampling"),
     ({"verbose": "yes"}, TypeError, "verbose"),
 ])
 def test_bad_parameters_are_refused(ratings, params, error, match):

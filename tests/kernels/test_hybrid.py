@@ -105,6 +105,7 @@ def test_hogwild_chunks_on_one_thread_match_the_reference(
         problem, backend, loss):
     users, items, values, u_rows, i_rows, seen = problem
     positions, chunk_ptr = user_chunks(users, len(seen[0]) - 1, 4, 11)
+    pool = np.sort(items)  # by popularity
 
     def run(backend, n_threads, dtype):
         params = _params(problem, dtype)
@@ -112,7 +113,7 @@ def test_hogwild_chunks_on_one_thread_match_the_reference(
         rng = np.random.default_rng(5)
         for _ in range(2):
             run_hybrid_epoch(*arrays, chunk_ptr, rng.permutation(4), rng.integers(2**63), True,
-                             _csr(u_rows, dtype), _csr(i_rows, dtype), seen, params, None,
+                             _csr(u_rows, dtype), _csr(i_rows, dtype), seen, pool, params, None,
                              loss, 0.05, 0.01, 0.01, 3.0 if loss == "squared" else 0.0,
                              10, backend=backend, n_threads=n_threads)
         return params, arrays
@@ -137,7 +138,8 @@ def test_one_and_two_threads_give_the_same_serial_epoch(problem, backend):
         params = _params(problem, np.float32)
         run_hybrid_epoch(users.copy(), items.copy(), values.astype(np.float32), np.array(
             [0, len(users)]), np.zeros(1, np.int64), 3, True, _csr(u_rows, np.float32),
-            _csr(i_rows, np.float32), seen, params, None, "warp", 0.05, 0.0, 0.0, 0.0, 10,
+            _csr(i_rows, np.float32), seen, np.arange(i_rows.shape[0], dtype=np.int32), params,
+            None, "warp", 0.05, 0.0, 0.0, 0.0, 10,
             backend=backend, n_threads=n_threads)
         out.append(params)
     for a, b in zip(*out):
@@ -228,6 +230,25 @@ def test_warp_negatives_violate_the_margin_and_are_unseen(problem, backend):
     assert total <= (len(users) - no_step) * min(np.log(n_items - 1), 10) + 1e-9
 
 
+@pytest.mark.parametrize("backend", COMPILED + ["reference"])
+def test_negatives_come_from_the_pool(problem, backend):
+    """A pool of two items the users rarely have: BPR steps move no other item's row
+    down (their embeddings change only as positives)."""
+    users, items, values, u_rows, i_rows, seen = problem
+    identity = _identity(i_rows.shape[0], np.float64)
+    params = _params(problem, np.float64)
+    params = (params[0], params[1], params[2][:i_rows.shape[0]].copy(),
+              params[3][:i_rows.shape[0]].copy())
+    before = params[2].copy()
+    keep = (items != 7) & (items != 9)
+    hybrid_epoch(users[keep], items[keep], values[keep], _csr(u_rows, np.float64), identity,
+                 seen, *params, loss="bpr", pool=np.array([7, 9, 9]), max_sampled=32,
+                 backend=backend)
+    moved = np.flatnonzero(np.abs(params[2] - before).max(axis=1) > 0)
+    assert {7, 9} <= set(moved.tolist()) <= set(items[keep].tolist()) | {7, 9}
+    assert not (set(moved.tolist()) & (set(range(i_rows.shape[0])) - set(items.tolist())))
+
+
 # ------------------------------------------------------------------- bad input
 def _good(problem):
     users, items, values, u_rows, i_rows, seen = problem
@@ -271,6 +292,9 @@ def test_bad_input_is_refused(problem, change, error, match):
     ({"max_sampled": 0}, ValueError, "max_sampled"),
     ({"learning_schedule": "sgd", "accumulators": (1, 2, 3, 4)}, ValueError, "adagrad's"),
     ({"accumulators": (1, 2)}, TypeError, "tuple of 4"),
+    ({"pool": np.array([0.5])}, TypeError, "pool must be"),
+    ({"pool": np.array([], np.int64)}, ValueError, "pool must be non-empty"),
+    ({"pool": np.array([10_000])}, ValueError, "pool must be non-empty"),
 ])
 def test_bad_options_are_refused(problem, kwargs, error, match):
     arrays, params = _good(problem)

@@ -151,7 +151,8 @@ cdef void _run_chunk(Py_ssize_t start, Py_ssize_t stop, uint64_t state, const in
                      const index_t* uf_indices, const floating* uf_data,
                      const index_t* if_indptr, const index_t* if_indices,
                      const floating* if_data, Py_ssize_t n_items, const index_t* seen_indptr,
-                     const index_t* seen_indices, floating* user_emb, floating* user_bias,
+                     const index_t* seen_indices, const index_t* pool, Py_ssize_t n_pool,
+                     floating* user_emb, floating* user_bias,
                      floating* item_emb, floating* item_bias, floating* user_emb_acc,
                      floating* user_bias_acc, floating* item_emb_acc, floating* item_bias_acc,
                      Py_ssize_t k, int loss, bint adagrad, floating lr, floating reg_user,
@@ -180,7 +181,7 @@ cdef void _run_chunk(Py_ssize_t start, Py_ssize_t stop, uint64_t state, const in
         coefficient = 0
         if loss == 1:  # bpr
             for sampled in range(max_sampled):
-                candidate = below(splitmix64(&state), n_items)
+                candidate = pool[below(splitmix64(&state), n_pool)]
                 if not _has(seen_indices, lo, hi, candidate):
                     negative = candidate
                     break
@@ -199,7 +200,7 @@ cdef void _run_chunk(Py_ssize_t start, Py_ssize_t stop, uint64_t state, const in
         else:  # warp
             positive = qib + _dot(p, qi, k) - 1
             for sampled in range(1, max_sampled + 1):
-                candidate = below(splitmix64(&state), n_items)
+                candidate = pool[below(splitmix64(&state), n_pool)]
                 if _score(if_indptr, if_indices, if_data, item_emb, item_bias, k, candidate,
                           p) > positive:
                     if _has(seen_indices, lo, hi, candidate):
@@ -235,6 +236,7 @@ def hybrid_epoch(index_t[::1] users, index_t[::1] items, floating[::1] values,
                  const floating[::1] uf_data, const index_t[::1] if_indptr,
                  const index_t[::1] if_indices, const floating[::1] if_data,
                  const index_t[::1] seen_indptr, const index_t[::1] seen_indices,
+                 const index_t[::1] pool,
                  floating[:, ::1] user_emb, floating[::1] user_bias,
                  floating[:, ::1] item_emb, floating[::1] item_bias,
                  floating[:, ::1] user_emb_acc, floating[::1] user_bias_acc,
@@ -262,7 +264,7 @@ def hybrid_epoch(index_t[::1] users, index_t[::1] items, floating[::1] values,
         raise ValueError("users, items and values must have the same length.")
     if chunk_stats.shape[0] != chunk_ptr.shape[0] - 1:
         raise ValueError("chunk_stats must have a row per chunk.")
-    if users.shape[0] == 0 or n_items == 0:
+    if users.shape[0] == 0 or n_items == 0 or pool.shape[0] == 0:
         return
     if adagrad:
         uacc = &user_emb_acc[0, 0]
@@ -280,7 +282,8 @@ def hybrid_epoch(index_t[::1] users, index_t[::1] items, floating[::1] values,
             scratch = <floating*>malloc(3 * k * sizeof(floating))
             _run_chunk(start, stop, state, &users[0], &items[0], &values[0], &uf_indptr[0],
                        &uf_indices[0], &uf_data[0], &if_indptr[0], &if_indices[0],
-                       &if_data[0], n_items, &seen_indptr[0], &seen_indices[0],
+                       &if_data[0], n_items, &seen_indptr[0], &seen_indices[0], &pool[0],
+                       pool.shape[0],
                        &user_emb[0, 0], &user_bias[0], &item_emb[0, 0], &item_bias[0], uacc,
                        ubacc, iacc, ibacc, k, loss, adagrad, lr, reg_user, reg_item, mu,
                        max_sampled, scratch, scratch + k, scratch + 2 * k,

@@ -115,7 +115,7 @@ def _dot(x, y):
 
 @numba.njit(**NUMBA_JIT)
 def _run_chunk(start, stop, state, users, items, values, uf_indptr, uf_indices, uf_data,
-               if_indptr, if_indices, if_data, seen_indptr, seen_indices, user_emb, user_bias,
+               if_indptr, if_indices, if_data, seen_indptr, seen_indices, pool, user_emb, user_bias,
                item_emb, item_bias, user_emb_acc, user_bias_acc, item_emb_acc, item_bias_acc,
                loss, adagrad, lr, reg_user, reg_item, mu, max_sampled):
     """The steps of one chunk; returns (entries ranked right, entries without a step,
@@ -123,7 +123,7 @@ def _run_chunk(start, stop, state, users, items, values, uf_indptr, uf_indices, 
     k = user_emb.shape[1]
     dtype = user_emb.dtype
     p, qi, qj = np.empty(k, dtype), np.empty(k, dtype), np.empty(k, dtype)
-    n_items = if_indptr.shape[0] - 1
+    n_items, n_pool = if_indptr.shape[0] - 1, pool.shape[0]
     one = user_emb.dtype.type(1)
     right, no_step, total = 0, 0, 0.0
     for t in range(start, stop):
@@ -144,7 +144,7 @@ def _run_chunk(start, stop, state, users, items, values, uf_indptr, uf_indices, 
         if loss == 1:  # bpr
             for _ in range(max_sampled):
                 state, draw = splitmix64(state)
-                candidate = below(draw, n_items)
+                candidate = pool[below(draw, n_pool)]
                 if not _has(seen_indices, lo, hi, candidate):
                     negative = candidate
                     break
@@ -161,7 +161,7 @@ def _run_chunk(start, stop, state, users, items, values, uf_indptr, uf_indices, 
             positive = qib + _dot(p, qi) - one
             for sampled in range(1, max_sampled + 1):
                 state, draw = splitmix64(state)
-                candidate = below(draw, n_items)
+                candidate = pool[below(draw, n_pool)]
                 if _score(if_indptr, if_indices, if_data, item_emb, item_bias, candidate,
                           p) > positive:
                     if _has(seen_indices, lo, hi, candidate):
@@ -193,7 +193,7 @@ def _run_chunk(start, stop, state, users, items, values, uf_indptr, uf_indices, 
 @numba.njit(**NUMBA_PARALLEL_JIT)
 def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf_indptr,
                  uf_indices, uf_data, if_indptr, if_indices, if_data, seen_indptr, seen_indices,
-                 user_emb, user_bias, item_emb, item_bias, user_emb_acc, user_bias_acc,
+                 pool, user_emb, user_bias, item_emb, item_bias, user_emb_acc, user_bias_acc,
                  item_emb_acc, item_bias_acc, loss, adagrad, lr, reg_user, reg_item, mu,
                  max_sampled, chunk_stats):
     """Same contract as ``kernels.hybrid.run_hybrid_epoch`` (arrays already checked)."""
@@ -205,7 +205,7 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
             state = _shuffle_entries(users, items, values, start, stop, state)
         right, no_step, total = _run_chunk(
             start, stop, state, users, items, values, uf_indptr, uf_indices, uf_data,
-            if_indptr, if_indices, if_data, seen_indptr, seen_indices, user_emb, user_bias,
+            if_indptr, if_indices, if_data, seen_indptr, seen_indices, pool, user_emb, user_bias,
             item_emb, item_bias, user_emb_acc, user_bias_acc, item_emb_acc, item_bias_acc,
             loss, adagrad, lr, reg_user, reg_item, mu, max_sampled)
         chunk_stats[chunk, 0] = right

@@ -52,7 +52,7 @@ def _seen(seen_indptr, seen_indices, user, item):
 
 def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf_indptr,
                  uf_indices, uf_data, if_indptr, if_indices, if_data, seen_indptr, seen_indices,
-                 user_emb, user_bias, item_emb, item_bias, user_emb_acc, user_bias_acc,
+                 pool, user_emb, user_bias, item_emb, item_bias, user_emb_acc, user_bias_acc,
                  item_emb_acc, item_bias_acc, loss, adagrad, lr, reg_user, reg_item, mu,
                  max_sampled, chunk_stats):
     """Same contract as ``kernels.hybrid.run_hybrid_epoch``; Python floats throughout.
@@ -62,7 +62,8 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
     [chunk_ptr[c], chunk_ptr[c + 1]) by Fisher-Yates (j from the last down to 1
     swaps with below(next draw, j + 1)); then, continuing the stream, each entry
     (u, i, r) in order: the representations p_u, q_i (and their biases) from the
-    parameters as they are, then the loss's step (``kernels.hybrid``'s docstring).
+    parameters as they are, then the loss's step (``kernels.hybrid``'s docstring),
+    each negative pool[below(next draw, len(pool))].
     chunk_stats[c] = (entries ranked right, entries without a step, sum of the loss
     terms: e^2, z or the WARP weights).
     """
@@ -98,7 +99,7 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
             if loss == 1:  # bpr
                 for _ in range(max_sampled):
                     state, draw = _splitmix64(state)
-                    candidate = _below(draw, n_items)
+                    candidate = int(pool[_below(draw, len(pool))])
                     if not _seen(seen_indptr, seen_indices, u, candidate):
                         negative = candidate
                         break
@@ -112,7 +113,7 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
                 positive = qib + sum(x * y for x, y in zip(p, qi))
                 for sampled in range(1, max_sampled + 1):
                     state, draw = _splitmix64(state)
-                    candidate = _below(draw, n_items)
+                    candidate = int(pool[_below(draw, len(pool))])
                     score = sum(float(if_data[t]) * (float(item_bias[int(if_indices[t])]) +
                                                      sum(x * float(y) for x, y in zip(
                                                          p, item_emb[int(if_indices[t])])))
