@@ -329,3 +329,10 @@ def test_the_callers_arrays_are_not_changed(problem):
         for a, b in zip(value if isinstance(value, tuple) else (value,),
                         arrays[key] if isinstance(value, tuple) else (arrays[key],)):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.cython
+def test_the_cython_prefetch_distance_is_the_numba_one():
+    from fastcf.kernels import _hybrid, hybrid_nb
+
+    assert _hybrid.PREFETCH_DISTANCE == hybrid_nb._PREFETCH_DISTANCE

@@ -15,6 +15,7 @@ from libc.math cimport exp, expf, floor, log, sqrt, sqrtf
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
+from ._prefetch cimport prefetch_row
 from ._random cimport below, cell_seed, splitmix64
 
 ctypedef fused index_t:
@@ -23,6 +24,21 @@ ctypedef fused index_t:
 
 # LightFM's clip of the WARP weight (hybrid_nb.WARP_MAX_WEIGHT).
 cdef double _WARP_MAX_WEIGHT = 10.0
+# Entries ahead whose feature rows a step prefetches (hybrid_nb._PREFETCH_DISTANCE).
+cdef enum:
+    _PREFETCH_DISTANCE = 4
+PREFETCH_DISTANCE = _PREFETCH_DISTANCE
+
+
+cdef void _prefetch_features(const index_t* indptr, const index_t* indices, Py_ssize_t row,
+                             const floating* embeddings, const floating* accumulators,
+                             Py_ssize_t k) noexcept nogil:
+    # the embedding (and adagrad accumulator) rows of row's features
+    cdef Py_ssize_t t
+    for t in range(indptr[row], indptr[row + 1]):
+        prefetch_row(embeddings + indices[t] * k, k * sizeof(floating))
+        if accumulators != NULL:
+            prefetch_row(accumulators + indices[t] * k, k * sizeof(floating))
 
 
 cdef uint64_t _shuffle(index_t* users, index_t* items, floating* values, Py_ssize_t start,
@@ -152,7 +168,7 @@ cdef void _run_chunk(Py_ssize_t start, Py_ssize_t stop, uint64_t state, const in
                      const index_t* if_indptr, const index_t* if_indices,
                      const floating* if_data, Py_ssize_t n_items, const index_t* seen_indptr,
                      const index_t* seen_indices, const index_t* pool, Py_ssize_t n_pool,
-                     floating* user_emb, floating* user_bias,
+                     index_t* negatives, floating* user_emb, floating* user_bias,
                      floating* item_emb, floating* item_bias, floating* user_emb_acc,
                      floating* user_bias_acc, floating* item_emb_acc, floating* item_bias_acc,
                      Py_ssize_t k, int loss, bint adagrad, floating lr, floating reg_user,
@@ -161,8 +177,25 @@ cdef void _run_chunk(Py_ssize_t start, Py_ssize_t stop, uint64_t state, const in
     cdef Py_ssize_t t, d, u, i, lo, hi, negative, candidate, sampled
     cdef floating pb, qib, qjb, err, x, coefficient, positive
     cdef double weight, total = 0.0
-    cdef Py_ssize_t right = 0, no_step = 0
+    cdef Py_ssize_t right = 0, no_step = 0, ahead
+    if loss == 1:  # BPR's negatives do not depend on the parameters: drawn first
+        for t in range(start, stop):
+            lo = seen_indptr[users[t]]
+            hi = seen_indptr[users[t] + 1]
+            negatives[t] = -1
+            for sampled in range(max_sampled):
+                candidate = pool[below(splitmix64(&state), n_pool)]
+                if not _has(seen_indices, lo, hi, candidate):
+                    negatives[t] = <index_t>candidate
+                    break
     for t in range(start, stop):
+        ahead = t + _PREFETCH_DISTANCE
+        if ahead < stop:
+            _prefetch_features(uf_indptr, uf_indices, users[ahead], user_emb, user_emb_acc, k)
+            _prefetch_features(if_indptr, if_indices, items[ahead], item_emb, item_emb_acc, k)
+            if loss == 1 and negatives[ahead] >= 0:
+                _prefetch_features(if_indptr, if_indices, negatives[ahead], item_emb,
+                                   item_emb_acc, k)
         u = users[t]
         i = items[t]
         pb = _represent(uf_indptr, uf_indices, uf_data, user_emb, user_bias, k, u, p)
@@ -180,11 +213,7 @@ cdef void _run_chunk(Py_ssize_t start, Py_ssize_t stop, uint64_t state, const in
         negative = -1
         coefficient = 0
         if loss == 1:  # bpr
-            for sampled in range(max_sampled):
-                candidate = pool[below(splitmix64(&state), n_pool)]
-                if not _has(seen_indices, lo, hi, candidate):
-                    negative = candidate
-                    break
+            negative = negatives[t]
             if negative >= 0:
                 qjb = _represent(if_indptr, if_indices, if_data, item_emb, item_bias, k,
                                  negative, qj)
@@ -236,7 +265,7 @@ def hybrid_epoch(index_t[::1] users, index_t[::1] items, floating[::1] values,
                  const floating[::1] uf_data, const index_t[::1] if_indptr,
                  const index_t[::1] if_indices, const floating[::1] if_data,
                  const index_t[::1] seen_indptr, const index_t[::1] seen_indices,
-                 const index_t[::1] pool,
+                 const index_t[::1] pool, index_t[::1] negatives,
                  floating[:, ::1] user_emb, floating[::1] user_bias,
                  floating[:, ::1] item_emb, floating[::1] item_bias,
                  floating[:, ::1] user_emb_acc, floating[::1] user_bias_acc,
@@ -260,8 +289,9 @@ def hybrid_epoch(index_t[::1] users, index_t[::1] items, floating[::1] values,
                     user_bias_acc.shape[0] != user_bias.shape[0] or
                     item_bias_acc.shape[0] != item_bias.shape[0]):
         raise ValueError("the accumulators must be shaped as the parameters.")
-    if items.shape[0] != users.shape[0] or values.shape[0] != users.shape[0]:
-        raise ValueError("users, items and values must have the same length.")
+    if items.shape[0] != users.shape[0] or values.shape[0] != users.shape[0] or \
+            negatives.shape[0] != users.shape[0]:
+        raise ValueError("users, items, values and negatives must have the same length.")
     if chunk_stats.shape[0] != chunk_ptr.shape[0] - 1:
         raise ValueError("chunk_stats must have a row per chunk.")
     if users.shape[0] == 0 or n_items == 0 or pool.shape[0] == 0:
@@ -283,7 +313,7 @@ def hybrid_epoch(index_t[::1] users, index_t[::1] items, floating[::1] values,
             _run_chunk(start, stop, state, &users[0], &items[0], &values[0], &uf_indptr[0],
                        &uf_indices[0], &uf_data[0], &if_indptr[0], &if_indices[0],
                        &if_data[0], n_items, &seen_indptr[0], &seen_indices[0], &pool[0],
-                       pool.shape[0],
+                       pool.shape[0], &negatives[0],
                        &user_emb[0, 0], &user_bias[0], &item_emb[0, 0], &item_bias[0], uacc,
                        ubacc, iacc, ibacc, k, loss, adagrad, lr, reg_user, reg_item, mu,
                        max_sampled, scratch, scratch + k, scratch + 2 * k,

@@ -106,8 +106,10 @@ def run_hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle
         empty = np.zeros((0, params[0].shape[1]), dtype), np.zeros(0, dtype)
         accumulators = empty + empty
     stats = np.zeros((len(chunk_ptr) - 1, 3))
+    negatives = np.empty(len(users), users.dtype)  # BPR's, drawn before each chunk's steps
     args = (users, items, values, chunk_ptr, np.asarray(chunk_order, np.int64), np.uint64(seed),
-            bool(shuffle), *user_features, *item_features, *seen, pool, *params, *accumulators,
+            bool(shuffle), *user_features, *item_features, *seen, pool, negatives, *params,
+            *accumulators,
             LOSSES[loss], adagrad, scalar(lr), scalar(reg_user), scalar(reg_item), scalar(mu),
             int(max_sampled), stats)
     # Chunks one at a time (as the Cython kernel's dynamic schedule), as in kernels.mf.

@@ -52,9 +52,9 @@ def _seen(seen_indptr, seen_indices, user, item):
 
 def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf_indptr,
                  uf_indices, uf_data, if_indptr, if_indices, if_data, seen_indptr, seen_indices,
-                 pool, user_emb, user_bias, item_emb, item_bias, user_emb_acc, user_bias_acc,
-                 item_emb_acc, item_bias_acc, loss, adagrad, lr, reg_user, reg_item, mu,
-                 max_sampled, chunk_stats):
+                 pool, negatives, user_emb, user_bias, item_emb, item_bias, user_emb_acc,
+                 user_bias_acc, item_emb_acc, item_bias_acc, loss, adagrad, lr, reg_user,
+                 reg_item, mu, max_sampled, chunk_stats):
     """Same contract as ``kernels.hybrid.run_hybrid_epoch``; Python floats throughout.
 
     Chunks in ``chunk_order``. A chunk c seeds SplitMix64 with
@@ -63,7 +63,8 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
     swaps with below(next draw, j + 1)); then, continuing the stream, each entry
     (u, i, r) in order: the representations p_u, q_i (and their biases) from the
     parameters as they are, then the loss's step (``kernels.hybrid``'s docstring),
-    each negative pool[below(next draw, len(pool))].
+    each negative pool[below(next draw, len(pool))]; negatives[t] = BPR's negative of
+    entry t (-1: none), scratch the compiled kernels draw ahead of the steps.
     chunk_stats[c] = (entries ranked right, entries without a step, sum of the loss
     terms: e^2, z or the WARP weights).
     """
@@ -103,6 +104,7 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
                     if not _seen(seen_indptr, seen_indices, u, candidate):
                         negative = candidate
                         break
+                negatives[t] = negative
                 if negative >= 0:
                     qj, qjb = _representation(if_indptr, if_indices, if_data, item_emb,
                                               item_bias, negative)
