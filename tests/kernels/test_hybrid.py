@@ -333,6 +333,10 @@ def test_the_callers_arrays_are_not_changed(problem):
 
 @pytest.mark.cython
 def test_the_cython_prefetch_distance_is_the_numba_one():
-    from fastcf.kernels import _hybrid, hybrid_nb
+    import importlib
 
-    assert _hybrid.PREFETCH_DISTANCE == hybrid_nb._PREFETCH_DISTANCE
+    from fastcf.kernels import hybrid_nb
+    from fastcf.kernels.hybrid import HYBRID_CYTHON_BUILD
+
+    build = importlib.import_module(f"fastcf.kernels.{HYBRID_CYTHON_BUILD}")
+    assert build.PREFETCH_DISTANCE == hybrid_nb._PREFETCH_DISTANCE
