@@ -2,9 +2,10 @@
 
 Data: ML-100K (``--ml100k``): every rating of u.data an interaction; per user
 a seeded 75 % to train, 25 % to test. Features: the identity of every user and
-item (first) plus the side files, the item's 19 genre flags (u.item) and the
-user's age decade, gender and occupation one-hot (u.user): the same CSR
-matrices (float32, 0/1, rows not normalised) for both libraries.
+item (first) plus the side files as ``fastcf.datasets.read_movielens_features``
+reads them: the item's 19 genre flags (u.item) and the user's age group,
+gender and occupation one-hot (u.user, 30 features): the same CSR matrices
+(float32, 0/1, rows not normalised) for both libraries.
 
 Per loss (WARP, BPR) and thread count (1, 2): LightFM
 ``LightFM(no_components=--factors, loss, learning_schedule="adagrad",
@@ -39,24 +40,15 @@ import pandas as pd
 import scipy.sparse as sp
 from _common import finish, load_average
 
-from fastcf import Features, HybridFactorization, Interactions
-
-GENRES = 19
+from fastcf import HybridFactorization, Interactions
+from fastcf.datasets import read_movielens_features
 
 
 def load(path, seed):
     """(train Interactions with features, test CSR, LightFM's matrices)."""
     frame = pd.read_csv(os.path.join(path, "u.data"), sep="\t",
                         names=["user", "item", "rating", "time"])
-    items = pd.read_csv(os.path.join(path, "u.item"), sep="|", header=None,
-                        encoding="latin-1")
-    genres = Features(items.iloc[:, -GENRES:].to_numpy(np.float32), items[0].to_numpy(),
-                      [f"genre{g}" for g in range(GENRES)])
-    users = pd.read_csv(os.path.join(path, "u.user"), sep="|",
-                        names=["user", "age", "gender", "occupation", "zip"])
-    users["age"] = (users["age"] // 10 * 10).astype(str)
-    people = Features.from_frame(users, "user", ["age", "gender", "occupation"],
-                                 categorical=["age", "gender", "occupation"])
+    people, genres = read_movielens_features(path)
     rng = np.random.default_rng(seed)
     test = np.zeros(len(frame), bool)
     for _, rows in frame.groupby("user").indices.items():
