@@ -50,6 +50,7 @@ from .._config import INDEX_DTYPES, VALUE_DTYPES
 from .._validation import check_choice, check_csr_arrays, check_float, check_int
 from ..reference import hybrid as _reference
 from . import _registry, hybrid_nb
+from .bpr import check_sorted_rows
 from .mf import block_grid, cython_build
 
 FAMILY = "hybrid_epoch"
@@ -228,14 +229,7 @@ def hybrid_epoch(users, items, values, user_features, item_features, seen, user_
                                     len(item_embeddings), dtype, index)
     seen_indptr, seen_indices, _ = check_csr_arrays(*seen, None, n_items, require_data=False,
                                                     names=("seen[0]", "seen[1]", "data"))
-    if len(seen_indices) > 1:
-        steps = np.diff(seen_indices)
-        starts = seen_indptr[1:-1][(seen_indptr[1:-1] > 0) &
-                                   (seen_indptr[1:-1] < len(seen_indices))]
-        steps[starts - 1] = 1  # a row may start below the previous row's end
-        if (steps <= 0).any():
-            raise ValueError("seen[1] must be sorted ascending and without repeats in each "
-                             "row.")
+    check_sorted_rows(seen_indptr, seen_indices, "seen[1]")
     for name, arr, upper in (("users", users, n_users), ("items", items, n_items)):
         if len(arr) and (arr.min() < 0 or arr.max() >= upper):
             raise ValueError(f"{name} must lie in [0, {upper}).")
