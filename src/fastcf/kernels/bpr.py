@@ -50,6 +50,18 @@ _registry.register(FAMILY, numba=bpr_nb.bpr_epoch,
                    reference=_reference.bpr_epoch, auto=("cython", "numba", "reference"))
 
 
+def check_sorted_rows(indptr, indices, name):
+    """ValueError unless every CSR row of ``indices`` is ascending without repeats (the
+    binary search of the negative draws needs it)."""
+    if len(indices) > 1:
+        steps = np.diff(indices)
+        row_starts = indptr[1:-1][(indptr[1:-1] > 0) & (indptr[1:-1] < len(indices))]
+        steps[row_starts - 1] = 1  # a row may start below the previous row's end
+        if (steps <= 0).any():
+            raise ValueError(f"{name} must be sorted ascending and without repeats in each "
+                             "row.")
+
+
 def bpr_epoch(users, items, indptr, indices, user_factors, item_factors, item_bias, lr, reg, *,
               seed=0, use_bias=True, max_draws=BPR_MAX_DRAWS, backend="auto"):
     """Run one serial epoch in place; return ``(correct, skipped)``.
@@ -104,12 +116,7 @@ def bpr_epoch(users, items, indptr, indices, user_factors, item_factors, item_bi
     indptr, indices, _ = check_csr_arrays(indptr, indices, None, n_items, require_data=False)
     if len(indptr) != n_users + 1:
         raise ValueError(f"len(indptr) == {len(indptr)}, must be n_users + 1 == {n_users + 1}.")
-    if len(indices) > 1:
-        steps = np.diff(indices)
-        row_starts = indptr[1:-1][(indptr[1:-1] > 0) & (indptr[1:-1] < len(indices))]
-        steps[row_starts - 1] = 1  # a row may start below the previous row's end
-        if (steps <= 0).any():
-            raise ValueError("indices must be sorted ascending and without repeats in each row.")
+    check_sorted_rows(indptr, indices, "indices")
     users, items = np.asarray(users), np.asarray(items)
     for name, arr, upper in (("users", users, n_users), ("items", items, n_items)):
         if arr.dtype not in INDEX_DTYPES or arr.ndim != 1:
