@@ -19,6 +19,7 @@ from .cold_start import FeatureMapping
 from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings, read_interactions
 from .ease import EASE
+from .features import Features
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
@@ -39,6 +40,7 @@ __all__ = [
     "CoClustering",
     "EASE",
     "FeatureMapping",
+    "Features",
     "Interactions",
     "ItemKNN",
     "MLPRecommender",

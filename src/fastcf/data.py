@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from ._config import DEFAULT_DTYPE
 from ._validation import check_choice, check_value_dtype, describe_unknown
+from .features import NEW_ID_POLICIES, attach, remap_csr
 
 DUPLICATE_POLICIES = ("error", "last", "mean", "sum")
 
@@ -151,6 +152,10 @@ class Interactions:
         External ids in internal order (sorted when the ids are sortable).
     implicit : bool
         True when there is no rating column.
+    user_features, item_features : Features or None
+        Side information set by :meth:`with_features`: one row per user
+        (item) in internal order (``ids`` equal to ``user_ids`` /
+        ``item_ids``); :meth:`take` and the splits keep it.
     """
 
     def __init__(self, indptr, indices, values, user_ids, item_ids, timestamps=None,
@@ -169,6 +174,8 @@ class Interactions:
         self._user_order = None
         self._user_lookup = None
         self._item_lookup = None
+        self.user_features = None
+        self.item_features = None
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -512,18 +519,60 @@ class Interactions:
         users = self.entry_users()[positions]
         items = self.by_user.indices[positions]
         user_ids, item_ids = self.user_ids, self.item_ids
+        user_features, item_features = self.user_features, self.item_features
         if compact:
-            users, user_ids = _compact(users, user_ids)
-            items, item_ids = _compact(items, item_ids)
+            users, user_ids, kept = _compact(users, user_ids)
+            user_features = None if user_features is None else user_features.take(kept)
+            items, item_ids, kept = _compact(items, item_ids)
+            item_features = None if item_features is None else item_features.take(kept)
         stamps = None if self.timestamps is None else self.timestamps[positions]
         values = None if self.implicit else self.by_user.data[positions]
         rows = None if self._input_rows is None else self._input_rows[positions]
-        return type(self)._from_codes(users, items, values, stamps, user_ids, item_ids,
-                                      dtype=self.dtype, input_rows=rows)
+        out = type(self)._from_codes(users, items, values, stamps, user_ids, item_ids,
+                                     dtype=self.dtype, input_rows=rows)
+        out.user_features, out.item_features = user_features, item_features
+        return out
+
+    def with_features(self, user_features=None, item_features=None, *, new_ids="error"):
+        """The same interactions carrying side information.
+
+        Parameters
+        ----------
+        user_features, item_features : Features, optional
+            Rows matched to ``user_ids`` / ``item_ids`` by id; an id without a
+            row gets an all-zero row. None: no features on that axis (pass
+            ``data.user_features`` to keep the current ones).
+        new_ids : {"error", "add"}
+            Feature ids that are not users (items) here: "error" raises
+            ValueError naming them; "add" adds them as users (items) without
+            interactions, the cold-start catalogue (ids stay sorted when they
+            were; internal indices renumbered).
+
+        Returns
+        -------
+        Interactions
+            The same entries (ratings, timestamps, ``input_order``), with
+            ``user_features`` / ``item_features`` whose ``ids`` equal
+            ``user_ids`` / ``item_ids``.
+        """
+        check_choice("new_ids", new_ids, NEW_ID_POLICIES)
+        user_ids, user_map, user_features = attach(self.user_ids, user_features, "user", new_ids)
+        item_ids, item_map, item_features = attach(self.item_ids, item_features, "item", new_ids)
+        index_dtype = index_dtype_for(len(user_ids), len(item_ids), self.nnz)
+        indptr, indices = remap_csr(self.by_user.indptr, self.by_user.indices, len(user_ids),
+                                    user_map, item_map, index_dtype)
+        out = type(self)(indptr, indices, self.by_user.data, user_ids, item_ids,
+                         self.timestamps, self.implicit, self._input_rows)
+        if user_map is None and item_map is None:  # same layout: share the item view
+            out._by_item, out._item_order = self._by_item, self._item_order
+            out._user_order = self._user_order
+        out.user_features, out.item_features = user_features, item_features
+        return out
 
     def to_frame(self):
         """One row per interaction: ``user``, ``item``, ``rating`` (explicit data
-        only) and ``timestamp`` (when present), with external ids."""
+        only) and ``timestamp`` (when present), with external ids. Features are
+        not in it: see ``user_features.to_frame()`` / ``item_features.to_frame()``."""
         frame = {"user": self.user_ids[self.entry_users()],
                  "item": self.item_ids[self.by_user.indices]}
         if not self.implicit:
@@ -535,15 +584,20 @@ class Interactions:
     def __repr__(self):
         kind = "implicit" if self.implicit else f"ratings {self.dtype}"
         stamps = ", timestamps" if self.timestamps is not None else ""
+        for axis, features in (("user", self.user_features), ("item", self.item_features)):
+            if features is not None:
+                stamps += f", {features.n_features} {axis} features"
         return (f"Interactions({self.n_users} users x {self.n_items} items, "
                 f"{self.nnz} interactions, {kind}{stamps})")
 
 
 def _compact(codes, ids):
-    """Drop ids without codes, renumbering the rest in order: O(n), no sort."""
+    """Drop ids without codes, renumbering the rest in order: O(n), no sort (also
+    returns the positions of the ids kept)."""
     present = np.bincount(codes, minlength=len(ids)) > 0
     new_code = np.cumsum(present) - 1
-    return new_code[codes], ids[present]
+    kept = np.flatnonzero(present)
+    return new_code[codes], ids[kept], kept
 
 
 def _lookup(index, ids, kind, strict):
