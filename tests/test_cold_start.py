@@ -262,3 +262,47 @@ def test_fill_refuses_models_that_compute_their_vectors(groups, data):
     mapping = FeatureMapping(axis="user").fit(model, groups[2])
     with pytest.raises(ValueError, match="SVDpp computes its user vectors"):
         mapping.fill(model, groups[2])
+
+
+# --------------------------------------------------------- fastcf.Features
+@pytest.fixture(scope="module")
+def catalogue(groups):
+    """Warm interactions under string ids; the cold items join through with_features."""
+    matrix, features = groups[0], groups[1]
+    item_ids = np.array([f"i{j:02d}" for j in range(N_ITEMS)])
+    warm = Interactions.from_csr(matrix[:, :N_WARM], item_ids=item_ids[:N_WARM])
+    names = [f"group={g}" for g in range(N_GROUPS)] + ["noise0", "noise1"]
+    order = np.random.default_rng(1).permutation(N_ITEMS)  # rows in any order
+    item_features = fastcf.Features(features[order], ids=item_ids[order], names=names,
+                                    dtype=np.float64)
+    return warm.with_features(item_features=item_features, new_ids="add"), item_features
+
+
+def test_features_are_aligned_by_id(catalogue, groups):
+    data, item_features = catalogue
+    assert data.n_items == N_ITEMS
+    model = MODELS["ALS"]().fit(data)
+    by_features = FeatureMapping().fit(model, item_features)
+    by_matrix = FeatureMapping().fit(model, item_features.align(model.item_ids_))
+    np.testing.assert_allclose(by_features.coef_, by_matrix.coef_, rtol=1e-12)
+    assert by_features.n_fit_rows_ == N_WARM
+    cold = item_features.reindex(model.item_ids_[N_WARM:])
+    items, _ = by_features.recommend(model, cold, n=2)
+    assert np.isin(items, model.item_ids_[N_WARM:]).all()
+    filled = by_features.fill(model, data.item_features)
+    top, _ = filled.recommend(model.user_ids_, 1, candidates=model.item_ids_[N_WARM:])
+    np.testing.assert_array_equal(top[:, 0], items[:, 0])
+
+
+def test_features_errors(catalogue):
+    data, item_features = catalogue
+    model = MODELS["ALS"]().fit(data)
+    mapping = FeatureMapping().fit(model, item_features)
+    renamed = fastcf.Features(item_features.matrix, item_features.ids,
+                              names=["x"] + list(item_features.names[1:]))
+    with pytest.raises(ValueError, match="features column 0 is 'x', the mapping was fitted "
+                                         "with 'group=0'"):
+        mapping.transform(renamed)
+    strangers = fastcf.Features(item_features.matrix, ids=np.arange(N_ITEMS))
+    with pytest.raises(ValueError, match="share no id with the model's items"):
+        FeatureMapping().fit(model, strangers)

@@ -184,8 +184,8 @@ class FeatureMapping:
         if names is not None and self.feature_names_ is not None and not np.array_equal(
                 names, self.feature_names_):
             first = int(np.argmax(names != self.feature_names_))
-            raise ValueError(f"features column {first} is {names[first]!r}, the mapping was "
-                             f"fitted with {self.feature_names_[first]!r} there; the columns "
+            raise ValueError(f"features column {first} is {str(names[first])!r}, the mapping was "
+                             f"fitted with {str(self.feature_names_[first])!r} there; the columns "
                              "must be the same, in the same order.")
         return np.asarray(x @ self.coef_) + self.intercept_
 
