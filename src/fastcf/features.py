@@ -212,8 +212,9 @@ class Features:
 
         Numeric columns become one feature each (named like the column);
         categorical columns become one 0/1 feature per value, named
-        ``"column=value"`` (values in sorted order); a missing categorical
-        value sets none of them.
+        ``"column=value"`` (values in sorted order; for a pandas Categorical,
+        one per category in the categories' order, unused ones included); a
+        missing categorical value sets none of them.
 
         Parameters
         ----------
@@ -385,7 +386,14 @@ def _numeric_column(series, column):
 
 
 def _one_hot(series, sep):
-    """(0/1 CSR with one column per distinct value, the values sorted when they sort)."""
+    """(0/1 CSR with one column per distinct value, the values sorted when they sort;
+    a pandas Categorical without ``sep``: one column per category, in their order)."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and sep is None:
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        rows = np.flatnonzero(codes >= 0)
+        block = sp.csr_matrix((np.ones(len(rows)), (rows, codes[rows])),
+                              shape=(len(codes), len(series.cat.categories)))
+        return block, series.cat.categories.to_numpy(dtype=object)
     values = series.astype(object).where(series.notna(), None).to_numpy()
     rows, cells = [], []
     for row, value in enumerate(values):

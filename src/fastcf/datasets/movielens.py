@@ -2,7 +2,8 @@
 
 - :func:`read_movielens_frame` / :func:`load_movielens` read the three rating
   file formats GroupLens has shipped (``u.data``, ``ratings.dat``,
-  ``ratings.csv``), detected from the file's first line.
+  ``ratings.csv``), detected from the file's first line; ``side_features=True``
+  adds the user / item attributes (:mod:`.movielens_features`).
 - :func:`fetch_movielens` downloads, verifies (SHA-256) and caches the
   official zips.
 """
@@ -21,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from .._config import DATA_HOME_ENV
-from .._validation import check_value_dtype
+from .._validation import check_bool, check_value_dtype
 from ..data import Interactions
 from ._text import head_lines, is_int
+from .movielens_features import read_movielens_features
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +165,7 @@ def read_movielens_frame(path):
     return frame[_COLUMNS]
 
 
-def load_movielens(path, *, dtype=np.float64):
+def load_movielens(path, *, dtype=np.float64, side_features=False):
     """Load a MovieLens ratings file as :class:`~fastcf.data.Interactions`.
 
     Parameters
@@ -173,6 +175,15 @@ def load_movielens(path, *, dtype=np.float64):
         :func:`read_movielens_frame` for the formats).
     dtype : {numpy.float32, numpy.float64}
         Dtype of the stored ratings.
+    side_features : bool
+        Also read the user / item attributes next to the ratings file
+        (:func:`~fastcf.datasets.read_movielens_features`: ``u.user`` /
+        ``u.item``, ``users.dat`` / ``movies.dat``, ``movies.csv``) into
+        ``user_features`` / ``item_features``. Rows of users and items
+        without ratings (movies nobody rated, the users and items a split
+        file such as ``u1.base`` leaves out) are dropped; to keep them as a
+        cold-start catalogue, call ``read_movielens_features`` and
+        ``data.with_features(..., new_ids="add")``.
 
     Returns
     -------
@@ -183,15 +194,23 @@ def load_movielens(path, *, dtype=np.float64):
     Raises
     ------
     FileNotFoundError, ValueError
-        As :func:`read_movielens_frame`; ValueError also for duplicate
-        (user, item) pairs.
+        As :func:`read_movielens_frame` (and :func:`read_movielens_features`
+        when ``side_features``: a folder without side files is an error);
+        ValueError also for duplicate (user, item) pairs.
     TypeError
         ``dtype`` is not float32 or float64.
     """
     dtype = check_value_dtype(dtype)
-    frame = read_movielens_frame(path)
-    return Interactions.from_frame(frame, user="user", item="item", rating="rating",
+    side_features = check_bool("side_features", side_features)
+    ratings = _ratings_file(path)
+    frame = read_movielens_frame(ratings)
+    data = Interactions.from_frame(frame, user="user", item="item", rating="rating",
                                    timestamp="timestamp", dtype=dtype)
+    if not side_features:
+        return data
+    users, items = read_movielens_features(ratings.parent)
+    return data.with_features(None if users is None else users.reindex(data.user_ids),
+                              None if items is None else items.reindex(data.item_ids))
 
 
 # ============================================================ MovieLens download
@@ -284,7 +303,7 @@ def _verify_zip(zip_path, expected):
         raise ValueError(f"{zip_path} is not a zip file; it has been removed.")
 
 
-def fetch_movielens(name="ml-100k", data_home=None, *, dtype=np.float64):
+def fetch_movielens(name="ml-100k", data_home=None, *, dtype=np.float64, side_features=False):
     """Download (once) a MovieLens data set from GroupLens and load its ratings.
 
     The zip ``https://files.grouplens.org/datasets/movielens/{name}.zip`` is
@@ -306,6 +325,8 @@ def fetch_movielens(name="ml-100k", data_home=None, *, dtype=np.float64):
         Cache directory; default ``$FASTCF_DATA``, else ``~/fastcf_data``.
     dtype : {numpy.float32, numpy.float64}
         Dtype of the stored ratings.
+    side_features : bool
+        As in :func:`load_movielens`.
 
     Returns
     -------
@@ -349,7 +370,7 @@ def fetch_movielens(name="ml-100k", data_home=None, *, dtype=np.float64):
         zip_path.unlink()
         if not ratings.is_file():
             raise ValueError(f"{zip_path} did not contain {spec.folder}/{spec.ratings}.")
-    return load_movielens(ratings, dtype=dtype)
+    return load_movielens(ratings, dtype=dtype, side_features=side_features)
 
 
 def _extract(zip_path, home, folder):
