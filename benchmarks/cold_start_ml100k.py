@@ -82,7 +82,7 @@ HYBRID_SETTINGS = {"lr": 0.05, "learning_schedule": "adagrad", "max_sampled": 10
 def load(path):
     """(ratings, user features, item features) of the ML-100k folder."""
     data = fastcf.load_movielens(path)
-    user_features, item_features = read_movielens_features(path)
+    user_features, item_features = read_movielens_features(path, decades=True)
     return data, user_features, item_features
 
 
@@ -184,8 +184,13 @@ def identity_features(ids, prefix):
 
 
 def with_identity(features):
-    """[I | features]: each row's own indicator, then its features."""
+    """[I | features]: each row's own indicator, then its features (for LightFM)."""
     return sp.hstack([sp.identity(len(features), format="csr"), features.matrix]).tocsr()
+
+
+def writable(features):
+    """A features' matrix as a float32 CSR LightFM can take (it refuses read-only arrays)."""
+    return sp.csr_matrix(features.matrix, dtype=np.float32, copy=True)
 
 
 #: The side variants: (label, items get their id, users get their features).
@@ -210,7 +215,7 @@ def hybrid_rows(train, cold_cols, loss, args, seed, variants=VARIANTS):
             hybrid = dict(identity=False)
         rows.append((f"Hybrid {loss}, {label}",) + fit_hybrid(data, cold_cols, loss, args, seed,
                                                              **hybrid))
-        lightfm_items = with_identity(items) if item_id else items.matrix
+        lightfm_items = with_identity(items) if item_id else writable(items)
         lightfm_users = None if users is None else with_identity(users)
         rows.append((f"LightFM {loss}, {label}",) + fit_lightfm(
             train, lightfm_users, lightfm_items, cold_cols, loss, args, seed))
@@ -237,7 +242,7 @@ def lightfm_model(loss, args, seed):
 
 
 def fit_lightfm(train, user_matrix, item_matrix, cold_cols, loss, args, seed):
-    interactions = sp.coo_matrix(train.by_user.to_scipy(), dtype=np.float32)
+    interactions = sp.coo_matrix(train.by_user.to_scipy(), dtype=np.float32, copy=True)
     interactions.data[:] = 1.0
 
     def fit():
@@ -270,7 +275,7 @@ def warm_rows(data, loss, args, seed):
     train, test = ranking_split(data, seed)
     users, n, score = ranking(train, test, metrics=("ndcg", "precision"))
     seen = train.by_user.to_scipy()
-    interactions = sp.coo_matrix(seen, dtype=np.float32)
+    interactions = sp.coo_matrix(seen, dtype=np.float32, copy=True)
     interactions.data[:] = 1.0
     rows = []
     for label, item_side, user_side in WARM_VARIANTS:
