@@ -21,6 +21,8 @@ MODELS = {
     "BaselineOnly": lambda **kw: fastcf.BaselineOnly(epochs=3, **kw),
     "CoClustering": lambda **kw: fastcf.CoClustering(epochs=4, seed=0, **kw),
     "EASE": lambda **kw: fastcf.EASE(reg=10.0, **kw),
+    "HybridFactorization": lambda **kw: fastcf.HybridFactorization(factors=4, epochs=3,
+                                                                   schedule="serial", **kw),
     "UserKNN": lambda **kw: fastcf.UserKNN(k=5, similarity="pearson", mode="means", **kw),
     "ItemKNN": lambda **kw: fastcf.ItemKNN(k=5, similarity="cosine", mode="baseline", **kw),
     "MatrixFactorization": lambda **kw: fastcf.MatrixFactorization(

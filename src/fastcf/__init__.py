@@ -20,6 +20,7 @@ from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings, read_interactions
 from .ease import EASE
 from .features import Features
+from .hybrid import HybridFactorization
 from .kernels import topk
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
@@ -41,6 +42,7 @@ __all__ = [
     "EASE",
     "FeatureMapping",
     "Features",
+    "HybridFactorization",
     "Interactions",
     "ItemKNN",
     "MLPRecommender",
