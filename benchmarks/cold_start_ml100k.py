@@ -56,6 +56,7 @@ Usage::
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -321,8 +322,8 @@ def run(args):
         implicit_train = implicit(train)
         print(f"seed {seed}: {len(cold_cols)} cold items, {relevant.nnz} held-out ratings of "
               f"{int((np.diff(relevant.indptr) > 0).sum())} users", flush=True)
-        rows = [("popularity from features", 0.0,
-                 popularity_from_features(implicit_train, cold_cols))]
+        rows = [("popularity from features", *best_of(
+            args.repeats, partial(popularity_from_features, implicit_train, cold_cols)))]
         rows += mapping_rows(train, implicit_train, cold_cols, args, seed)
         for loss in args.losses:
             rows += hybrid_rows(implicit_train, cold_cols, loss, args, seed)
@@ -330,9 +331,7 @@ def run(args):
             metrics = cold_metrics(scores, relevant)
             print(f"  cold  {name}: AUC {metrics['auc']:.4f}, NDCG@10 {metrics['ndcg']:.4f}, "
                   f"fit {seconds:.2f} s (load {load_average()})", flush=True)
-            cell = cold.setdefault(name, {"auc": [], "ndcg": [], "fit_s": []})
-            for key, value in {**metrics, "fit_s": seconds}.items():
-                cell[key].append(value)
+            _record(cold, name, metrics, seconds)
         if args.warm:
             full = implicit(data.with_features(user_features, item_features))
             for loss in args.losses:
@@ -340,10 +339,8 @@ def run(args):
                     print(f"  warm  {name}: NDCG@10 {metrics['ndcg']:.4f}, P@10 "
                           f"{metrics['precision']:.4f}, fit {seconds:.2f} s (load "
                           f"{load_average()})", flush=True)
-                    cell = warm.setdefault(name, {"ndcg": [], "precision": [], "fit_s": []})
-                    for key in ("ndcg", "precision"):
-                        cell[key].append(float(metrics[key]))
-                    cell["fit_s"].append(seconds)
+                    _record(warm, name, {k: metrics[k] for k in ("ndcg", "precision")},
+                            seconds)
     return cold, warm
 
 
@@ -365,6 +362,29 @@ def _lightfm_twin(name):
     return MAPPING_PEER if name.startswith("FeatureMapping") else None
 
 
+LABELS = {"auc": "AUC", "ndcg": "NDCG@10", "precision": "P@10"}
+
+
+def _table(title, table, metrics):
+    """Markdown lines of one table: the metrics, the fit seconds, the speed-up over LightFM."""
+    lines = [f"| {title} | " + " | ".join(LABELS[m] for m in metrics)
+             + " | fit s | LightFM's fit / this fit |", "|---" * (len(metrics) + 3) + "|"]
+    for name, cell in table.items():
+        twin = table.get(_lightfm_twin(name))
+        speedup = "" if twin is None else _cell(
+            np.asarray(twin["fit_s"]) / np.asarray(cell["fit_s"]), 1) + "x"
+        values = " | ".join(_cell(cell[m]) for m in metrics)
+        lines.append(f"| {name} | {values} | {_cell(cell['fit_s'], 2)} | {speedup} |")
+    return lines
+
+
+def _record(table, name, metrics, seconds):
+    """Append one seed's metrics and fit seconds to ``table[name]``."""
+    cell = table.setdefault(name, {})
+    for key, value in {**metrics, "fit_s": seconds}.items():
+        cell.setdefault(key, []).append(float(value))
+
+
 def markdown(results):
     args = results["settings"]
     lines = [f"Item cold start, ML-100k, {int(COLD_SHARE * 100)} % of the items held out "
@@ -373,25 +393,9 @@ def markdown(results):
              f"{results['load_before']}, after {results['load_after']}", "",
              f"LightFM's fit / this fit: a hybrid row's LightFM twin; a mapping row's, "
              f"{MAPPING_PEER} (the model's fit plus the mapping's)", "",
-             "| cold items | AUC | NDCG@10 | fit s | LightFM's fit / this fit |",
-             "|---|---|---|---|---|"]
-    cold = results["cold"]
-    for name, cell in cold.items():
-        twin = cold.get(_lightfm_twin(name))
-        speedup = "" if twin is None else _cell(
-            np.asarray(twin["fit_s"]) / np.asarray(cell["fit_s"]), 1) + "x"
-        lines.append(f"| {name} | {_cell(cell['auc'])} | {_cell(cell['ndcg'])} | "
-                     f"{_cell(cell['fit_s'], 2)} | {speedup} |")
+             *_table("cold items", results["cold"], ("auc", "ndcg"))]
     if results["warm"]:
-        lines += ["", "| warm (ranking protocol) | NDCG@10 | P@10 | fit s | LightFM's fit / this "
-                      "fit |", "|---|---|---|---|---|"]
-        warm = results["warm"]
-        for name, cell in warm.items():
-            twin = warm.get(_lightfm_twin(name))
-            speedup = "" if twin is None else _cell(
-                np.asarray(twin["fit_s"]) / np.asarray(cell["fit_s"]), 1) + "x"
-            lines.append(f"| {name} | {_cell(cell['ndcg'])} | {_cell(cell['precision'])} | "
-                         f"{_cell(cell['fit_s'], 2)} | {speedup} |")
+        lines += ["", *_table("warm (ranking protocol)", results["warm"], ("ndcg", "precision"))]
     return "\n".join(lines)
 
 

@@ -58,6 +58,8 @@ MODELS = {
                                                   clip=False, seed=0),
     "ALS": lambda: fastcf.ALS(factors=6, iterations=8, seed=0),
     "BPR": lambda: fastcf.BPR(factors=6, iterations=60, lr=0.05, seed=0, schedule="serial"),
+    "Hybrid": lambda: fastcf.HybridFactorization(factors=6, epochs=30, loss="warp",
+                                                 schedule="serial", seed=0),
 }
 
 
@@ -98,7 +100,7 @@ def test_item_mapping_is_the_closed_form_ridge(fitted, groups, name, solver, int
     mapped = features[N_WARM:] @ coef + b
     np.testing.assert_allclose(vectors, mapped[:, :6], rtol=1e-5, atol=1e-5)
     if offsets is None:
-        assert name in ("ALS", "FunkSVD")
+        assert name in ("ALS", "FunkSVD", "Hybrid")
     else:
         np.testing.assert_allclose(offsets, mapped[:, 6], rtol=1e-5, atol=1e-5)
 
@@ -257,11 +259,14 @@ def test_transform_errors(fitted, groups):
         users.score(model, groups[2][:2], ids=["no such item"])
 
 
-def test_fill_refuses_models_that_compute_their_vectors(groups, data):
+def test_fill_refuses_models_that_compute_their_vectors(groups, data, fitted):
     model = fastcf.SVDpp(factors=3, epochs=2).fit(data)
     mapping = FeatureMapping(axis="user").fit(model, groups[2])
     with pytest.raises(ValueError, match="SVDpp computes its user vectors"):
         mapping.fill(model, groups[2])
+    hybrid = fitted["Hybrid"]  # it scores featured items from their features already
+    with pytest.raises(ValueError, match="HybridFactorization computes its item vectors"):
+        FeatureMapping().fit(hybrid, groups[1]).fill(hybrid, groups[1])
 
 
 # --------------------------------------------------------- fastcf.Features
