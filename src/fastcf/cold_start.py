@@ -18,6 +18,7 @@ from scipy.sparse.linalg import LinearOperator, lsqr
 from ._config import COLD_START_DENSE_MAX_FEATURES
 from ._validation import check_bool, check_choice, check_float, check_int, check_memory
 from .base import NotFittedError, Recommender, _as_id_array, _raise_unknown
+from .features import Features
 from .kernels import topk
 from .kernels.topk import run_factor_topk
 
@@ -474,10 +475,6 @@ def _write_rows(model, axis, rows, vectors, offsets):
 
 # --------------------------------------------------------------- the inputs
 def _is_features(features):
-    if isinstance(features, (np.ndarray, sp.spmatrix, sp.sparray)):
-        return False
-    from .features import Features  # data layer, imported only when one may be given
-
     return isinstance(features, Features)
 
 
