@@ -311,3 +311,31 @@ def test_features_errors(catalogue):
     strangers = fastcf.Features(item_features.matrix, ids=np.arange(N_ITEMS))
     with pytest.raises(ValueError, match="share no id with the model's items"):
         FeatureMapping().fit(model, strangers)
+
+
+class _DoubledBias(fastcf.MatrixFactorization):
+    """Ranks with twice its stored item bias: an offset fill cannot write."""
+
+    def _ranking_factors(self):
+        users, items, user_offset, item_offset, fallback = super()._ranking_factors()
+        return users, items, user_offset, 2 * item_offset, fallback
+
+
+class _Clipped(fastcf.ALS):
+    """Ranks with its stored item factors clipped: fill's write does not come back."""
+
+    def _ranking_factors(self):
+        users, items, _, _, fallback = super()._ranking_factors()
+        return users, np.clip(items, -10.0, 10.0), None, None, fallback
+
+
+def test_fill_checks_what_the_model_ranks_with(groups, data):
+    features = groups[1]
+    doubled = _DoubledBias(factors=3, epochs=5, seed=0).fit(data)
+    with pytest.raises(ValueError, match="_DoubledBias computes its item offsets"):
+        FeatureMapping().fit(doubled, features).fill(doubled, features)
+    clipped = _Clipped(factors=3, iterations=2, seed=0).fit(data)
+    mapping = FeatureMapping().fit(clipped, features)
+    mapping.intercept_ = mapping.intercept_ + 100.0  # mapped factors beyond the clip
+    with pytest.raises(ValueError, match="_Clipped does not rank with the factors written"):
+        mapping.fill(clipped, features)
