@@ -334,3 +334,22 @@ def test_kfold_keeps_features(featured, item_features):
     for fold in splits.kfold(featured, k=3, seed=0):
         assert np.array_equal(fold.test.item_features.matrix.toarray(),
                               rows_of(item_features, fold.test.item_ids))
+
+
+def test_features_survive_pickle(featured):
+    import pickle
+
+    back = pickle.loads(pickle.dumps(featured))
+    assert back.user_features.equals(featured.user_features)
+    assert back.item_features.equals(featured.item_features)
+
+
+def test_ranking_split_keeps_features(featured, item_features):
+    from fastcf.bench.ranking import ranking_split
+
+    train, test = ranking_split(featured, seed=0)
+    assert train.implicit
+    for part in (train, test):
+        assert np.array_equal(part.item_features.matrix.toarray(),
+                              rows_of(item_features, part.item_ids))
+        assert np.array_equal(part.user_features.ids, part.user_ids)

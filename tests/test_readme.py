@@ -50,6 +50,16 @@ def folder(tmp_path_factory):
     data["item"] += 1
     data["rating"] = data["rating"].round().clip(1, 5).astype(int)
     data.to_csv(root / "ml-100k" / "u.data", sep="\t", header=False, index=False)
+    # side files in ML-100K's layout (u.user: id|age|gender|occupation|zip; u.item: five
+    # fields then 19 genre flags), with a few more movies than were rated
+    rng = np.random.default_rng(0)
+    (root / "ml-100k" / "u.user").write_text("".join(
+        f"{u}|{rng.integers(12, 70)}|{'MF'[u % 2]}|{['student', 'writer', 'other'][u % 3]}|"
+        f"{rng.integers(10_000, 99_999)}\n" for u in range(1, data["user"].max() + 1)))
+    (root / "ml-100k" / "u.item").write_text("".join(
+        f"{i}|Movie {i} ({1950 + i % 50})|01-Jan-{1950 + i % 50}||http://x|"
+        + "|".join(map(str, rng.integers(0, 2, 19))) + "\n"
+        for i in range(1, data["item"].max() + 21)))
     bin_dir = root / "bin"
     bin_dir.mkdir()
     command = bin_dir / "fastcf"

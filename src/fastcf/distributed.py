@@ -457,7 +457,8 @@ def from_dask(frame, user="user", item="item", rating=None, timestamp=None, **kw
     """An :class:`~fastcf.Interactions` from a Dask DataFrame (e.g. Parquet / CSV shards).
 
     The named columns are computed (read) into this process, then built as
-    ``Interactions.from_frame`` would (same arguments).
+    ``Interactions.from_frame`` would (same arguments); side information is
+    attached afterwards with ``Interactions.with_features``.
     """
     import dask.dataframe as dd
 

@@ -480,4 +480,5 @@ def remap_csr(indptr, indices, n_rows, row_map, col_map, index_dtype):
         np.cumsum(counts, out=indptr[1:])
     if col_map is not None:
         indices = col_map[indices]
-    return indptr.astype(index_dtype), indices.astype(index_dtype)
+    # copy=False: unchanged arrays are shared (they are read-only)
+    return indptr.astype(index_dtype, copy=False), indices.astype(index_dtype, copy=False)

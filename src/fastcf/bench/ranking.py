@@ -71,13 +71,15 @@ def ranking_names():
 
 
 def ranking_split(data, seed=0):
-    """``(train, test)`` of the protocol: implicit copies of ``data``, split within users."""
+    """``(train, test)`` of the protocol: implicit copies of ``data`` (side features kept),
+    split within users."""
     from ..data import Interactions
     from ..split import user_split
 
     if not data.implicit:
         data = Interactions.from_csr(data.by_user.to_scipy(), data.user_ids, data.item_ids,
-                                     implicit=True)
+                                     implicit=True).with_features(data.user_features,
+                                                                  data.item_features)
     train, test = user_split(data, RANKING_TEST_SIZE, seed=seed)
     _ = train.by_item  # data preparation is not timed
     return train, test
