@@ -18,6 +18,12 @@ NUMBA_PARALLEL_JIT = {**NUMBA_JIT, "parallel": True}
 #: reassociation, no FMA): the co-clustering kernels, whose argmin must pick the
 #: cluster Surprise picks when two squared errors differ in the last bit.
 NUMBA_IEEE_PARALLEL_JIT = {**NUMBA_PARALLEL_JIT, "fastmath": False}
+#: A kernel whose divisions cannot divide by zero (the hybrid model's adagrad rate
+#: lr / sqrt(G), G >= 1): NumPy's error model drops Python's zero test from every
+#: division, and the loop around it then vectorises (a 64-float adagrad row step:
+#: 323 -> 25 ns).
+NUMBA_NUMPY_ERRORS_JIT = {**NUMBA_JIT, "error_model": "numpy"}
+NUMBA_NUMPY_ERRORS_PARALLEL_JIT = {**NUMBA_PARALLEL_JIT, "error_model": "numpy"}
 
 #: Ratings ahead whose factor rows an SGD step asks the CPU to fetch: far
 #: enough to hide a memory access behind the steps in between, near enough that

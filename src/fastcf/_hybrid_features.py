@@ -61,6 +61,7 @@ def check_side_rows(features, names, axis, dtype):
     if len(names) == 0:
         raise ValueError(f"the model was fitted without {axis} side features: there is "
                          f"nothing to describe new {axis}s by.")
+    names = [str(name) for name in names]
     if _is_features(features):
         given = [str(name) for name in features.names]
         missing = sorted(set(names) - set(given))

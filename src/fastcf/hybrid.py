@@ -55,6 +55,7 @@ from .persist import CSR, Array, Schema
 __all__ = ["HybridFactorization"]
 
 SCHEDULES = ("hogwild", "serial")
+NEGATIVE_SAMPLING = ("uniform", "popularity")
 
 
 class HybridFactorization(Recommender):
@@ -102,6 +103,10 @@ class HybridFactorization(Recommender):
         draws in :math:`[-0.5, 0.5) / k`; a float: normal draws with this
         standard deviation (:class:`~fastcf.MatrixFactorization`'s, 0.1).
         Biases start at 0.
+    negative_sampling : {"uniform", "popularity"}
+        How WARP and BPR draw negatives: every item alike (LightFM's WARP,
+        fastcf's BPR) or the item of a random training entry, so in proportion
+        to its popularity (LightFM's BPR).
     verbose : bool
         A progress bar over the epochs.
 
@@ -137,8 +142,8 @@ class HybridFactorization(Recommender):
       :class:`~fastcf.MatrixFactorization` ``(factors, epochs, lr=a, reg=b,
       seed, schedule="serial")``: its factors and biases likewise.
 
-    **Differences from LightFM.** Negatives are drawn uniformly from the items
-    for BPR too (LightFM draws BPR's in proportion to popularity); the user
+    **Differences from LightFM.** BPR's negatives are drawn uniformly by
+    default (``negative_sampling="popularity"`` is LightFM's sampler); the user
     biases do not move under the ranking losses (their gradient is 0;
     LightFM moves them by the loss); regularisation is not lazy (see
     ``reg_user``); there is no ``"adadelta"``.
@@ -166,7 +171,7 @@ class HybridFactorization(Recommender):
     def __init__(self, factors=64, loss="warp", epochs=30, lr=0.05, reg_user=0.0, reg_item=0.0,
                  identity=True, learning_schedule="adagrad", max_sampled=10, dtype=np.float32,
                  backend="auto", n_threads=None, seed=0, schedule="hogwild", blocks=32,
-                 init_std=None, verbose=False):
+                 init_std=None, negative_sampling="uniform", verbose=False):
         self.factors = factors
         self.loss = loss
         self.epochs = epochs
@@ -183,6 +188,7 @@ class HybridFactorization(Recommender):
         self.schedule = schedule
         self.blocks = blocks
         self.init_std = init_std
+        self.negative_sampling = negative_sampling
         self.verbose = verbose
 
     @property
@@ -208,6 +214,7 @@ class HybridFactorization(Recommender):
         check_int("blocks", self.blocks, min_value=1)
         if self.init_std is not None:
             check_float("init_std", self.init_std, min_value=0.0)
+        check_choice("negative_sampling", self.negative_sampling, NEGATIVE_SAMPLING)
         check_bool("verbose", self.verbose)
 
     # ------------------------------------------------------------------- fit
@@ -303,6 +310,9 @@ class HybridFactorization(Recommender):
             positions, chunk_ptr = user_chunks(users, n_users, g, rng.integers(2**63))
             users, items, values = users[positions], items[positions], values[positions]
         max_sampled = BPR_MAX_DRAWS if self.loss == "bpr" else self.max_sampled
+        # LightFM's BPR draws the item of a random entry (popularity); every item once: uniform
+        pool = np.sort(items) if self.negative_sampling == "popularity" else \
+            np.arange(n_items, dtype=index)
         n_entries = len(users)
 
         def run_epoch(epoch):
@@ -317,7 +327,7 @@ class HybridFactorization(Recommender):
                 order, seed = rng.permutation(len(chunk_ptr) - 1), rng.integers(2**63)
             stats = run_hybrid_epoch(
                 users, items, values, chunk_ptr, order, seed, shuffle, features["user"],
-                features["item"], seen, params, accumulators, self.loss, self.lr,
+                features["item"], seen, pool, params, accumulators, self.loss, self.lr,
                 self.reg_user, self.reg_item, self.global_mean_, max_sampled,
                 backend=self.backend, n_threads=n_threads).sum(axis=0)
             right, skipped, total = stats

@@ -16,11 +16,12 @@ Per entry (u, i, r), with the representations from the parameters as they are:
   u and of i moves up the gradient of :math:`-e^2/2`: :math:`e_f` by
   :math:`a_{uf} e\, q_i`, :math:`c_f` by :math:`a_{uf} e`, :math:`h_g` by
   :math:`b_{ig} e\, p_u`, :math:`d_g` by :math:`b_{ig} e`.
-- ``"bpr"``: a negative j drawn uniformly from the items, re-drawn while u has
+- ``"bpr"``: a negative j drawn uniformly from a pool of items (every item, or
+  the items of every entry: by popularity), re-drawn while u has
   it (at most ``max_sampled`` draws, else no step); :math:`x = \hat x_{ui} -
   \hat x_{uj}`, coefficient :math:`z = 1 / (1 + e^{x})`.
 - ``"warp"`` (Weston et al. 2011, LightFM's sampler): negatives j drawn
-  uniformly until one violates the margin, :math:`\hat x_{uj} > \hat x_{ui} - 1`,
+  from the pool until one violates the margin, :math:`\hat x_{uj} > \hat x_{ui} - 1`,
   and u does not have it (the n-th draw), at most ``max_sampled`` draws
   (else no step); coefficient :math:`w = \min(\ln \max(1, \lfloor (n_{items} - 1)
   / n \rfloor), 10)`.
@@ -49,16 +50,24 @@ from .._config import INDEX_DTYPES, VALUE_DTYPES
 from .._validation import check_choice, check_csr_arrays, check_float, check_int
 from ..reference import hybrid as _reference
 from . import _registry, hybrid_nb
-from .mf import block_grid
+from .mf import block_grid, cython_build
 
 FAMILY = "hybrid_epoch"
 #: The codes of the losses as the kernels take them.
 LOSSES = {"squared": 0, "bpr": 1, "warp": 2}
 LEARNING_SCHEDULES = ("adagrad", "sgd")
 
+#: Which build of ``_hybrid.pxi`` the "cython" backend runs.
+HYBRID_CYTHON_BUILD = cython_build("_hybrid", "hybrid_epoch")
+
+# "auto" runs the AVX2 Cython build first (hybrid_peers.py, ML-100K with genre and user
+# features, 64 factors, adagrad, one thread, CPU s/epoch, two alternating runs each:
+# WARP 0.028 / 0.033 vs Numba's 0.047 / 0.045, BPR 0.025 / 0.028 vs 0.036 / 0.043);
+# the plain (SSE2) build lost to Numba (WARP 0.039 vs 0.033, BPR 0.036 vs 0.023).
+_AUTO = ("cython", "numba", "reference") if HYBRID_CYTHON_BUILD == "_hybrid_avx2" else None
 _registry.register(FAMILY, numba=hybrid_nb.hybrid_epoch,
-                   cython=_registry.cython_kernel("_hybrid", "hybrid_epoch"),
-                   reference=_reference.hybrid_epoch)
+                   cython=_registry.cython_kernel(HYBRID_CYTHON_BUILD, "hybrid_epoch"),
+                   reference=_reference.hybrid_epoch, auto=_AUTO)
 
 #: The chunk order of a serial epoch: its one chunk.
 SERIAL_ORDER = np.zeros(1, np.int64)
@@ -79,8 +88,8 @@ def user_chunks(users, n_users, g, seed):
 
 
 def run_hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, user_features,
-                     item_features, seen, params, accumulators, loss, lr, reg_user, reg_item,
-                     mu, max_sampled, *, backend="auto", n_threads=1):
+                     item_features, seen, pool, params, accumulators, loss, lr, reg_user,
+                     reg_item, mu, max_sampled, *, backend="auto", n_threads=1):
     """:func:`hybrid_epoch` without the checks, over a layout of chunks.
 
     The chunks of ``chunk_order`` run in parallel (one at a time a thread; two
@@ -88,7 +97,8 @@ def run_hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle
     its stream from ``seed`` and c, with ``shuffle`` shuffles its entries
     ``[chunk_ptr[c], chunk_ptr[c + 1])`` in place, and steps through them.
     ``user_features`` / ``item_features``: (indptr, indices, data) CSR arrays;
-    ``seen``: (indptr, indices), rows sorted; ``params``: (user embeddings,
+    ``seen``: (indptr, indices), rows sorted; ``pool``: the items negatives are
+    drawn from (uniformly from its entries; repeats weigh); ``params``: (user embeddings,
     user biases, item embeddings, item biases); ``accumulators``: their four
     adagrad accumulators, or None (sgd); ``loss`` a key of :data:`LOSSES`.
     Index arrays share one dtype, float arrays the embeddings'. Returns the
@@ -104,8 +114,10 @@ def run_hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle
         empty = np.zeros((0, params[0].shape[1]), dtype), np.zeros(0, dtype)
         accumulators = empty + empty
     stats = np.zeros((len(chunk_ptr) - 1, 3))
+    negatives = np.empty(len(users), users.dtype)  # BPR's, drawn before each chunk's steps
     args = (users, items, values, chunk_ptr, np.asarray(chunk_order, np.int64), np.uint64(seed),
-            bool(shuffle), *user_features, *item_features, *seen, *params, *accumulators,
+            bool(shuffle), *user_features, *item_features, *seen, pool, negatives, *params,
+            *accumulators,
             LOSSES[loss], adagrad, scalar(lr), scalar(reg_user), scalar(reg_item), scalar(mu),
             int(max_sampled), stats)
     # Chunks one at a time (as the Cython kernel's dynamic schedule), as in kernels.mf.
@@ -138,7 +150,8 @@ def _check_features(name, csr, n_rows, n_features, dtype, index):
 def hybrid_epoch(users, items, values, user_features, item_features, seen, user_embeddings,
                  user_biases, item_embeddings, item_biases, *, loss="warp",
                  learning_schedule="adagrad", accumulators=None, lr=0.05, reg_user=0.0,
-                 reg_item=0.0, mu=0.0, max_sampled=10, seed=0, shuffle=True, backend="auto"):
+                 reg_item=0.0, mu=0.0, max_sampled=10, pool=None, seed=0, shuffle=True,
+                 backend="auto"):
     """Run one serial epoch in place; return ``(ranked_right, without_step, loss_sum)``.
 
     Parameters
@@ -166,6 +179,10 @@ def hybrid_epoch(users, items, values, user_features, item_features, seen, user_
     lr, reg_user, reg_item, mu : float
     max_sampled : int
         Draws per entry (bpr: for an unseen negative; warp: for a violating one).
+    pool : ndarray of int, optional
+        The negatives are uniform draws from its entries (items, repeats
+        allowed: the items of every entry draw by popularity, LightFM's BPR
+        sampler); None: every item once.
     seed : int
     shuffle : bool
     backend : {"auto", "numba", "cython", "reference"}
@@ -244,9 +261,16 @@ def hybrid_epoch(users, items, values, user_features, item_features, seen, user_
     mu = check_float("mu", mu)
     max_sampled = check_int("max_sampled", max_sampled, min_value=1)
     seed = check_int("seed", seed, min_value=0)
+    if pool is None:
+        pool = np.arange(n_items)
+    pool = np.asarray(pool)
+    if pool.ndim != 1 or pool.dtype.kind not in "iu":
+        raise TypeError("pool must be a 1-d array of item indices.")
+    if len(pool) == 0 or pool.min() < 0 or pool.max() >= n_items:
+        raise ValueError(f"pool must be non-empty, its items in [0, {n_items}).")
     stats = run_hybrid_epoch(
         users.astype(index), items.astype(index), values.copy(), serial_chunks(len(users)),
         SERIAL_ORDER, seed, shuffle, user_features, item_features,
-        (seen_indptr.astype(index), seen_indices.astype(index)), params, accumulators, loss,
-        lr, reg_user, reg_item, mu, max_sampled, backend=backend)
+        (seen_indptr.astype(index), seen_indices.astype(index)), pool.astype(index), params,
+        accumulators, loss, lr, reg_user, reg_item, mu, max_sampled, backend=backend)
     return int(stats[0, 0]), int(stats[0, 1]), float(stats[0, 2])

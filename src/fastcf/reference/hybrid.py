@@ -52,9 +52,9 @@ def _seen(seen_indptr, seen_indices, user, item):
 
 def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf_indptr,
                  uf_indices, uf_data, if_indptr, if_indices, if_data, seen_indptr, seen_indices,
-                 user_emb, user_bias, item_emb, item_bias, user_emb_acc, user_bias_acc,
-                 item_emb_acc, item_bias_acc, loss, adagrad, lr, reg_user, reg_item, mu,
-                 max_sampled, chunk_stats):
+                 pool, negatives, user_emb, user_bias, item_emb, item_bias, user_emb_acc,
+                 user_bias_acc, item_emb_acc, item_bias_acc, loss, adagrad, lr, reg_user,
+                 reg_item, mu, max_sampled, chunk_stats):
     """Same contract as ``kernels.hybrid.run_hybrid_epoch``; Python floats throughout.
 
     Chunks in ``chunk_order``. A chunk c seeds SplitMix64 with
@@ -62,7 +62,9 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
     [chunk_ptr[c], chunk_ptr[c + 1]) by Fisher-Yates (j from the last down to 1
     swaps with below(next draw, j + 1)); then, continuing the stream, each entry
     (u, i, r) in order: the representations p_u, q_i (and their biases) from the
-    parameters as they are, then the loss's step (``kernels.hybrid``'s docstring).
+    parameters as they are, then the loss's step (``kernels.hybrid``'s docstring),
+    each negative pool[below(next draw, len(pool))]; negatives[t] = BPR's negative of
+    entry t (-1: none), scratch the compiled kernels draw ahead of the steps.
     chunk_stats[c] = (entries ranked right, entries without a step, sum of the loss
     terms: e^2, z or the WARP weights).
     """
@@ -98,10 +100,11 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
             if loss == 1:  # bpr
                 for _ in range(max_sampled):
                     state, draw = _splitmix64(state)
-                    candidate = _below(draw, n_items)
+                    candidate = int(pool[_below(draw, len(pool))])
                     if not _seen(seen_indptr, seen_indices, u, candidate):
                         negative = candidate
                         break
+                negatives[t] = negative
                 if negative >= 0:
                     qj, qjb = _representation(if_indptr, if_indices, if_data, item_emb,
                                               item_bias, negative)
@@ -112,13 +115,18 @@ def hybrid_epoch(users, items, values, chunk_ptr, chunk_order, seed, shuffle, uf
                 positive = qib + sum(x * y for x, y in zip(p, qi))
                 for sampled in range(1, max_sampled + 1):
                     state, draw = _splitmix64(state)
-                    candidate = _below(draw, n_items)
-                    qj, qjb = _representation(if_indptr, if_indices, if_data, item_emb,
-                                              item_bias, candidate)
-                    if qjb + sum(x * y for x, y in zip(p, qj)) > positive - 1.0:
+                    candidate = int(pool[_below(draw, len(pool))])
+                    score = sum(float(if_data[t]) * (float(item_bias[int(if_indices[t])]) +
+                                                     sum(x * float(y) for x, y in zip(
+                                                         p, item_emb[int(if_indices[t])])))
+                                for t in range(int(if_indptr[candidate]),
+                                               int(if_indptr[candidate + 1])))
+                    if score > positive - 1.0:
                         if _seen(seen_indptr, seen_indices, u, candidate):
                             continue
                         negative = candidate
+                        qj, _ = _representation(if_indptr, if_indices, if_data, item_emb,
+                                                item_bias, candidate)
                         coefficient = min(math.log(max(1.0, float((n_items - 1) // sampled))),
                                           _WARP_MAX_WEIGHT)
                         break
