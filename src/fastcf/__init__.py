@@ -15,6 +15,7 @@ from .base import NotFittedError, Recommender, Unknown
 from .baseline import BaselineOnly
 from .bpr import BPR
 from .coclustering import CoClustering
+from .cold_start import FeatureMapping
 from .data import Interactions
 from .datasets import fetch_movielens, load_movielens, make_ratings, read_interactions
 from .ease import EASE
@@ -39,6 +40,7 @@ __all__ = [
     "BaselineOnly",
     "CoClustering",
     "EASE",
+    "FeatureMapping",
     "Features",
     "HybridFactorization",
     "Interactions",
