@@ -17,7 +17,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY, log, sqrt
 from libc.stdint cimport int32_t, int64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 
 ctypedef fused index_t:
     int32_t
@@ -147,39 +147,22 @@ def mmr_dense(const index_t[:, ::1] candidates, const score_t[:, ::1] scores,
         free(sim_row)
 
 
-cdef inline double _csr_lookup(const int64_t* indices, const floating* data, int64_t lo,
-                               int64_t hi, int64_t item) noexcept nogil:
-    """Entry ``item`` of the CSR row ``indices[lo:hi]`` (ascending), 0 when absent."""
-    cdef int64_t end = hi, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if indices[mid] < item:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < end and indices[lo] == item:
-        return data[lo]
-    return 0.0
-
-
 def mmr_csr(const index_t[:, ::1] candidates, const score_t[:, ::1] scores,
             const int64_t[::1] indptr, const int64_t[::1] indices, const floating[::1] data,
             Py_ssize_t n, double lambda_, int64_t[:, ::1] out, int n_threads):
-    """MMR with ``sim(i, j)`` = CSR entry ``(j, i)``, by binary search in row ``j``."""
+    """MMR with ``sim(i, j)`` = CSR entry ``(j, i)``: the pick's row scattered into the
+    thread's dense n_items buffer, read, and zeroed again (see rerank_nb.mmr_csr)."""
     cdef Py_ssize_t n_users = candidates.shape[0], m = candidates.shape[1]
-    cdef Py_ssize_t row, step, i, col, count
-    cdef int64_t lo, hi
+    cdef Py_ssize_t n_items = indptr.shape[0] - 1
+    cdef Py_ssize_t row, step, i, col, count, item
+    cdef int64_t p, lo, hi
     cdef double weight = 1.0 - lambda_
     cdef char* picked
     cdef double* base
     cdef double* max_sim
     cdef double* sim_row
+    cdef double* dense
     cdef const index_t* cand
-    # an empty matrix has zero-length views: point at dummies (never read)
-    cdef int64_t dummy_index = 0
-    cdef floating dummy_value = 0
-    cdef const int64_t* ind = &indices[0] if indices.shape[0] > 0 else &dummy_index
-    cdef const floating* values = &data[0] if data.shape[0] > 0 else &dummy_value
     if n_users == 0:
         return
     if m == 0:
@@ -190,6 +173,7 @@ def mmr_csr(const index_t[:, ::1] candidates, const score_t[:, ::1] scores,
         base = <double*>malloc(m * sizeof(double))
         max_sim = <double*>malloc(m * sizeof(double))
         sim_row = <double*>malloc(m * sizeof(double))
+        dense = <double*>calloc(n_items + 1, sizeof(double))
         for row in prange(n_users, schedule="dynamic", chunksize=CHUNK):
             cand = &candidates[row, 0]
             count = _mmr_start(cand, &scores[row, 0], m, lambda_, &out[row, 0], n, picked, base,
@@ -197,14 +181,20 @@ def mmr_csr(const index_t[:, ::1] candidates, const score_t[:, ::1] scores,
             for step in range(1, count):
                 lo = indptr[cand[col]]
                 hi = indptr[cand[col] + 1]
+                for p in range(lo, hi):
+                    dense[indices[p]] = data[p]
                 for i in range(m):
-                    sim_row[i] = _csr_lookup(ind, values, lo, hi, cand[i])
+                    item = cand[i] if cand[i] > 0 else 0
+                    sim_row[i] = dense[item]
+                for p in range(lo, hi):
+                    dense[indices[p]] = 0.0
                 col = _mmr_step(base, sim_row, max_sim, m, weight, step == 1)
                 out[row, step] = cand[col]
         free(picked)
         free(base)
         free(max_sim)
         free(sim_row)
+        free(dense)
 
 
 cdef void _gather_transposed(const floating* vectors, Py_ssize_t d, const index_t* cand,

@@ -102,8 +102,9 @@ def mmr_csr(candidates, scores, indptr, indices, data, n, lambda_=0.5, *, backen
 
     ``sim(i, j)`` is entry ``(j, i)``, 0 when absent. ``indptr`` / ``indices``
     int32 or int64 of one dtype, each row's indices strictly ascending (scipy's
-    canonical format); ``data`` float32 or float64, finite. The similarity is
-    looked up by binary search in the picked item's row.
+    canonical format); ``data`` float32 or float64, finite. Each pick's row is
+    scattered into a dense n_items buffer per thread (O(nnz of the row + M))
+    to read the candidates' entries.
     """
     indptr, indices, data = check_csr_arrays(indptr, indices, data, n_cols=len(indptr) - 1)
     if not np.isfinite(data).all():
