@@ -18,6 +18,15 @@ NUMBA_PARALLEL_JIT = {**NUMBA_JIT, "parallel": True}
 #: reassociation, no FMA): the co-clustering kernels, whose argmin must pick the
 #: cluster Surprise picks when two squared errors differ in the last bit.
 NUMBA_IEEE_PARALLEL_JIT = {**NUMBA_PARALLEL_JIT, "fastmath": False}
+#: A driver whose results must not depend on where its arrays sit in memory: with
+#: "reassoc", LLVM splits a short reduction (an SVD++ dot product over k=6 factors)
+#: differently for differently aligned rows, so two runs on equal inputs in fresh
+#: arrays differed in the last bit (1 run in 3). Contraction (FMA) stays: it does
+#: not depend on alignment. Costs the SVD++ epoch ~40 % (ML-100K, 20 epochs, 1
+#: thread: 0.052 -> 0.072 s); exact Surprise parity and reproducibility come first.
+NUMBA_ORDERED_FASTMATH = NUMBA_FASTMATH - {"reassoc"}
+NUMBA_ORDERED_JIT = {**NUMBA_JIT, "fastmath": NUMBA_ORDERED_FASTMATH}
+NUMBA_ORDERED_PARALLEL_JIT = {**NUMBA_PARALLEL_JIT, "fastmath": NUMBA_ORDERED_FASTMATH}
 #: A kernel whose divisions cannot divide by zero (the hybrid model's adagrad rate
 #: lr / sqrt(G), G >= 1): NumPy's error model drops Python's zero test from every
 #: division, and the loop around it then vectorises (a 64-float adagrad row step:

@@ -17,10 +17,10 @@ with the item biases, item factors and implicit factors shared, unlocked
 import numba
 import numpy as np
 
-from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .._config import NUMBA_ORDERED_JIT, NUMBA_ORDERED_PARALLEL_JIT
 
 
-@numba.njit(**NUMBA_JIT)
+@numba.njit(**NUMBA_ORDERED_JIT)
 def _run_user(u, indptr, indices, ratings, entry_order, mu, user_bias, item_bias, user_factors,
               item_factors, implicit_factors, lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi,
               reg_pu, reg_qi, reg_yj, stored_sum, offset, imp):
@@ -70,7 +70,7 @@ def _run_user(u, indptr, indices, ratings, entry_order, mu, user_bias, item_bias
     return loss
 
 
-@numba.njit(**NUMBA_PARALLEL_JIT)
+@numba.njit(**NUMBA_ORDERED_PARALLEL_JIT)
 def svdpp_epoch(indptr, indices, ratings, entry_order, user_order, chunk_ptr, mu, user_bias,
                 item_bias, user_factors, item_factors, implicit_factors, lr_bu, lr_bi, lr_pu,
                 lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj, chunk_loss):
