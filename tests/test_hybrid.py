@@ -240,7 +240,8 @@ def test_bad_data_is_refused(ratings, taste):
     shuffled.item_features = object()
     with pytest.raises(TypeError, match="must be a fastcf.Features"):
         HybridFactorization(epochs=1).fit(shuffled)
-    with pytest.raises(ValueError, match="every item"):
+    with pytest.raises(ValueError, match="every item"), \
+            pytest.warns(UserWarning, match="1 users interacted with every item"):
         HybridFactorization(epochs=1).fit(Interactions.from_arrays([0, 0], [0, 1]))
 
 
