@@ -5,6 +5,8 @@ tests/kernels; here: the parameters, what "auto" picks for each kind of model,
 the candidate plumbing, the trade-off table and the command line.
 """
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -343,3 +345,18 @@ def test_benchmark_rerank_section(capsys, tmp_path):
     except ImportError:
         return
     assert (tmp_path / "rerank_tradeoff.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_default_sweep_plot_is_skipped_without_matplotlib(monkeypatch, capsys, tmp_path,
+                                                              ratings_file):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.chdir(tmp_path)
+    sweep = ["evaluate", "--data", str(ratings_file), "--algorithm", "als", "-p", "factors=4",
+             "-p", "iterations=2", "--split", "user", "--test-size", "0.25", "-k", "5",
+             "--rerank", "mmr", "--sweep", "0,1"]
+    assert main(sweep) == 0
+    captured = capsys.readouterr()
+    assert "lambda_=1" in captured.out and "plots skipped: matplotlib" in captured.err
+    assert not (tmp_path / "rerank_tradeoff.png").exists()
+    assert main([*sweep, "--plot", str(tmp_path / "named.png")]) == 2
+    assert "the trade-off plot needs matplotlib" in capsys.readouterr().err

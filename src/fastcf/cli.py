@@ -187,6 +187,9 @@ def _make_reranker(args):
     return cls(**params)
 
 
+DEFAULT_TRADEOFF_PLOT = "rerank_tradeoff.png"
+
+
 def _sweep(args, model, reranker, train, test):
     """``evaluate --sweep``: the trade-off table on stdout, its curve as a PNG."""
     from .evaluation import rerank_tradeoff
@@ -197,12 +200,20 @@ def _sweep(args, model, reranker, train, test):
           f"diversity: {table.attrs['diversity']}.")
     if args.out:
         table.to_csv(args.out)
-    if args.plot.lower() != "none":
-        from .bench.plots import plot_tradeoff
+    plot = args.plot or DEFAULT_TRADEOFF_PLOT
+    if plot.lower() == "none":
+        return 0
+    from .bench.plots import NOTE_NO_MATPLOTLIB, plot_tradeoff
 
-        plot_tradeoff({f"{args.algorithm} + {args.rerank}": table}, args.plot,
+    try:
+        plot_tradeoff({f"{args.algorithm} + {args.rerank}": table}, plot,
                       title=f"{args.algorithm} on {args.data}: {args.rerank} re-ranking")
-        _note(args, f"wrote {args.plot}")
+    except ImportError:
+        if args.plot is not None:  # a plot asked for by name is an error without matplotlib
+            raise
+        _note(args, NOTE_NO_MATPLOTLIB)  # the default plot is skipped, as benchmark's are
+        return 0
+    _note(args, f"wrote {plot}")
     return 0
 
 
@@ -573,8 +584,9 @@ def build_parser():
     rr.add_argument("--sweep", type=_values, default=None, metavar="V1,V2,...",
                     help="lambda_ (mmr) or theta (dpp) values to compare, e.g. "
                          "0,0.25,0.5,0.75,1")
-    rr.add_argument("--plot", default="rerank_tradeoff.png",
-                    help="PNG of the --sweep curve ('none': no plot; needs matplotlib)")
+    rr.add_argument("--plot", default=None,
+                    help=f"PNG of the --sweep curve (default {DEFAULT_TRADEOFF_PLOT}, skipped "
+                         "with a note without matplotlib; 'none': no plot)")
     ev.set_defaults(func=_cmd_evaluate)
 
     tune = _subparser(sub, "tune", "search hyper-parameters by cross-validation",
