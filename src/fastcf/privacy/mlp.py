@@ -81,7 +81,9 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
     the shared parameters (and everything computed from them alone) are
     :math:`(\epsilon, \delta)`-DP at the user level, :math:`z` calibrated by
     the ``dp-accounting`` RDP (or PLD) accountant for ``steps`` compositions
-    of that mechanism (``privacy_report_`` records it). ``unit="rating"``:
+    of that mechanism (``privacy_report_`` records it). As in that literature,
+    the item catalogue and the number of users (delta's default) are public.
+    ``unit="rating"``:
     ratings are Poisson-sampled and clipped one by one (a group of one
     example), the guarantee then covers one rating.
 
