@@ -107,3 +107,15 @@ def test_bad_input():
         dp_clip_sq_norms(indptr, layers, bad)
     with pytest.raises(ValueError, match="backend == 'gpu'"):
         dp_clip_sq_norms(indptr, layers, backend="gpu")
+
+
+@pytest.mark.cython
+def test_cython_kernel_guards_its_shapes():
+    from fastcf.kernels._dp_clip import dp_clip_sq_norms as kernel
+
+    indptr, layers, rows = _case(np.float64)
+    a, g = layers[0]
+    with pytest.raises(ValueError, match="disagree in shape"):
+        kernel(indptr, a, g, rows, np.zeros(3), 1)
+    with pytest.raises(ValueError, match="indptr points past the end"):
+        kernel(indptr, a[:10], g[:10], rows[:10], np.zeros(7), 1)

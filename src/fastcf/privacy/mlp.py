@@ -193,8 +193,6 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
     def _fit(self, data):
         if data.implicit:
             raise ValueError("DPMLPRecommender needs explicit ratings; this data is implicit.")
-        if data.nnz == 0:
-            raise ValueError("cannot fit on empty data (no ratings).")
         low, high = check_rating_range(self.rating_range)
         epsilon, delta = self._privacy_budget(data.n_users if self.unit == "user" else data.nnz)
         bounds = {"clip_norm": float(self.clip_norm), "rating_range": [low, high],
