@@ -30,11 +30,15 @@ def add_gaussian_noise(grads, std, rng):
     """Add ``std`` times one ``rng.standard_normal`` draw of its shape to each array, in place.
 
     ``grads`` is a list of float arrays (the summed clipped gradients of the
-    shared parameter tensors); the draws are float64, in list order, so every
-    backend and thread count sees the same noise.
+    shared parameter tensors); each draw is in the array's dtype (NumPy's
+    float32 ziggurat, 1.9 against 3.0 ms for the float64 draw and cast of the
+    ML-100K item table: the noise is a large part of a step), in list order,
+    so every backend and thread count sees the same noise.
     """
     for grad in grads:
-        grad += (std * rng.standard_normal(grad.shape)).astype(grad.dtype)
+        noise = rng.standard_normal(grad.shape, dtype=grad.dtype)
+        noise *= grad.dtype.type(std)
+        grad += noise
 
 
 class DPMLPRecommender(PrivateModel, MLPRecommender):
