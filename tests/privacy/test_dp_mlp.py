@@ -200,8 +200,10 @@ def test_epsilon_inf_is_mlp_recommender_bit_for_bit(planted, options):
 
 
 @pytest.mark.parametrize("backend", ["numba", "cython"])
-def test_threads_and_backends_give_the_same_model(planted, backend):
+def test_threads_and_backends_give_the_same_model(planted, backend, monkeypatch):
     train = planted.train
+    # these batches are small enough for one thread; make the steps use n_threads
+    monkeypatch.setattr("fastcf.privacy.mlp.DP_STEP_PARALLEL_MIN_EXAMPLES", 0)
     options = {**SMALL, "dtype": np.float64, "sampling_rate": 0.2, "max_ratings": 30,
                "seed": 5}
     one = DPMLPRecommender(backend=backend, n_threads=1, **options).fit(train)

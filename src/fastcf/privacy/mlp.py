@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .._config import SINGLE_THREAD_BATCH_CELLS
+from .._config import DP_STEP_PARALLEL_MIN_EXAMPLES
 from .._network import _check_network_params, _network_dims
 from .._parallel import blas_threads
 from .._training import Epoch, TrainingDiverged, train_epochs
@@ -110,7 +110,10 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
         the noisy item table's gradient is dense).
     dtype, n_threads, verbose, backend, seed
         As :class:`fastcf.MLPRecommender`; ``backend`` also runs the ``dp_clip``
-        kernel, ``n_threads`` its threads too (the result does not depend on it).
+        kernel, ``n_threads`` its threads too (the result does not depend on
+        it). A private step expected to hold fewer than
+        ``_config.DP_STEP_PARALLEL_MIN_EXAMPLES`` (32,768) examples runs on one
+        thread: too little work to share.
     epochs : int
         Expected passes over the users: ``steps = epochs * ceil(1 /
         sampling_rate)``.
@@ -265,7 +268,7 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
                 g = layer.backward(g)
         return records[::-1], g
 
-    def _clipped_gradient(self, batch, ptr):
+    def _clipped_gradient(self, batch, ptr, n_threads=1):
         """The sum of the clipped per-group gradients of the shared parameters on the
         examples ``batch`` grouped by ``ptr``: ``(residuals, item table gradient
         (dense), users' own gradient (a BatchGrad or None))``, the Dense layers'
@@ -280,7 +283,7 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
         d = self.embedding_dim
         rows = np.ascontiguousarray(input_grad[:, d:])
         sq_norms = run_dp_clip_sq_norms(ptr, records, rows, backend=self.backend,
-                                        n_threads=self.n_threads)
+                                        n_threads=n_threads)
         # backprop is linear in the upstream gradient: scaling every layer's
         # per-example output gradient by its group's factor clips the group
         factors = np.repeat(clip_factors(sq_norms, self.clip_norm),
@@ -294,9 +297,9 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
         own = BatchGrad(np.asarray(users, np.int64), np.ascontiguousarray(input_grad[:, :d]))
         return residual, item_grad, own
 
-    def _private_step(self, batch, ptr, sigma, scale, optimizers, noise_rng):
+    def _private_step(self, batch, ptr, sigma, scale, optimizers, noise_rng, n_threads=1):
         """One DP-SGD step; returns the batch's summed squared error."""
-        residual, item_grad, own_grad = self._clipped_gradient(batch, ptr)
+        residual, item_grad, own_grad = self._clipped_gradient(batch, ptr, n_threads)
         add_gaussian_noise([item_grad, self._dense_flat_grad], sigma, noise_rng)
         shared, own = optimizers
         shared.step({"item": item_grad / scale, "dense": self._dense_flat_grad / scale})
@@ -323,16 +326,16 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
             total, count = 0.0, 0
             for step in range(steps_per_epoch):
                 batch, ptr = self._groups(sample_rng, user_ptr, n_examples)
-                loss = self._private_step(batch, ptr, sigma, scale, optimizers, noise_rng)
+                loss = self._private_step(batch, ptr, sigma, scale, optimizers, noise_rng,
+                                          threads)
                 if not math.isfinite(loss):
                     raise TrainingDiverged(self._diverged(epoch, step))
                 total, count = total + loss, count + len(batch)
             mean = total / max(count, 1)
             return Epoch(mean, self._train_metric(mean), {"samples": count})
 
-        width = max(2 * self.embedding_dim, *self.hidden)
-        expected = self.sampling_rate * n_examples
-        threads = 1 if expected * width <= SINGLE_THREAD_BATCH_CELLS else self.n_threads
+        parallel = self.sampling_rate * n_examples >= DP_STEP_PARALLEL_MIN_EXAMPLES
+        threads = self.n_threads if parallel else 1
         with blas_threads(threads), np.errstate(over="ignore", invalid="ignore"):
             train_epochs(self, self.epochs, run_epoch, params=self._named_params,
                          diverged=self._diverged, validation=validation,
