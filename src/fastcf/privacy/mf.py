@@ -143,7 +143,8 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
         (:func:`fastcf.privacy._accounting.privacy_report`); saved with the model.
     history_ : list of dict
         Per epoch of steps: ``train_rmse`` (errors of the users' passes),
-        ``seconds``.
+        ``seconds`` (sampling, noise draws and steps), ``updates`` (ratings
+        the users' passes visited).
 
     Notes
     -----
@@ -286,7 +287,7 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
                     z * self.clip_norm, batch_size, coef, backend=self.backend,
                     n_threads=n_threads)
                 seen += len(batch_pos)
-            return Epoch(loss, {"train_rmse": math.sqrt(loss / max(seen, 1))})
+            return Epoch(loss, {"train_rmse": math.sqrt(loss / max(seen, 1))}, {"updates": seen})
 
         train_epochs(self, self.epochs, run_epoch, params=self._trained_arrays,
                      diverged=self._diverged, validation=self._validation_pairs(),
