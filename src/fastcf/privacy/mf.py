@@ -217,7 +217,7 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
         if data.implicit:
             raise ValueError("DPMatrixFactorization needs explicit ratings; this data is "
                              "implicit.")
-        n_units = data.n_users if self.unit == "user" else int(data.by_user.nnz)
+        n_units = data.n_users if self.unit == "user" else len(data.by_user.data)
         epsilon, delta = self._privacy_budget(n_units)
         if not self.is_private:
             super()._fit(data)
