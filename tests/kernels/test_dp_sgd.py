@@ -230,3 +230,27 @@ def test_user_passes_bad_input(csr, change, error, match):
     change(args)
     with pytest.raises(error, match=match):
         dp_user_passes(**args, backend="numba")
+
+
+@pytest.mark.parametrize("build", ["_dp_sgd", "_dp_sgd_avx2"])
+@pytest.mark.cython
+def test_each_cython_build_matches_the_reference(csr, reference_steps, build, monkeypatch):
+    """The "cython" backend runs one build of _dp_sgd.pxi; each is tested here."""
+    import importlib
+
+    from fastcf.kernels import _registry
+    from fastcf.kernels.mf import _cpu_has
+
+    if build == "_dp_sgd_avx2" and not _cpu_has("avx2", "fma"):
+        pytest.skip("this CPU lacks AVX2 or FMA")
+    try:
+        module = importlib.import_module(f"fastcf.kernels.{build}")
+    except ImportError:
+        pytest.skip(f"{build} was not built here")
+    monkeypatch.setitem(_registry._REGISTRY["dp_sgd"], "cython", module.dp_sgd_step)
+    for dtype in DTYPES:
+        got = _run_step(csr, dtype, "cython", 2, False)[0]
+        want = reference_steps[(dtype, False)]
+        tol = 1e-9 if dtype == np.float64 else 2e-4
+        for a, b in zip(got[1:], want[1:]):
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol)

@@ -33,16 +33,21 @@ from .._parallel import resolve_n_threads
 from .._validation import check_float, check_int
 from ..reference import dp_sgd as _reference
 from . import _registry, dp_sgd_nb
+from .mf import cython_build
 
 FAMILY = "dp_sgd"
 FAMILY_USERS = "dp_sgd_users"
 
+#: Which build of ``_dp_sgd.pxi`` the "cython" backend runs: the AVX2 one where
+#: the CPU has it.
+DP_SGD_CYTHON_BUILD = cython_build("_dp_sgd", "dp_sgd_step")
+
 _registry.register(FAMILY, numba=dp_sgd_nb.dp_sgd_step,
-                   cython=_registry.cython_kernel("_dp_sgd", "dp_sgd_step"),
-                   reference=_reference.dp_sgd_step)
+                   cython=_registry.cython_kernel(DP_SGD_CYTHON_BUILD, "dp_sgd_step"),
+                   reference=_reference.dp_sgd_step, auto=("cython", "numba", "reference"))
 _registry.register(FAMILY_USERS, numba=dp_sgd_nb.dp_user_passes,
-                   cython=_registry.cython_kernel("_dp_sgd", "dp_user_passes"),
-                   reference=_reference.dp_user_passes)
+                   cython=_registry.cython_kernel(DP_SGD_CYTHON_BUILD, "dp_user_passes"),
+                   reference=_reference.dp_user_passes, auto=("cython", "numba", "reference"))
 
 
 def _check_model(user_bias, item_bias, user_factors, item_factors):

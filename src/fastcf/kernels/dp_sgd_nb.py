@@ -19,7 +19,9 @@ lesson in ``_config``), so a result does not depend on where arrays sit.
 import numba
 import numpy as np
 
+from .._config import MF_PREFETCH_DISTANCE as _AHEAD
 from .._config import NUMBA_ORDERED_JIT, NUMBA_ORDERED_PARALLEL_JIT
+from .prefetch_nb import prefetch_row, prefetch_span
 
 
 @numba.njit(**NUMBA_ORDERED_JIT)
@@ -63,6 +65,9 @@ def _user_pass(u, start, stop, positions, use_positions, items, ratings, centre,
     keep_p = 1 - lr_pu * reg_pu
     loss = 0.0
     for j in range(start, stop):
+        if j + _AHEAD < stop:  # the item row a few ratings ahead: read soon
+            ahead = positions[j + _AHEAD] if use_positions else j + _AHEAD
+            prefetch_span(item_factors[items[ahead]], 0, item_factors.shape[1])
         t = positions[j] if use_positions else j
         i = items[t]
         q = item_factors[i]
@@ -94,6 +99,8 @@ def dp_sgd_step(batch_users, batch_ptr, batch_pos, items, ratings, centre, user_
         row_sq = np.float64(1.0) + np.float64(_dot(p, p))
         sum_sq = 0.0
         for j in range(start, stop):
+            if j + _AHEAD < stop:
+                prefetch_span(item_factors[items[batch_pos[j + _AHEAD]]], 0, k)
             t = batch_pos[j]
             i = items[t]
             err = ratings[t] - (centre + user_bias[u] + item_bias[i] +
@@ -125,6 +132,10 @@ def dp_sgd_step(batch_users, batch_ptr, batch_pos, items, ratings, centre, user_
         for b in range(n_batch):
             p = user_factors[batch_users[b]]
             for j in range(batch_ptr[b], batch_ptr[b + 1]):
+                if j + _AHEAD < batch_ptr[b + 1]:
+                    ahead = items[batch_pos[j + _AHEAD]]
+                    if lo <= ahead < hi:
+                        prefetch_row(noise, ahead)
                 i = items[batch_pos[j]]
                 if i < lo or i >= hi:
                     continue
