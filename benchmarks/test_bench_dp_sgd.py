@@ -3,17 +3,17 @@
     pytest benchmarks/test_bench_dp_sgd.py --benchmark-only
 
 One DP-SGD step over a Poisson batch of users (sampling rate 0.2) of a
-MovieLens-like data set, and the users' refit passes: the unchecked ``run_*``
-kernels the model calls (the checked wrappers' input checks, a sort of the
-batch among them, would take longer than the step). Compare the backends'
-medians within one run; absolute times on shared machines are noise.
+MovieLens-like data set, through the unchecked ``run_dp_sgd_step`` the model
+calls (the checked wrapper's input checks, a sort of the batch among them,
+would take longer than the step). Compare the backends' medians within one
+run; absolute times on shared machines are noise.
 """
 
 import numpy as np
 import pytest
 
 from fastcf.datasets import make_ratings
-from fastcf.kernels.dp_sgd import run_dp_sgd_step, run_dp_user_passes
+from fastcf.kernels.dp_sgd import run_dp_sgd_step
 
 K = 64
 
@@ -49,13 +49,3 @@ def test_dp_sgd_step(benchmark, problem, backend, n_threads):
     kw = dict(backend=backend, n_threads=n_threads)
     run_dp_sgd_step(*args, **kw)  # compile outside timing
     benchmark(run_dp_sgd_step, *args, **kw)
-
-
-@pytest.mark.parametrize("backend", ["numba", "cython"])
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_dp_user_passes(benchmark, problem, backend, n_threads):
-    indptr, items, ratings, _, _, _, state = problem
-    users = np.arange(len(indptr) - 1, dtype=items.dtype)
-    args = (users, indptr, items, ratings, 0.0, *state, (0.01, 0.01, 0.02, 0.02), 1)
-    run_dp_user_passes(*args, backend=backend, n_threads=n_threads)  # compile outside timing
-    benchmark(run_dp_user_passes, *args, backend=backend, n_threads=n_threads)

@@ -163,15 +163,6 @@ def test_threads_and_backends_give_the_same_private_model(data):
                                fits[("cython", 1)].item_factors_, rtol=1e-4, atol=1e-4)
 
 
-def test_refit_moves_only_the_users_rows(data):
-    kw = dict(factors=4, epochs=2, epsilon=1.0, rating_range=RANGE, seed=1)
-    plain = DPMatrixFactorization(**kw).fit(data)
-    refit = DPMatrixFactorization(refit_passes=2, **kw).fit(data)
-    assert np.array_equal(plain.item_factors_, refit.item_factors_)
-    assert np.array_equal(plain.item_bias_, refit.item_bias_)
-    assert not np.array_equal(plain.user_factors_, refit.user_factors_)
-
-
 def test_ratings_are_clipped_into_the_range_and_centred(data):
     frame = data.to_frame()
     frame["rating"] = frame["rating"] * 10.0  # far outside (1, 5)
@@ -213,7 +204,6 @@ def test_partial_fit_is_refused(data):
     (dict(sampling_rate=1.5), ValueError, "sampling_rate == 1.5"),
     (dict(item_lr=0.0), ValueError, "item_lr == 0.0"),
     (dict(item_reg=-1.0), ValueError, "item_reg == -1.0"),
-    (dict(refit_passes=-1), ValueError, "refit_passes == -1"),
     (dict(factors=0), ValueError, "factors == 0"),
     (dict(lr=0.0), ValueError, "lr == 0.0"),
     (dict(backend="gpu"), ValueError, "backend == 'gpu'"),

@@ -37,7 +37,7 @@ cdef inline floating _dot(const floating* p, const floating* q, Py_ssize_t n) no
 
 
 cdef double _user_pass(Py_ssize_t u, Py_ssize_t start, Py_ssize_t stop,
-                       const int64_t* positions, bint use_positions, const index_t* items,
+                       const int64_t* positions, const index_t* items,
                        const floating* ratings, floating centre, floating* user_bias,
                        const floating* item_bias, floating* user_factors,
                        const floating* item_factors, Py_ssize_t k, floating lr_bu,
@@ -49,9 +49,8 @@ cdef double _user_pass(Py_ssize_t u, Py_ssize_t start, Py_ssize_t stop,
     cdef double loss = 0.0
     for j in range(start, stop):
         if j + _AHEAD < stop:
-            t = positions[j + _AHEAD] if use_positions else j + _AHEAD
-            prefetch_read(item_factors + items[t] * k, k * sizeof(floating))
-        t = positions[j] if use_positions else j
+            prefetch_read(item_factors + items[positions[j + _AHEAD]] * k, k * sizeof(floating))
+        t = positions[j]
         i = items[t]
         q = item_factors + i * k
         err = ratings[t] - (centre + user_bias[u] + item_bias[i] + _dot(p, q, k))
@@ -97,7 +96,7 @@ def dp_sgd_step(const index_t[::1] batch_users, const int64_t[::1] batch_ptr,
                 u = batch_users[b]
                 start = batch_ptr[b]
                 stop = batch_ptr[b + 1]
-                losses[b] = _user_pass(u, start, stop, pos, True, &items[0], &ratings[0],
+                losses[b] = _user_pass(u, start, stop, pos, &items[0], &ratings[0],
                                        centre, &user_bias[0], &item_bias[0],
                                        &user_factors[0, 0], &item_factors[0, 0], k, lr_bu,
                                        lr_pu, reg_bu, reg_pu)
@@ -153,32 +152,5 @@ def dp_sgd_step(const index_t[::1] batch_users, const int64_t[::1] batch_ptr,
                     q[f] = keep_q * q[f] + step_q * g[f]
                 item_bias[i] = keep_b * item_bias[i] + step_b * g[k]
     for b in range(n_batch):
-        loss += losses[b]
-    return loss
-
-
-def dp_user_passes(const index_t[::1] users, const int64_t[::1] indptr,
-                   const index_t[::1] items, const floating[::1] ratings, floating centre,
-                   floating[::1] user_bias, const floating[::1] item_bias,
-                   floating[:, ::1] user_factors, const floating[:, ::1] item_factors,
-                   floating lr_bu, floating lr_pu, floating reg_bu, floating reg_pu,
-                   int passes, int n_threads):
-    """Same contract as ``kernels.dp_sgd.run_dp_user_passes`` (arrays already checked)."""
-    cdef Py_ssize_t n = users.shape[0], k = user_factors.shape[1], b, u, it
-    cdef double[::1] losses = np.zeros(n)
-    cdef double loss = 0.0
-    if item_factors.shape[1] != k:
-        raise ValueError("user_factors and item_factors must have the same number of columns.")
-    if n == 0 or ratings.shape[0] == 0:
-        return 0.0
-    with nogil:
-        for b in prange(n, num_threads=n_threads, schedule="dynamic"):
-            u = users[b]
-            for it in range(passes):
-                losses[b] = _user_pass(u, indptr[u], indptr[u + 1], &indptr[0], False,
-                                       &items[0], &ratings[0], centre, &user_bias[0],
-                                       &item_bias[0], &user_factors[0, 0],
-                                       &item_factors[0, 0], k, lr_bu, lr_pu, reg_bu, reg_pu)
-    for b in range(n):
         loss += losses[b]
     return loss

@@ -22,21 +22,18 @@ some of their ratings):
    b_i + \eta_{bi} G_{i, k} / B` (``B`` = ``batch_size``, the expected one).
 
 Deterministic: every backend gives the same result for 1 and N threads.
-:func:`dp_user_passes` runs step 1's passes alone (the users' refit on a
-released item side).
 """
 
 import numpy as np
 
 from .._config import VALUE_DTYPES
 from .._parallel import resolve_n_threads
-from .._validation import check_float, check_int
+from .._validation import check_float
 from ..reference import dp_sgd as _reference
 from . import _registry, dp_sgd_nb
 from .mf import cython_build
 
 FAMILY = "dp_sgd"
-FAMILY_USERS = "dp_sgd_users"
 
 #: Which build of ``_dp_sgd.pxi`` the "cython" backend runs: the AVX2 one where
 #: the CPU has it.
@@ -49,9 +46,6 @@ DP_SGD_CYTHON_BUILD = cython_build("_dp_sgd", "dp_sgd_step")
 _registry.register(FAMILY, numba=dp_sgd_nb.dp_sgd_step,
                    cython=_registry.cython_kernel(DP_SGD_CYTHON_BUILD, "dp_sgd_step"),
                    reference=_reference.dp_sgd_step, auto=("cython", "numba", "reference"))
-_registry.register(FAMILY_USERS, numba=dp_sgd_nb.dp_user_passes,
-                   cython=_registry.cython_kernel(DP_SGD_CYTHON_BUILD, "dp_user_passes"),
-                   reference=_reference.dp_user_passes, auto=("cython", "numba", "reference"))
 
 
 def _check_model(user_bias, item_bias, user_factors, item_factors):
@@ -203,43 +197,3 @@ def run_dp_sgd_step(batch_users, batch_ptr, batch_pos, items, ratings, centre, u
             scalar(noise_scale), float(batch_size), coef)
     return float(_registry.run(kernel, name, args, n_threads, numba_takes_threads=True,
                                numba_chunksize=1))
-
-
-def dp_user_passes(users, indptr, items, ratings, centre, user_bias, item_bias, user_factors,
-                   item_factors, user_rates, *, passes=1, backend="auto", n_threads=None):
-    """``passes`` SGD passes of each of ``users`` over all its ratings (a CSR by user:
-    ``indptr``, ``items``, ``ratings``), the item side frozen (step 1 of the module
-    docstring, no gradient); updates ``user_bias`` and ``user_factors`` in place and
-    returns the loss of the last pass. ``user_rates``: ``(lr_bu, lr_pu, reg_bu, reg_pu)``."""
-    dtype, n_users, n_items, _ = _check_model(user_bias, item_bias, user_factors,
-                                              item_factors)
-    items = _check_ratings(items, ratings, dtype, n_items)
-    indptr = np.asarray(indptr)
-    if indptr.dtype != np.int64 or indptr.shape != (n_users + 1,):
-        raise TypeError(f"indptr must be a 1-d int64 array of {n_users + 1} entries.")
-    if indptr[0] != 0 or indptr[-1] != len(items) or np.any(np.diff(indptr) < 0):
-        raise ValueError("indptr must rise from 0 to len(items).")
-    users = np.asarray(users)
-    if users.dtype != items.dtype or users.ndim != 1:
-        raise TypeError(f"users must be a 1-d {items.dtype} array (the items' dtype).")
-    if len(users) and (users.min() < 0 or users.max() >= n_users):
-        raise ValueError(f"users must lie in [0, {n_users}).")
-    if len(np.unique(users)) != len(users):
-        raise ValueError("users must be distinct.")
-    passes = check_int("passes", passes, min_value=1)
-    return run_dp_user_passes(np.ascontiguousarray(users), indptr, items,
-                              np.ascontiguousarray(ratings), check_float("centre", centre),
-                              user_bias, item_bias, user_factors, item_factors,
-                              _check_rates(("lr_bu", "lr_pu", "reg_bu", "reg_pu"), user_rates),
-                              passes, backend=backend, n_threads=resolve_n_threads(n_threads))
-
-
-def run_dp_user_passes(users, indptr, items, ratings, centre, user_bias, item_bias,
-                       user_factors, item_factors, user_rates, passes, *, backend="auto",
-                       n_threads=1):
-    """:func:`dp_user_passes` without the checks."""
-    kernel, name = _registry.get_kernel(FAMILY_USERS, backend)
-    scalar = user_factors.dtype.type if name != "reference" else float
-    args = (users, indptr, items, ratings, scalar(centre), user_bias, item_bias, user_factors,
-            item_factors, *(scalar(v) for v in user_rates), int(passes))
-    return float(_registry.run(kernel, name, args, n_threads, numba_chunksize=1))

@@ -57,18 +57,17 @@ def _sum(values):
 
 
 @numba.njit(**NUMBA_ORDERED_JIT)
-def _user_pass(u, start, stop, positions, use_positions, items, ratings, centre, user_bias,
-               item_bias, user_factors, item_factors, lr_bu, lr_pu, reg_bu, reg_pu):
-    """One SGD pass of user ``u`` over its ratings (positions[start:stop], or the
-    range start:stop itself when not ``use_positions``), the items frozen; the loss."""
+def _user_pass(u, start, stop, positions, items, ratings, centre, user_bias, item_bias,
+               user_factors, item_factors, lr_bu, lr_pu, reg_bu, reg_pu):
+    """One SGD pass of user ``u`` over its ratings ``positions[start:stop]``, the items
+    frozen; the loss."""
     p = user_factors[u]
     keep_p = 1 - lr_pu * reg_pu
     loss = 0.0
     for j in range(start, stop):
         if j + _AHEAD < stop:  # the item row a few ratings ahead: read soon
-            ahead = positions[j + _AHEAD] if use_positions else j + _AHEAD
-            prefetch_span(item_factors[items[ahead]], 0, item_factors.shape[1])
-        t = positions[j] if use_positions else j
+            prefetch_span(item_factors[items[positions[j + _AHEAD]]], 0, item_factors.shape[1])
+        t = positions[j]
         i = items[t]
         q = item_factors[i]
         err = ratings[t] - (centre + user_bias[u] + item_bias[i] + _dot(p, q))
@@ -92,9 +91,9 @@ def dp_sgd_step(batch_users, batch_ptr, batch_pos, items, ratings, centre, user_
     for b in numba.prange(n_batch):
         u = batch_users[b]
         start, stop = batch_ptr[b], batch_ptr[b + 1]
-        losses[b] = _user_pass(u, start, stop, batch_pos, True, items, ratings, centre,
-                               user_bias, item_bias, user_factors, item_factors, lr_bu, lr_pu,
-                               reg_bu, reg_pu)
+        losses[b] = _user_pass(u, start, stop, batch_pos, items, ratings, centre, user_bias,
+                               item_bias, user_factors, item_factors, lr_bu, lr_pu, reg_bu,
+                               reg_pu)
         p = user_factors[u]
         row_sq = np.float64(1.0) + np.float64(_dot(p, p))
         sum_sq = 0.0
@@ -150,18 +149,4 @@ def dp_sgd_step(batch_users, batch_ptr, batch_pos, items, ratings, centre, user_
             for f in range(k):
                 q[f] = keep_q * q[f] + step_q * g[f]
             item_bias[i] = keep_b * item_bias[i] + step_b * g[k]
-    return _sum(losses)
-
-
-@numba.njit(**NUMBA_ORDERED_PARALLEL_JIT)
-def dp_user_passes(users, indptr, items, ratings, centre, user_bias, item_bias, user_factors,
-                   item_factors, lr_bu, lr_pu, reg_bu, reg_pu, passes):
-    """Same contract as ``kernels.dp_sgd.run_dp_user_passes`` (arrays already checked)."""
-    losses = np.zeros(users.shape[0])
-    for b in numba.prange(users.shape[0]):
-        u = users[b]
-        for _ in range(passes):
-            losses[b] = _user_pass(u, indptr[u], indptr[u + 1], indptr, False, items, ratings,
-                                   centre, user_bias, item_bias, user_factors, item_factors,
-                                   lr_bu, lr_pu, reg_bu, reg_pu)
     return _sum(losses)

@@ -87,19 +87,3 @@ def dp_sgd_step(batch_users, batch_ptr, batch_pos, items, ratings, centre, user_
         item_bias[i] = (1.0 - lr_bi * reg_bi) * float(item_bias[i]) + \
             lr_bi * total[i, k] / batch_size
     return loss
-
-
-def dp_user_passes(users, indptr, items, ratings, centre, user_bias, item_bias, user_factors,
-                   item_factors, lr_bu, lr_pu, reg_bu, reg_pu, passes):
-    """Same contract as ``kernels.dp_sgd.run_dp_user_passes``: ``passes`` SGD passes of
-    every user of ``users`` over its ratings ``indptr[u]:indptr[u + 1]`` (in order),
-    the item side frozen; returns the loss of the last pass."""
-    loss = 0.0
-    for _ in range(passes):
-        loss = 0.0
-        for u in users:
-            u = int(u)
-            loss += _user_pass(u, range(int(indptr[u]), int(indptr[u + 1])), items, ratings,
-                               centre, user_bias, item_bias, user_factors, item_factors,
-                               lr_bu, lr_pu, reg_bu, reg_pu)
-    return loss
