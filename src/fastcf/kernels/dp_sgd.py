@@ -26,12 +26,11 @@ Deterministic: every backend gives the same result for 1 and N threads.
 
 import numpy as np
 
-from .._config import VALUE_DTYPES
 from .._parallel import resolve_n_threads
 from .._validation import check_float
 from ..reference import dp_sgd as _reference
 from . import _registry, dp_sgd_nb
-from .mf import cython_build
+from .mf import check_sgd_arrays, cython_build
 
 FAMILY = "dp_sgd"
 
@@ -51,26 +50,13 @@ _registry.register(FAMILY, numba=dp_sgd_nb.dp_sgd_step,
 def _check_model(user_bias, item_bias, user_factors, item_factors):
     """The four parameter arrays: one float dtype, C-contiguous, writeable, agreeing
     shapes, finite; returns (dtype, n_users, n_items, k)."""
-    dtype = user_factors.dtype if isinstance(user_factors, np.ndarray) else None
-    if dtype not in VALUE_DTYPES:
-        raise TypeError("user_factors must be a float32 or float64 numpy array.")
-    for name, arr, ndim in (("item_factors", item_factors, 2), ("user_bias", user_bias, 1),
-                            ("item_bias", item_bias, 1)):
-        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != ndim:
-            raise TypeError(f"{name} must be a {ndim}-d {dtype} numpy array.")
-    n_users, k = user_factors.shape
-    n_items = item_factors.shape[0]
-    if item_factors.shape[1] != k or len(user_bias) != n_users or len(item_bias) != n_items:
-        raise ValueError(f"shapes disagree: user_factors {user_factors.shape}, item_factors "
-                         f"{item_factors.shape}, user_bias {user_bias.shape}, item_bias "
-                         f"{item_bias.shape}.")
+    dtype, n_users, n_items = check_sgd_arrays(user_bias, item_bias, user_factors,
+                                               item_factors)
     for name, arr in (("user_factors", user_factors), ("item_factors", item_factors),
                       ("user_bias", user_bias), ("item_bias", item_bias)):
-        if not arr.flags.c_contiguous or not arr.flags.writeable:
-            raise ValueError(f"{name} must be C-contiguous and writeable (updated in place).")
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} contain NaN or inf values, must be finite.")
-    return dtype, n_users, n_items, k
+    return dtype, n_users, n_items, user_factors.shape[1]
 
 
 def _check_ratings(items, ratings, dtype, n_items):
