@@ -182,6 +182,13 @@ def test_max_ratings_caps_each_users_visits(data):
     assert [entry["updates"] for entry in model.history_] == [counts, counts]
 
 
+def test_a_validation_set_is_scored_every_epoch(data):
+    model = DPMatrixFactorization(factors=3, epochs=2, rating_range=RANGE).fit(
+        data, validation=data)
+    assert len(model.history_) == 2
+    assert all(np.isfinite(entry["validation_rmse"]) for entry in model.history_)
+
+
 def test_partial_fit_is_refused(data):
     model = DPMatrixFactorization(factors=3, epochs=1, rating_range=RANGE).fit(data)
     with pytest.raises(NotImplementedError, match="no partial_fit"):
