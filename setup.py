@@ -34,7 +34,7 @@ KERNELS = sorted(p.stem for p in Path("src/fastcf/kernels").glob("_*.pyx"))
 # that allow them; fastcf.kernels imports one only on a CPU that has both, so
 # the package still runs on any x86-64 (and on other machines they are skipped).
 # A failed AVX2 build drops only itself: the plain build serves every CPU.
-AVX2_BUILDS = {"_bpr_avx2", "_hybrid_avx2", "_mf_avx2"}
+AVX2_BUILDS = {"_bpr_avx2", "_dp_sgd_avx2", "_hybrid_avx2", "_mf_avx2"}
 
 CYTHON_DIRECTIVES = {
     "language_level": 3,

@@ -73,6 +73,31 @@ for _family, _name in ((FAMILY, "sgd_epoch"), (FAMILY_SHUFFLE, "shuffle_ratings"
                        reference=getattr(_reference, _name), auto=_AUTO)
 
 
+def check_sgd_arrays(user_bias, item_bias, user_factors, item_factors, ratings=None):
+    """The parameters an SGD kernel updates in place (and ``ratings``, when given): one
+    float32/float64 dtype, C-contiguous and writeable, agreeing shapes; else TypeError /
+    ValueError. Returns ``(dtype, n_users, n_items)``."""
+    dtype = user_factors.dtype if isinstance(user_factors, np.ndarray) else None
+    if dtype not in VALUE_DTYPES:
+        raise TypeError("user_factors must be a float32 or float64 numpy array.")
+    others = (("ratings", ratings, 1),) if ratings is not None else ()
+    for name, arr, ndim in (("item_factors", item_factors, 2), ("user_bias", user_bias, 1),
+                            ("item_bias", item_bias, 1), *others):
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != ndim:
+            raise TypeError(f"{name} must be a {ndim}-d {dtype} numpy array.")
+    for name, arr in (("user_factors", user_factors), ("item_factors", item_factors),
+                      ("user_bias", user_bias), ("item_bias", item_bias)):
+        if not arr.flags.c_contiguous or not arr.flags.writeable:
+            raise ValueError(f"{name} must be C-contiguous and writeable (updated in place).")
+    n_users, k = user_factors.shape
+    n_items = item_factors.shape[0]
+    if item_factors.shape[1] != k or len(user_bias) != n_users or len(item_bias) != n_items:
+        raise ValueError(f"shapes disagree: user_factors {user_factors.shape}, item_factors "
+                         f"{item_factors.shape}, user_bias {user_bias.shape}, item_bias "
+                         f"{item_bias.shape}.")
+    return dtype, n_users, n_items
+
+
 def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_factors, item_factors,
               lr, reg, *, biased=True, backend="auto"):
     """Run one epoch in place; return the sum of squared errors seen during it.
@@ -102,23 +127,8 @@ def sgd_epoch(users, items, ratings, order, mu, user_bias, item_bias, user_facto
     float
         :math:`\\sum e^2` over the epoch's steps (errors before each update).
     """
-    dtype = user_factors.dtype if isinstance(user_factors, np.ndarray) else None
-    if dtype not in VALUE_DTYPES:
-        raise TypeError("user_factors must be a float32 or float64 numpy array.")
-    for name, arr, ndim in (("item_factors", item_factors, 2), ("user_bias", user_bias, 1),
-                            ("item_bias", item_bias, 1), ("ratings", ratings, 1)):
-        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != ndim:
-            raise TypeError(f"{name} must be a {ndim}-d {dtype} numpy array.")
-    for name, arr in (("user_factors", user_factors), ("item_factors", item_factors),
-                      ("user_bias", user_bias), ("item_bias", item_bias)):
-        if not arr.flags.c_contiguous or not arr.flags.writeable:
-            raise ValueError(f"{name} must be C-contiguous and writeable (updated in place).")
-    n_users, k = user_factors.shape
-    n_items = item_factors.shape[0]
-    if item_factors.shape[1] != k or len(user_bias) != n_users or len(item_bias) != n_items:
-        raise ValueError(f"shapes disagree: user_factors {user_factors.shape}, item_factors "
-                         f"{item_factors.shape}, user_bias {user_bias.shape}, item_bias "
-                         f"{item_bias.shape}.")
+    _, n_users, n_items = check_sgd_arrays(user_bias, item_bias, user_factors, item_factors,
+                                           ratings)
     users, items = check_rating_indices(users, items, len(ratings), n_users, n_items)
     for name, arr in (("ratings", ratings), ("user_bias", user_bias), ("item_bias", item_bias),
                       ("user_factors", user_factors), ("item_factors", item_factors)):

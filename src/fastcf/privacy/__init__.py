@@ -19,6 +19,7 @@ The noise multiplier and the spent epsilon come from ``dp-accounting``
 """
 
 from ._accounting import calibrate_noise, spent_epsilon
+from .mf import DPMatrixFactorization
 from .mlp import DPMLPRecommender
 
-__all__ = ["DPMLPRecommender", "calibrate_noise", "spent_epsilon"]
+__all__ = ["DPMLPRecommender", "DPMatrixFactorization", "calibrate_noise", "spent_epsilon"]
