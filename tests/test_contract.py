@@ -20,6 +20,8 @@ MODELS = {
                                    **kw),
     "BaselineOnly": lambda **kw: fastcf.BaselineOnly(epochs=3, **kw),
     "CoClustering": lambda **kw: fastcf.CoClustering(epochs=4, seed=0, **kw),
+    "DPALS": lambda **kw: fastcf.DPALS(factors=4, iterations=3, rating_range=(1, 5), epsilon=5.0,
+                                       seed=0, **kw),
     "EASE": lambda **kw: fastcf.EASE(reg=10.0, **kw),
     "HybridFactorization": lambda **kw: fastcf.HybridFactorization(factors=4, epochs=3,
                                                                    schedule="serial", **kw),
