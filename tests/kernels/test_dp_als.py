@@ -102,21 +102,25 @@ def test_statistics_bad_input(problem):
         row_statistics(*args, p["F"], backend="gpu")
 
 
-def test_solve_rows_exact_and_with_clipped_eigenvalues():
+def test_solve_rows_exact_and_with_floored_eigenvalues():
     rng = np.random.default_rng(0)
     A = rng.normal(size=(6, 4, 4))
     G = A @ np.swapaxes(A, 1, 2)  # positive semi-definite
     b = rng.normal(size=(6, 4))
     want = np.stack([np.linalg.solve(g + 0.5 * np.eye(4), v) for g, v in zip(G, b)])
     np.testing.assert_allclose(solve_rows(G, b, 0.5), want, rtol=1e-10)
-    np.testing.assert_allclose(solve_rows(G, b, 0.5, clip_eigenvalues=True), want, rtol=1e-8)
+    np.testing.assert_allclose(solve_rows(G, b, 0.5, floor=0.0), want, rtol=1e-8)
     noisy = G + rng.normal(size=(6, 4, 4)) * 5
     noisy = (noisy + np.swapaxes(noisy, 1, 2)) / 2
     values, vectors = np.linalg.eigh(noisy)
     assert (values < 0).any()
     projected = vectors @ (np.maximum(values, 0)[:, :, None] * np.swapaxes(vectors, 1, 2))
     want = np.stack([np.linalg.solve(g + 0.5 * np.eye(4), v) for g, v in zip(projected, b)])
-    np.testing.assert_allclose(solve_rows(noisy, b, 0.5, clip_eigenvalues=True), want,
-                               rtol=1e-8)
+    np.testing.assert_allclose(solve_rows(noisy, b, 0.5, floor=0.0), want, rtol=1e-8)
+    floored = vectors @ (np.maximum(values, 3.0)[:, :, None] * np.swapaxes(vectors, 1, 2))
+    want = np.stack([np.linalg.solve(g + 0.5 * np.eye(4), v) for g, v in zip(floored, b)])
+    np.testing.assert_allclose(solve_rows(noisy, b, 0.5, floor=3.0), want, rtol=1e-8)
     with pytest.raises(ValueError, match="reg == 0.0, must be > 0"):
         solve_rows(G, b, 0.0)
+    with pytest.raises(ValueError, match="floor == -1.0, must be >= 0"):
+        solve_rows(G, b, 1.0, floor=-1.0)

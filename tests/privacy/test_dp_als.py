@@ -111,8 +111,8 @@ def test_noise_std_is_the_calibrated_sigma(explicit):
     model = _model(max_ratings=7, factor_bound=1.5, epsilon=2.0).fit(explicit)
     report = model.privacy_report_
     z = calibrate_noise(2.0, explicit.n_users ** -1.1, steps=2)
-    sigma_g = math.sqrt(2) * z * math.sqrt(7) * 1.5 ** 2
-    sigma_b = math.sqrt(2) * z * math.sqrt(7) * 1.5 * 2.0
+    sigma_g = math.sqrt(5) * z * math.sqrt(7) * 1.5 ** 2
+    sigma_b = math.sqrt(5) / 2 * z * math.sqrt(7) * 1.5 * 2.0
     assert report["noise_multiplier"] == z
     assert report["gram_noise_std"] == pytest.approx(sigma_g, rel=1e-12)
     assert report["rhs_noise_std"] == pytest.approx(sigma_b, rel=1e-12)
@@ -275,3 +275,15 @@ def test_bad_data(explicit):
     frame["rating"] = frame["rating"] - 3.0
     with pytest.raises(ValueError, match="must be >= 0"):
         _model(implicit=True).fit(Interactions.from_frame(frame, rating="rating"))
+
+
+def test_the_post_processing_choices(explicit):
+    """clip_eigenvalues and noise_reg change the private fit only, never the one at inf."""
+    base = _model(epsilon=2.0).fit(explicit)
+    for params in ({"clip_eigenvalues": False}, {"noise_reg": 0.5}):
+        other = _model(epsilon=2.0, **params).fit(explicit)
+        assert np.isfinite(other.item_factors_).all()
+        assert not np.array_equal(other.item_factors_, base.item_factors_)
+        exact = _model(epsilon=np.inf, **params).fit(explicit)
+        assert np.array_equal(exact.item_factors_, _model(epsilon=np.inf).fit(explicit)
+                              .item_factors_)

@@ -48,6 +48,12 @@ __all__ = ["DPALS"]
 #: Bytes of the stack of d x d Gram matrices the item and user steps hold at once
 #: (the rows are walked in chunks of this size: never n_items x d x d).
 _CHUNK_BYTES = 32 * 1024 * 1024
+#: Explicit ratings: the item step releases (G / Delta_G, w b / Delta_b) as one Gaussian
+#: mechanism of L2 sensitivity sqrt(1 + w^2), so the right-hand sides get 1 / w of the
+#: Gram matrices' relative noise. The rhs noise costs more accuracy (60k users x 8k
+#: items, epsilon 5, 5 iterations, 10 factors: RMSE 0.9345 with w = 1, 0.9246 with
+#: w = 2, 0.9293 with w = 3).
+_RHS_WEIGHT = 2.0
 #: Scale of the uniform initial factors of implicit ALS (fastcf.ALS's).
 _INIT_SCALE = 0.01
 
@@ -75,11 +81,12 @@ class DPALS(PrivateModel, Recommender):
     triangles, all items together) by at most :math:`\Delta_G = \sqrt{M} B^2`
     in L2 norm and the right-hand sides :math:`\sum_u t_{ui} z_u` by at most
     :math:`\Delta_b = \sqrt{M} B R` (:math:`M` = ``max_ratings``). Both are
-    released as one Gaussian mechanism per iteration: noise of standard
-    deviation :math:`\sigma_G = \sqrt{2}\, z \Delta_G` on every upper-triangle
-    entry (mirrored) and :math:`\sigma_b = \sqrt{2}\, z \Delta_b` on every
-    right-hand side entry, the sensitivity of the pair scaled by its parts
-    being :math:`\sqrt 2`; :math:`z` is
+    released as one Gaussian mechanism per iteration, on :math:`(G /
+    \Delta_G, 2 b / \Delta_b)` of L2 sensitivity :math:`\sqrt 5`: noise of
+    standard deviation :math:`\sigma_G = \sqrt{5}\, z \Delta_G` on every
+    upper-triangle entry (mirrored) and :math:`\sigma_b = (\sqrt{5} / 2)\, z
+    \Delta_b` on every right-hand side entry (the right-hand sides' noise
+    costs more accuracy, see ``_RHS_WEIGHT``); :math:`z` is
     ``calibrate_noise(epsilon, delta, steps=iterations)``, so the
     ``iterations`` releases together are :math:`(\varepsilon, \delta)`-DP for
     the addition or removal of one user (dp-accounting's RDP or PLD
@@ -96,9 +103,16 @@ class DPALS(PrivateModel, Recommender):
     noise :math:`\sqrt{3}\, z` times its sensitivity. An unknown user scores
     every item 0 (the item popularity would not be private).
 
-    The noisy Gram matrix is made positive definite by post-processing: its
-    eigenvalues clipped at 0 (``clip_eigenvalues=True``, the nearest positive
-    semi-definite matrix), then ``reg`` added to the diagonal.
+    The noisy statistics are solved by post-processing that needs no more
+    privacy: the Gram matrix's eigenvalues clipped at 0
+    (``clip_eigenvalues=True``, the nearest positive semi-definite matrix),
+    then :math:`\lambda + \nu \cdot 2 \sigma \sqrt{d}` added to the diagonal,
+    :math:`2 \sigma \sqrt d` the edge of the noise matrix's spectrum
+    (:math:`d \times d`, entries of std :math:`\sigma`) and :math:`\nu` =
+    ``noise_reg``: items whose statistics are mostly noise shrink to 0 (explicit:
+    to :math:`m + c_u`). Measured RMSE, 60k users, epsilon 5: clipping and
+    the shift 0.935, the shift alone 1.000; ML-100K, epsilon 5: clipping
+    alone 2.18 (the noise of the right-hand sides, barely damped).
 
     With ``epsilon=np.inf`` there is no noise, no clipping and no cap, and no
     final user re-solve: the fit is the non-private ALS (``implicit=True``:
@@ -129,6 +143,9 @@ class DPALS(PrivateModel, Recommender):
         Confidence weight (``implicit=True``).
     clip_eigenvalues : bool
         Project the noisy Gram matrices onto the positive semi-definite cone.
+    noise_reg : float >= 0
+        :math:`\nu`: the item step's extra ridge in units of the noise's
+        spectral edge (private fits only).
     accountant : {"rdp", "pld"}
     dtype : {numpy.float32, numpy.float64}
     seed : int or None
@@ -160,8 +177,8 @@ class DPALS(PrivateModel, Recommender):
         "privacy_report_": PRIVACY_REPORT_FIELD,
     })
 
-    def __init__(self, factors=8, reg=5.0, iterations=2, epsilon=1.0, delta=None, unit="user",
-                 rating_range=None, max_ratings=64, factor_bound=1.1, implicit=False,
+    def __init__(self, factors=10, reg=5.0, iterations=4, epsilon=1.0, delta=None, unit="user",
+                 rating_range=None, max_ratings=64, factor_bound=1.2, implicit=False,
                  alpha=1.0, clip_eigenvalues=True, noise_reg=1.0, accountant="rdp",
                  dtype=np.float64, seed=None, n_threads=None, backend="auto", verbose=False):
         self.factors = factors
@@ -293,8 +310,9 @@ class DPALS(PrivateModel, Recommender):
                     "gram": scale * cap * alpha * high * bound ** 2,
                     "rhs": scale * cap * (1.0 + alpha * high) * bound}
         half_width = float(self.rating_range_[1] - self.rating_range_[0]) / 2.0
-        scale = math.sqrt(2.0) * z
-        return {"gram": scale * cap * bound ** 2, "rhs": scale * cap * bound * half_width}
+        scale = math.hypot(1.0, _RHS_WEIGHT) * z
+        return {"gram": scale * cap * bound ** 2,
+                "rhs": scale / _RHS_WEIGHT * cap * bound * half_width}
 
     def _user_step(self, indptr, indices, values, n_threads):
         """Every user's exact ridge solve against the current (private) items."""
@@ -366,9 +384,13 @@ class DPALS(PrivateModel, Recommender):
         semi-definite when ``clip_eigenvalues``), or None.
         """
         n_rows, d = len(indptr) - 1, F.shape[1]
-        reg = self.reg
-        if noise is not None:  # the noise's spectral edge, 2 sigma sqrt(d), times noise_reg
-            reg += float(self.noise_reg) * 2.0 * noise[1]["gram"] * math.sqrt(d)
+        reg, floor = self.reg, None
+        if noise is not None:
+            sigmas = noise[1]
+            sigma = math.hypot(sigmas["gram"], sigmas.get("shared_gram", 0.0))
+            edge = float(self.noise_reg) * 2.0 * sigma * math.sqrt(d)  # the noise's spectrum
+            reg += edge
+            floor = 0.0 if self.clip_eigenvalues else None
         chunk = max(1, _CHUNK_BYTES // (8 * d * d))
         G, b = np.empty((min(chunk, n_rows), d, d)), np.empty((min(chunk, n_rows), d))
         out = np.empty((n_rows, d), dtype=F.dtype)
@@ -384,8 +406,7 @@ class DPALS(PrivateModel, Recommender):
                 add_noise(g, rhs, *noise)
             if shared is not None:
                 g += shared
-            out[lo:hi] = solve_rows(g, rhs, reg,
-                                    clip_eigenvalues=noise is not None and self.clip_eigenvalues)
+            out[lo:hi] = solve_rows(g, rhs, reg, floor=floor)
         return out
 
     def _report(self, epsilon, delta, z, sigmas, n_users):
@@ -398,7 +419,7 @@ class DPALS(PrivateModel, Recommender):
         else:
             formula = ("per item step: Gram sqrt(M) B^2, right-hand side sqrt(M) B R, "
                        "||[x_u, 1]|| <= B, |target| <= R = (high - low) / 2; noise std "
-                       "sqrt(2) z times each")
+                       "sqrt(5) z and sqrt(5) / 2 z times each")
             mechanism = ("Gaussian noise on the per-item Gram matrices and right-hand sides, "
                          "every iteration")
         return privacy_report(
