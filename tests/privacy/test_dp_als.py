@@ -28,20 +28,23 @@ def _model(**kw):
 
 
 # ----------------------------------------------------------------- clipping
-def _one_user_contribution(model, items, ratings, x, bias, n_items, seed):
-    """The item step's statistics of a data set of one user: (G, b, shared)."""
-    d = len(x)
+def _one_user_contribution(model, items, ratings, x, bias, n_items, seed, release="factors",
+                           item_bias=None):
+    """A release's statistics of a data set of one user: (G, b, shared); ``release``
+    "bias" is the explicit model's first one (the item biases)."""
+    d = 1 if release == "bias" else len(x)
     model.rating_range_ = np.array(model.rating_range, dtype=float)
     model.centre_ = np.float64(0.0 if model.implicit else np.mean(model.rating_range))
     model.user_factors_ = np.asarray(x, dtype=np.float64)[None, :]
     model.user_bias_ = np.array([bias])
+    model.item_bias_ = np.zeros(n_items) if item_bias is None else item_bias
     indptr = np.array([0, len(items)], dtype=np.int64)
     values = model._values(np.asarray(ratings, dtype=np.float64), True)
     csr = _by_item(indptr, np.asarray(items, np.int64), values, n_items, model.max_ratings,
                    np.random.default_rng(seed))
-    indptr, users, gram_w, rhs_w, F, shared = model.item_inputs(csr, True)
+    indptr, users, gram_w, rhs_w, F, shared = model.item_inputs(csr, True, release == "bias")
     G, b = row_statistics(indptr, users, gram_w, rhs_w, F, backend="reference")
-    assert G.shape[1] == d + (0 if model.implicit else 1)
+    assert G.shape[1] == d
     return G, b, shared
 
 
@@ -58,7 +61,7 @@ def test_no_users_contribution_exceeds_the_sensitivity(implicit):
     n_items = 60
     for trial in range(200):
         max_ratings = int(rng.integers(1, 30))
-        bound = float(rng.uniform(1.01, 4.0))
+        bound = float(rng.uniform(0.01, 4.0))
         alpha = float(rng.uniform(0.1, 20.0))
         model = _model(max_ratings=max_ratings, factor_bound=bound, implicit=implicit,
                        alpha=alpha, rating_range=(1, 5) if not implicit else (0, 3))
@@ -70,7 +73,9 @@ def test_no_users_contribution_exceeds_the_sensitivity(implicit):
             ratings = np.abs(ratings)
         x = rng.normal(size=4) * rng.choice([1e-3, 1.0, 1e4])
         bias = float(rng.normal() * scale)
-        G, b, shared = _one_user_contribution(model, items, ratings, x, bias, n_items, trial)
+        release = "bias" if not implicit and trial % 3 == 0 else "factors"
+        G, b, shared = _one_user_contribution(model, items, ratings, x, bias, n_items, trial,
+                                              release, rng.normal(size=n_items) * scale)
         cap = math.sqrt(max_ratings)
         assert np.count_nonzero(G.any(axis=(1, 2)) | b.any(axis=1)) <= max_ratings
         if implicit:
@@ -80,18 +85,22 @@ def test_no_users_contribution_exceeds_the_sensitivity(implicit):
             assert np.linalg.norm(b) <= cap * (1 + alpha * high) * bound * (1 + 1e-12)
         else:
             assert shared is None
-            assert np.linalg.norm(G) <= cap * bound ** 2 * (1 + 1e-12)
-            assert np.linalg.norm(b) <= cap * bound * 2.0 * (1 + 1e-12)
+            norm = 1.0 if release == "bias" else bound  # of the constant 1, or of x_u
+            assert np.linalg.norm(G) <= cap * norm ** 2 * (1 + 1e-12)
+            assert np.linalg.norm(b) <= cap * norm * 2.0 * (1 + 1e-12)
 
 
 def test_the_bounds_are_reached():
-    """A user at every bound attains the sensitivities (the full Gram matrices' Frobenius
-    norm; their upper triangles, what is released, stay within it)."""
+    """A user at every bound attains the sensitivities."""
     model = _model(max_ratings=4, factor_bound=2.0)
     G, b, _ = _one_user_contribution(model, np.arange(10), np.full(10, 99.0),
                                      np.array([100.0, 0, 0]), -50.0, 10, 0)
-    assert np.linalg.norm(G) == pytest.approx(2.0 * 4.0, rel=1e-12)
+    assert _upper_norm(G) == pytest.approx(2.0 * 4.0, rel=1e-12)
     assert np.linalg.norm(b) == pytest.approx(2.0 * 2.0 * 2.0, rel=1e-12)
+    G, b, _ = _one_user_contribution(model, np.arange(10), np.full(10, 99.0),
+                                     np.array([100.0, 0, 0]), -50.0, 10, 0, "bias")
+    assert _upper_norm(G) == pytest.approx(2.0, rel=1e-12)
+    assert np.linalg.norm(b) == pytest.approx(2.0 * 2.0, rel=1e-12)
     model = _model(max_ratings=4, factor_bound=2.0, implicit=True, alpha=3.0,
                    rating_range=(0, 5))
     G, b, shared = _one_user_contribution(model, np.arange(10), np.full(10, 99.0),
@@ -110,12 +119,14 @@ def test_noise_std_is_the_calibrated_sigma(explicit):
     correct implementation is to fail with other seeds)."""
     model = _model(max_ratings=7, factor_bound=1.5, epsilon=2.0).fit(explicit)
     report = model.privacy_report_
-    z = calibrate_noise(2.0, explicit.n_users ** -1.1, steps=2)
+    z = calibrate_noise(2.0, explicit.n_users ** -1.1, steps=3)  # 2 iterations + the biases
     sigma_g = math.sqrt(5) * z * math.sqrt(7) * 1.5 ** 2
     sigma_b = math.sqrt(5) / 2 * z * math.sqrt(7) * 1.5 * 2.0
     assert report["noise_multiplier"] == z
     assert report["gram_noise_std"] == pytest.approx(sigma_g, rel=1e-12)
     assert report["rhs_noise_std"] == pytest.approx(sigma_b, rel=1e-12)
+    assert report["bias_gram_noise_std"] == pytest.approx(math.sqrt(5) * z * math.sqrt(7))
+    assert report["bias_rhs_noise_std"] == pytest.approx(math.sqrt(5) * z * math.sqrt(7))
     sigmas = {"gram": report["gram_noise_std"], "rhs": report["rhs_noise_std"]}
     rows, cols = np.triu_indices(4)
     gram, rhs = [], []
@@ -133,7 +144,8 @@ def test_noise_std_is_the_calibrated_sigma(explicit):
 
 def test_every_item_step_adds_the_reported_noise(explicit, monkeypatch):
     """The fit draws its noise through add_noise with the reported sigmas, once per chunk
-    of items and iteration, and the noise reaches the item factors."""
+    of items and release (the biases', then one per iteration), and the noise reaches the
+    item factors."""
     import fastcf.privacy.als as module
 
     seen = []
@@ -145,7 +157,9 @@ def test_every_item_step_adds_the_reported_noise(explicit, monkeypatch):
     monkeypatch.setattr(module, "add_noise", spy)
     model = _model(iterations=3).fit(explicit)
     report = model.privacy_report_
-    assert seen == [{"gram": report["gram_noise_std"], "rhs": report["rhs_noise_std"]}] * 3
+    biases = {"gram": report["bias_gram_noise_std"], "rhs": report["bias_rhs_noise_std"]}
+    factors = {"gram": report["gram_noise_std"], "rhs": report["rhs_noise_std"]}
+    assert seen == [biases] + [factors] * 3
     other = _model(iterations=3, seed=1).fit(explicit)
     assert not np.array_equal(model.item_factors_, other.item_factors_)
 
@@ -157,13 +171,13 @@ def test_reported_epsilon_is_dp_accountings(explicit, accountant):
     report = model.privacy_report_
     delta = explicit.n_users ** -1.1
     z = report["noise_multiplier"]
-    event = dp_accounting.SelfComposedDpEvent(dp_accounting.GaussianDpEvent(z), 4)
+    event = dp_accounting.SelfComposedDpEvent(dp_accounting.GaussianDpEvent(z), 5)
     if accountant == "rdp":
         want = dp_accounting.rdp.RdpAccountant().compose(event).get_epsilon(delta)
     else:
         want = dp_accounting.pld.PLDAccountant().compose(event).get_epsilon(delta)
     assert report["epsilon"] == want and want <= 3.0 + 1e-9
-    assert report["delta"] == delta and report["steps"] == 4 and report["unit"] == "user"
+    assert report["delta"] == delta and report["steps"] == 5 and report["unit"] == "user"
     assert report["max_ratings"] == 64 and report["rating_range"] == [1.0, 5.0]
     assert "Gram" in report["mechanism"] and "sqrt(M) B^2" in report["sensitivity"]
 
@@ -197,18 +211,25 @@ def test_implicit_at_infinity_is_als_bit_for_bit(explicit, dtype, n_threads):
 
 def test_explicit_at_infinity_is_exact_ridge_alternation(explicit):
     """No noise, no clipping, no cap: the last step is the exact ridge solve of every
-    item's [y_i, b_i] on the users' [x_u, 1] and targets r - m - c_u."""
+    item's y_i on the users' x_u and targets r - m - c_u - b_i; the biases are the ridge
+    solve of the first step (users' biases alone, then the items')."""
     model = _model(epsilon=np.inf, iterations=3, reg=0.7, max_ratings=1,
-                   factor_bound=1.01).fit(explicit)
+                   factor_bound=0.01).fit(explicit)
+    frame = explicit.to_frame()
+    users = explicit.user_index(frame["user"].to_numpy())
+    items = explicit.item_index(frame["item"].to_numpy())
+    centred = frame["rating"].to_numpy() - 3.0
+    user_bias = np.bincount(users, centred) / (np.bincount(users) + 0.7)
+    item_bias = np.bincount(items, centred - user_bias[users]) / (np.bincount(items) + 0.7)
+    np.testing.assert_allclose(model.item_bias_, item_bias, rtol=1e-9, atol=1e-12)
     by_item = explicit.by_item
     for i in range(explicit.n_items):
-        users = by_item.indices[by_item.indptr[i]:by_item.indptr[i + 1]]
-        Z = np.hstack([model.user_factors_[users], np.ones((len(users), 1))])
+        rows = by_item.indices[by_item.indptr[i]:by_item.indptr[i + 1]]
+        X = model.user_factors_[rows]
         t = by_item.data[by_item.indptr[i]:by_item.indptr[i + 1]] - 3.0 - \
-            model.user_bias_[users]
-        want = np.linalg.solve(Z.T @ Z + 0.7 * np.eye(4), Z.T @ t)
-        np.testing.assert_allclose(np.append(model.item_factors_[i], model.item_bias_[i]),
-                                   want, rtol=1e-9, atol=1e-12)
+            model.user_bias_[rows] - item_bias[i]
+        want = np.linalg.solve(X.T @ X + 0.7 * np.eye(3), X.T @ t)
+        np.testing.assert_allclose(model.item_factors_[i], want, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("epsilon", [np.inf, 2.0])
@@ -243,7 +264,6 @@ def test_privacy_costs_accuracy_but_keeps_the_model_usable(explicit):
     ({"rating_range": (-5, 0), "implicit": True}, ValueError, "high must be > 0"),
     ({"factor_bound": 0.0}, ValueError, "factor_bound == 0.0, must be > 0"),
     ({"factor_bound": -1.0, "implicit": True}, ValueError, "factor_bound == -1.0, must be > 0"),
-    ({"factor_bound": 1.0}, ValueError, "factor_bound == 1.0, must be > 1 for explicit"),
     ({"factor_bound": math.inf}, ValueError, "factor_bound == inf, must be finite"),
     ({"max_ratings": 0}, ValueError, "max_ratings == 0, must be >= 1"),
     ({"max_ratings": None}, ValueError, "max_ratings is None"),

@@ -66,32 +66,39 @@ class DPALS(PrivateModel, Recommender):
 
     .. math:: \hat r_{ui} = m + c_u + b_i + x_u \cdot y_i,
 
-    clipped into ``rating_range``, the biases carried by augmented vectors:
-    the item step solves :math:`[y_i, b_i]` against the user vectors
-    :math:`z_u = [x_u, 1]` and targets :math:`r_{ui} - m - c_u`; the user
-    step solves :math:`[x_u, c_u]` against :math:`[y_i, 1]` and
-    :math:`r_{ui} - m - b_i` (ridge ``reg`` on every coordinate).
+    clipped into ``rating_range``. The fit makes ``iterations + 1`` private
+    releases of item statistics. First the item biases alone: the user step
+    solves each :math:`c_u` (no factors), the item step each :math:`b_i`
+    from the counts :math:`\sum_u 1` and sums :math:`\sum_u t_{ui}`,
+    :math:`t_{ui} = r_{ui} - m - c_u`. A 1 x 1 release carries far less
+    noise than the bias coordinate of a :math:`(k+1) \times (k+1)` one
+    (60k users, epsilon 5: RMSE 0.9154 against 0.9217 with the biases in the
+    factor releases, augmented vectors). Then every iteration: the user step
+    solves :math:`[x_u, c_u]` against :math:`[y_i, 1]` and targets
+    :math:`r_{ui} - m - b_i`, the item step each :math:`y_i` against the
+    :math:`x_u` and targets :math:`r_{ui} - m - c_u - b_i`, the released
+    :math:`b_i` held (ridge ``reg`` on every coordinate).
 
     Privacy (explicit): per user at most ``max_ratings`` ratings (a seeded
     uniform sample) enter the item statistics; :math:`x_u` is projected onto
-    the ball of radius :math:`\sqrt{B^2 - 1}` so that :math:`\|z_u\| \le B`
-    (``factor_bound``, the constant 1 included); each target is clipped to
+    the ball of radius :math:`B` (``factor_bound``); each target is clipped to
     :math:`[-R, R]`, :math:`R` = half the range's width. One user then moves
-    the released Gram matrices :math:`\sum_u z_u z_u^T` (their upper
+    a factor release's Gram matrices :math:`\sum_u x_u x_u^T` (their upper
     triangles, all items together) by at most :math:`\Delta_G = \sqrt{M} B^2`
-    in L2 norm and the right-hand sides :math:`\sum_u t_{ui} z_u` by at most
-    :math:`\Delta_b = \sqrt{M} B R` (:math:`M` = ``max_ratings``). Both are
-    released as one Gaussian mechanism per iteration, on :math:`(G /
-    \Delta_G, 2 b / \Delta_b)` of L2 sensitivity :math:`\sqrt 5`: noise of
-    standard deviation :math:`\sigma_G = \sqrt{5}\, z \Delta_G` on every
+    in L2 norm and its right-hand sides :math:`\sum_u t_{ui} x_u` by at most
+    :math:`\Delta_b = \sqrt{M} B R` (:math:`M` = ``max_ratings``); the bias
+    release's counts by :math:`\sqrt M` and sums by :math:`\sqrt{M} R`.
+    Each release is one Gaussian mechanism on :math:`(G / \Delta_G, 2 b /
+    \Delta_b)`, of L2 sensitivity :math:`\sqrt 5`: noise of standard
+    deviation :math:`\sigma_G = \sqrt{5}\, z \Delta_G` on every
     upper-triangle entry (mirrored) and :math:`\sigma_b = (\sqrt{5} / 2)\, z
     \Delta_b` on every right-hand side entry (the right-hand sides' noise
     costs more accuracy, see ``_RHS_WEIGHT``); :math:`z` is
-    ``calibrate_noise(epsilon, delta, steps=iterations)``, so the
-    ``iterations`` releases together are :math:`(\varepsilon, \delta)`-DP for
-    the addition or removal of one user (dp-accounting's RDP or PLD
-    accountant). The user steps use no noise: a user's factors depend on their
-    own data and the released items only, and are shown to that user alone.
+    ``calibrate_noise(epsilon, delta, steps=iterations + 1)``, so the releases
+    together are :math:`(\varepsilon, \delta)`-DP for the addition or
+    removal of one user (dp-accounting's RDP or PLD accountant). The user
+    steps use no noise: a user's factors and bias depend on their own data
+    and the released items only, and are shown to that user alone.
 
     Implicit feedback (``implicit=True``): the objective of
     :class:`fastcf.ALS` (confidence :math:`1 + \alpha v`, preference 1), values
@@ -112,7 +119,8 @@ class DPALS(PrivateModel, Recommender):
     ``noise_reg``: items whose statistics are mostly noise shrink to 0 (explicit:
     to :math:`m + c_u`). Measured RMSE, 60k users, epsilon 5: clipping and
     the shift 0.935, the shift alone 1.000; ML-100K, epsilon 5: clipping
-    alone 2.18 (the noise of the right-hand sides, barely damped).
+    alone 2.18 (the noise of the right-hand sides, barely damped); all with
+    the biases in the factor releases.
 
     With ``epsilon=np.inf`` there is no noise, no clipping and no cap, and no
     final user re-solve: the fit is the non-private ALS (``implicit=True``:
@@ -124,7 +132,8 @@ class DPALS(PrivateModel, Recommender):
     reg : float
         :math:`\lambda > 0` of every ridge solve.
     iterations : int
-        Alternations; each is one private release (``steps`` of the accountant).
+        Alternations; each is one private release (``steps`` of the accountant;
+        explicit ratings add one, the item biases').
     epsilon : float
         > 0, or ``np.inf`` for no privacy.
     delta : float or None
@@ -136,7 +145,7 @@ class DPALS(PrivateModel, Recommender):
     max_ratings : int >= 1
         Ratings per user in the item statistics (a seeded uniform sample).
     factor_bound : float
-        :math:`B`: > 1 for explicit ratings, > 0 for implicit.
+        :math:`B > 0`.
     implicit : bool
         Implicit-feedback ALS (:class:`fastcf.ALS`'s objective).
     alpha : float
@@ -178,8 +187,8 @@ class DPALS(PrivateModel, Recommender):
     })
 
     def __init__(self, factors=10, reg=5.0, iterations=4, epsilon=1.0, delta=None, unit="user",
-                 rating_range=None, max_ratings=64, factor_bound=1.2, implicit=False,
-                 alpha=1.0, clip_eigenvalues=True, noise_reg=1.0, accountant="rdp",
+                 rating_range=None, max_ratings=64, factor_bound=1.0, implicit=False,
+                 alpha=1.0, clip_eigenvalues=True, noise_reg=1.5, accountant="rdp",
                  dtype=np.float64, seed=None, n_threads=None, backend="auto", verbose=False):
         self.factors = factors
         self.reg = reg
@@ -219,9 +228,6 @@ class DPALS(PrivateModel, Recommender):
                             min_inclusive=False)
         if not math.isfinite(bound):
             raise ValueError(f"factor_bound == {bound}, must be finite.")
-        if not self.implicit and bound <= 1.0:
-            raise ValueError(f"factor_bound == {bound}, must be > 1 for explicit ratings (the "
-                             "user vector [x_u, 1] carries the constant 1 of the item bias).")
         check_float("alpha", self.alpha, min_value=0.0, min_inclusive=False)
         if self.implicit and check_rating_range(self.rating_range)[1] <= 0:
             raise ValueError(f"rating_range == {tuple(self.rating_range)}: implicit=True clips "
@@ -244,7 +250,8 @@ class DPALS(PrivateModel, Recommender):
                              "implicit=True).")
         epsilon, delta = self._privacy_budget(data.n_users)
         private = not math.isinf(epsilon)
-        z = calibrate_noise(epsilon, delta, steps=self.iterations, accountant=self.accountant)
+        steps = self.iterations + (0 if self.implicit else 1)
+        z = calibrate_noise(epsilon, delta, steps=steps, accountant=self.accountant)
         dtype, k = np.dtype(self.dtype), self.factors
         check_memory(k * (data.n_users + data.n_items + k) * dtype.itemsize,
                      "the factor matrices", factors=k)
@@ -274,6 +281,9 @@ class DPALS(PrivateModel, Recommender):
             item_csr = (by_item.indptr, by_item.indices, self._values(by_item.data, False))
         sigmas = self._noise_stds(z)
         self.history_ = []
+        if not self.implicit:  # the first release: the item biases alone (d = 1)
+            self._user_step(by_user.indptr, by_user.indices, values, n_threads, factors=False)
+            self._item_step(item_csr, private, sigmas, rng, n_threads, bias=True)
 
         def run_epoch(epoch):
             self._user_step(by_user.indptr, by_user.indices, values, n_threads)
@@ -288,7 +298,7 @@ class DPALS(PrivateModel, Recommender):
         self.item_fallback_ = (
             np.zeros(data.n_items, dtype) if private else popularity) if self.implicit else \
             (self.centre_ + self.item_bias_.astype(np.float64)).astype(dtype)
-        self.privacy_report_ = self._report(epsilon, delta, z, sigmas, data.n_users)
+        self.privacy_report_ = self._report(epsilon, delta, z, steps, sigmas, data.n_users)
 
     def _values(self, values, private):
         """The ratings the fit uses: explicit clipped and centred, implicit clipped into
@@ -311,25 +321,27 @@ class DPALS(PrivateModel, Recommender):
                     "rhs": scale * cap * (1.0 + alpha * high) * bound}
         half_width = float(self.rating_range_[1] - self.rating_range_[0]) / 2.0
         scale = math.hypot(1.0, _RHS_WEIGHT) * z
-        return {"gram": scale * cap * bound ** 2,
+        return {"bias_gram": scale * cap, "bias_rhs": scale / _RHS_WEIGHT * cap * half_width,
+                "gram": scale * cap * bound ** 2,
                 "rhs": scale / _RHS_WEIGHT * cap * bound * half_width}
 
-    def _user_step(self, indptr, indices, values, n_threads):
-        """Every user's exact ridge solve against the current (private) items."""
+    def _user_step(self, indptr, indices, values, n_threads, factors=True):
+        """Every user's exact ridge solve against the current (private) items (explicit,
+        ``factors=False``: the user biases alone)."""
         if self.implicit:
             run_least_squares(indptr, indices, values, self.item_factors_,
                               gram(self.item_factors_, self.reg), self.user_factors_,
                               self.alpha, "cholesky", 1, backend=self.backend,
                               n_threads=n_threads)
             return
-        items = _augmented(self.item_factors_)
+        items = _augmented(self.item_factors_ if factors else self.item_factors_[:, :0])
         targets = values - self.item_bias_[indices].astype(np.float64)
         solved = self._solve(indptr, indices, np.ones(len(indices)), targets, items, None,
                              None, n_threads)
-        self.user_factors_[:] = solved[:, :-1]
+        self.user_factors_[:] = solved[:, :-1] if factors else 0.0
         self.user_bias_[:] = solved[:, -1]
 
-    def _item_step(self, csr, private, sigmas, rng, n_threads):
+    def _item_step(self, csr, private, sigmas, rng, n_threads, bias=False):
         """The item side from the (noisy) statistics of the users' clipped contributions."""
         if self.implicit and not private:  # fastcf.ALS's item sweep
             indptr, users, values = csr
@@ -338,18 +350,20 @@ class DPALS(PrivateModel, Recommender):
                               self.alpha, "cholesky", 1, backend=self.backend,
                               n_threads=n_threads)
             return
-        indptr, users, gram_w, rhs_w, F, shared = self.item_inputs(csr, private)
+        indptr, users, gram_w, rhs_w, F, shared = self.item_inputs(csr, private, bias)
         if shared is not None:
             shared = shared + symmetric_noise(rng, 1, len(shared), sigmas["shared_gram"])[0]
+        release = {part: sigmas[("bias_" if bias else "") + part] for part in ("gram", "rhs")}
+        if shared is not None:
+            release["shared_gram"] = sigmas["shared_gram"]
         solved = self._solve(indptr, users, gram_w, rhs_w, F, shared,
-                             (rng, sigmas) if private else None, n_threads)
-        if self.implicit:
-            self.item_factors_[:] = solved
+                             (rng, release) if private else None, n_threads)
+        if bias:
+            self.item_bias_[:] = solved[:, 0]
         else:
-            self.item_factors_[:] = solved[:, :-1]
-            self.item_bias_[:] = solved[:, -1]
+            self.item_factors_[:] = solved
 
-    def item_inputs(self, csr, private):
+    def item_inputs(self, csr, private, bias=False):
         """What the item step sums, from the current user side and ``csr``.
 
         Returns ``(indptr, users, gram_w, rhs_w, F, shared)``: the by-item CSR,
@@ -368,13 +382,18 @@ class DPALS(PrivateModel, Recommender):
             X64 = X.astype(np.float64)
             alpha_v = float(self.alpha) * values.astype(np.float64)
             return indptr, users, alpha_v, 1.0 + alpha_v, X, X64.T @ X64
-        user_vectors = self.user_factors_
         targets = values - self.user_bias_[users].astype(np.float64)
+        if bias:  # the constant 1 against b_i
+            user_vectors = np.ones((len(self.user_factors_), 1), self.user_factors_.dtype)
+        else:  # x_u against y_i, the released b_i held
+            items = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+            targets -= self.item_bias_[items].astype(np.float64)
+            user_vectors = project_rows(self.user_factors_, bound) if private else \
+                self.user_factors_
         if private:
-            user_vectors = project_rows(user_vectors, math.sqrt(bound ** 2 - 1.0))
             half_width = float(self.rating_range_[1] - self.rating_range_[0]) / 2.0
             targets = np.clip(targets, -half_width, half_width)
-        return indptr, users, np.ones(len(users)), targets, _augmented(user_vectors), None
+        return indptr, users, np.ones(len(users)), targets, user_vectors, None
 
     def _solve(self, indptr, indices, gram_w, rhs_w, F, shared, noise, n_threads):
         """Solve every row of the CSR from its statistics, in chunks of rows.
@@ -409,7 +428,7 @@ class DPALS(PrivateModel, Recommender):
             out[lo:hi] = solve_rows(g, rhs, reg, floor=floor)
         return out
 
-    def _report(self, epsilon, delta, z, sigmas, n_users):
+    def _report(self, epsilon, delta, z, steps, sigmas, n_users):
         if self.implicit:
             formula = ("per item step: ||X^T X|| <= B^2, sqrt(sum_i ||sum alpha v x x^T||^2) "
                        "<= sqrt(M) alpha V B^2, ||(1 + alpha v) x|| sums <= sqrt(M) (1 + alpha "
@@ -417,14 +436,16 @@ class DPALS(PrivateModel, Recommender):
             mechanism = ("Gaussian noise on X^T X, the per-item confidence-weighted Gram "
                          "matrices and right-hand sides, every iteration")
         else:
-            formula = ("per item step: Gram sqrt(M) B^2, right-hand side sqrt(M) B R, "
-                       "||[x_u, 1]|| <= B, |target| <= R = (high - low) / 2; noise std "
-                       "sqrt(5) z and sqrt(5) / 2 z times each")
-            mechanism = ("Gaussian noise on the per-item Gram matrices and right-hand sides, "
+            formula = ("bias release: counts sqrt(M), right-hand side sqrt(M) R; each "
+                       "factor release: Gram sqrt(M) B^2, right-hand side sqrt(M) B R; "
+                       "||x_u|| <= B, |target| <= R = (high - low) / 2; noise std sqrt(5) z "
+                       "and sqrt(5) / 2 z times each")
+            mechanism = ("Gaussian noise on the per-item rating counts and sums (item "
+                         "biases), then on the per-item Gram matrices and right-hand sides "
                          "every iteration")
         return privacy_report(
             epsilon_target=epsilon, delta=delta, unit=self.unit, mechanism=mechanism,
-            noise_multiplier=z, steps=self.iterations, accountant=self.accountant,
+            noise_multiplier=z, steps=steps, accountant=self.accountant,
             n_users=n_users, factor_bound=float(self.factor_bound),
             max_ratings=int(self.max_ratings), rating_range=[float(v) for v in
                                                              self.rating_range_],
