@@ -2,17 +2,9 @@ r"""``DPALS``: alternating least squares with user-level differential privacy.
 
 Chien, Jain, Krichene, Rendle, Song, Thakurta & Zhang (ICML 2021), "Private
 Alternating Least Squares", in the billboard (joint-DP) model of Jain, Thakkar
-& Thakurta (2018): the item side is released with an :math:`(\varepsilon,
-\delta)` guarantee for every user, and each user's own factors are computed
-from that user's data and the released item side only.
-
-Every iteration is an exact user step (each user's ridge solve from their own
-ratings and the current private items: no noise) and a private item step: the
-per-item sufficient statistics are summed from the users' clipped
-contributions, released with Gaussian noise, made positive definite and
-solved (:mod:`fastcf.kernels.dp_als`). After the last item step every user's
-factors are solved once more against the final private items (the billboard
-release). The initial item factors are seeded random draws (data-independent).
+& Thakurta (2018): exact user steps, item steps from noisy sufficient
+statistics (:mod:`fastcf.kernels.dp_als`); the class docstring states the
+guarantee and the sensitivities.
 """
 
 import math
@@ -329,10 +321,8 @@ class DPALS(PrivateModel, Recommender):
         """Every user's exact ridge solve against the current (private) items (explicit,
         ``factors=False``: the user biases alone)."""
         if self.implicit:
-            run_least_squares(indptr, indices, values, self.item_factors_,
-                              gram(self.item_factors_, self.reg), self.user_factors_,
-                              self.alpha, "cholesky", 1, backend=self.backend,
-                              n_threads=n_threads)
+            self._als_sweep((indptr, indices, values), self.item_factors_, self.user_factors_,
+                            n_threads)
             return
         items = _augmented(self.item_factors_ if factors else self.item_factors_[:, :0])
         targets = values - self.item_bias_[indices].astype(np.float64)
@@ -341,14 +331,16 @@ class DPALS(PrivateModel, Recommender):
         self.user_factors_[:] = solved[:, :-1] if factors else 0.0
         self.user_bias_[:] = solved[:, -1]
 
+    def _als_sweep(self, csr, other, factors, n_threads):
+        """fastcf.ALS's exact (Cholesky) sweep of ``factors`` over ``csr``, ``other`` frozen."""
+        indptr, indices, values = csr
+        run_least_squares(indptr, indices, values, other, gram(other, self.reg), factors,
+                          self.alpha, "cholesky", 1, backend=self.backend, n_threads=n_threads)
+
     def _item_step(self, csr, private, sigmas, rng, n_threads, bias=False):
         """The item side from the (noisy) statistics of the users' clipped contributions."""
-        if self.implicit and not private:  # fastcf.ALS's item sweep
-            indptr, users, values = csr
-            run_least_squares(indptr, users, values, self.user_factors_,
-                              gram(self.user_factors_, self.reg), self.item_factors_,
-                              self.alpha, "cholesky", 1, backend=self.backend,
-                              n_threads=n_threads)
+        if self.implicit and not private:
+            self._als_sweep(csr, self.user_factors_, self.item_factors_, n_threads)
             return
         indptr, users, gram_w, rhs_w, F, shared = self.item_inputs(csr, private, bias)
         if shared is not None:
