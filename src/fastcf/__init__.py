@@ -30,7 +30,7 @@ from .nmf import NMF
 from .normal_predictor import NormalPredictor
 from .persist import load
 from .popularity import Popularity
-from .privacy import DPALS
+from .privacy import DPALS, DPMLPRecommender
 from .similarity import similarity, similarity_to
 from .slope_one import SlopeOne
 from .svdpp import SVDpp
@@ -41,6 +41,7 @@ __all__ = [
     "BaselineOnly",
     "CoClustering",
     "DPALS",
+    "DPMLPRecommender",
     "EASE",
     "FeatureMapping",
     "Features",

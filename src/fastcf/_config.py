@@ -152,6 +152,14 @@ SCORE_CHUNK_CELLS = 1 << 21
 #: descheduled thread).
 SINGLE_THREAD_BATCH_CELLS = 1 << 16
 
+#: Expected examples per DP-SGD step (``privacy.DPMLPRecommender``) below which the
+#: step (its BLAS products and the ``dp_clip`` kernel) runs on one thread, whatever
+#: ``n_threads`` says: ML-100K at sampling rate 0.05 (~4,000 examples a step, a few ms
+#: of work) on 2 cores under load 4.7 trained at 360k samples/s on 1 thread, 17-24k with
+#: BLAS and the kernel on 2 and 100-112k with the kernel alone on 2 (Numba's OpenMP
+#: workers spin between the short parallel regions and take the main thread's core).
+DP_STEP_PARALLEL_MIN_EXAMPLES = 1 << 15
+
 #: Entries per block of the dense temporaries of the ``auc`` and
 #: ``intra_list_diversity`` metrics (blocks of users bound their memory).
 METRIC_BLOCK_ENTRIES = 1 << 21

@@ -20,5 +20,6 @@ The noise multiplier and the spent epsilon come from ``dp-accounting``
 
 from ._accounting import calibrate_noise, spent_epsilon
 from .als import DPALS
+from .mlp import DPMLPRecommender
 
-__all__ = ["DPALS", "calibrate_noise", "spent_epsilon"]
+__all__ = ["DPALS", "DPMLPRecommender", "calibrate_noise", "spent_epsilon"]
