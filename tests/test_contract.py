@@ -20,6 +20,8 @@ MODELS = {
                                    **kw),
     "BaselineOnly": lambda **kw: fastcf.BaselineOnly(epochs=3, **kw),
     "CoClustering": lambda **kw: fastcf.CoClustering(epochs=4, seed=0, **kw),
+    "DPALS": lambda **kw: fastcf.DPALS(factors=4, iterations=3, rating_range=(1, 5), epsilon=5.0,
+                                       seed=0, **kw),
     "DPMLPRecommender": lambda **kw: fastcf.DPMLPRecommender(
         embedding_dim=4, hidden=(8,), epochs=2, rating_range=(1, 5), sampling_rate=0.2, **kw),
     "DPMatrixFactorization": lambda **kw: fastcf.DPMatrixFactorization(

@@ -30,7 +30,7 @@ from .nmf import NMF
 from .normal_predictor import NormalPredictor
 from .persist import load
 from .popularity import Popularity
-from .privacy import DPMatrixFactorization, DPMLPRecommender
+from .privacy import DPALS, DPMatrixFactorization, DPMLPRecommender
 from .similarity import similarity, similarity_to
 from .slope_one import SlopeOne
 from .svdpp import SVDpp
@@ -40,6 +40,7 @@ __all__ = [
     "BPR",
     "BaselineOnly",
     "CoClustering",
+    "DPALS",
     "DPMLPRecommender",
     "DPMatrixFactorization",
     "EASE",

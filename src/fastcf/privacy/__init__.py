@@ -19,7 +19,9 @@ The noise multiplier and the spent epsilon come from ``dp-accounting``
 """
 
 from ._accounting import calibrate_noise, spent_epsilon
+from .als import DPALS
 from .mf import DPMatrixFactorization
 from .mlp import DPMLPRecommender
 
-__all__ = ["DPMLPRecommender", "DPMatrixFactorization", "calibrate_noise", "spent_epsilon"]
+__all__ = ["DPALS", "DPMLPRecommender", "DPMatrixFactorization", "calibrate_noise",
+           "spent_epsilon"]

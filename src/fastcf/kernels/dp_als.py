@@ -1,0 +1,156 @@
+r"""Checked public kernel of DP-ALS (Chien et al. 2021): per-row sufficient statistics.
+
+For each row :math:`r` of a CSR matrix (items, when the statistics are the
+item side's; users for the user step), with per-entry weights :math:`w_e`
+(Gram) and :math:`t_e` (right-hand side) and the other side's vectors
+:math:`F` (float32 or float64),
+
+.. math::
+
+    G_r = \sum_{e \in r} w_e\, f_{c(e)} f_{c(e)}^T, \qquad
+    b_r = \sum_{e \in r} t_e\, f_{c(e)},
+
+summed in float64 in the row's stored order (so any thread count gives the
+same bits). DP-ALS adds Gaussian noise to these, makes the Gram positive
+definite and solves (:func:`solve_rows`, LAPACK through NumPy on a stack of
+rows). Explicit ratings: :math:`w = 1`, :math:`t` the (clipped, centred)
+rating; implicit ALS: :math:`w = \alpha x`, :math:`t = 1 + \alpha x`. The
+caller walks the rows in chunks (``lo``, ``hi``), so the stack of
+:math:`d \times d` matrices never holds every row at once.
+"""
+
+import numpy as np
+
+from .._parallel import resolve_n_threads, single_blas_thread
+from .._validation import check_csr_arrays, check_float, check_value_matrix
+from ..reference import dp_als as _reference
+from . import _registry, dp_als_nb
+
+FAMILY = "dp_als"
+_registry.register(FAMILY, numba=dp_als_nb.row_statistics,
+                   cython=_registry.cython_kernel("_dp_als", "row_statistics"),
+                   reference=_reference.row_statistics,
+                   # benchmarks/test_bench_dp_als.py, the 8000 items' 11 x 11 sums of
+                   # make_ratings(60000, 8000, 1740000), 1 thread, median: Cython 54 ms,
+                   # Numba 127 ms (load average 2.8; the ALS item sweep 89 ms).
+                   auto=("cython", "numba", "reference"))
+
+
+def row_statistics(indptr, indices, gram_weights, rhs_weights, F, *, backend="auto",
+                   n_threads=None):
+    """Every row's Gram matrix and right-hand side (see the module docstring).
+
+    Parameters
+    ----------
+    indptr, indices : ndarray of int32 or int64 (one dtype), shapes (n_rows + 1,), (nnz,)
+        Indices in ``[0, len(F))``.
+    gram_weights, rhs_weights : ndarray of float32 or float64, shape (nnz,)
+        Finite: :math:`w_e` and :math:`t_e`.
+    F : ndarray of float32 or float64, shape (n_cols, d)
+        Finite.
+    backend : {"auto", "numba", "cython", "reference"}
+    n_threads : int or None
+        The result does not depend on it.
+
+    Returns
+    -------
+    G : ndarray of float64, shape (n_rows, d, d)
+        Symmetric.
+    b : ndarray of float64, shape (n_rows, d)
+    """
+    F = check_value_matrix("F", F)
+    indptr, indices, gram_weights = check_csr_arrays(
+        indptr, indices, gram_weights, n_cols=len(F),
+        names=("indptr", "indices", "gram_weights"))
+    _, _, rhs_weights = check_csr_arrays(indptr, indices, rhs_weights,
+                                         names=("indptr", "indices", "rhs_weights"))
+    for name, values in (("gram_weights", gram_weights), ("rhs_weights", rhs_weights),
+                         ("F", F)):
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name} contain NaN or inf values, must be finite.")
+    n_rows, d = len(indptr) - 1, F.shape[1]
+    G, b = np.empty((n_rows, d, d)), np.empty((n_rows, d))
+    run_row_statistics(np.asarray(indptr, np.int64), np.asarray(indices, np.int64),
+                       np.asarray(gram_weights, np.float64), np.asarray(rhs_weights, np.float64),
+                       F, 0, n_rows, G, b, backend=backend,
+                       n_threads=resolve_n_threads(n_threads))
+    return G, b
+
+
+def run_row_statistics(indptr, indices, gram_w, rhs_w, F, lo, hi, G, b, *, backend="auto",
+                       n_threads=None):
+    """:func:`row_statistics` of rows ``[lo, hi)`` without the checks, into ``G[:hi - lo]``
+    and ``b[:hi - lo]`` (C-contiguous float64): int64 CSR arrays, float64 weights, a
+    C-contiguous ``F``. Returns ``(G, b)``."""
+    kernel, name = _registry.get_kernel(FAMILY, backend)
+    _registry.run(kernel, name, (indptr, indices, gram_w, rhs_w, F, int(lo), int(hi), G, b),
+                  resolve_n_threads(n_threads))
+    return G, b
+
+
+def solve_rows(G, b, reg, *, floor=None):
+    r"""Solve :math:`(\tilde G_r + \lambda I)\, y_r = b_r` for a stack of rows; returns ``y``.
+
+    Parameters
+    ----------
+    G : ndarray of float64, shape (n, d, d)
+        Symmetric (the noisy Gram matrices of DP-ALS, or exact ones).
+    b : ndarray of float64, shape (n, d)
+    reg : float
+        :math:`\lambda > 0`.
+    floor : float >= 0 or None
+        None: :math:`\tilde G = G` (an LU solve; positive definite when ``G``
+        is positive semi-definite). A number :math:`f`: :math:`\tilde G = V
+        \max(\Lambda, f) V^T` from the eigendecomposition :math:`G = V
+        \Lambda V^T` (``f = 0``: the nearest positive semi-definite matrix in
+        Frobenius norm), so :math:`\tilde G + \lambda I` has every eigenvalue
+        :math:`\ge f + \lambda` whatever the noise; the solve is then
+        :math:`V (V^T b / (\max(\Lambda, f) + \lambda))`.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, d)
+
+    Notes
+    -----
+    One LAPACK call per row on one BLAS thread: the result does not depend on
+    the thread count.
+    """
+    reg = check_float("reg", reg, min_value=0.0, min_inclusive=False)
+    with single_blas_thread():
+        if floor is not None:
+            floor = check_float("floor", floor, min_value=0.0)
+            values, vectors = np.linalg.eigh(G)
+            coefficients = np.einsum("nji,nj->ni", vectors, b)
+            coefficients /= np.maximum(values, floor) + reg
+            return np.einsum("nij,nj->ni", vectors, coefficients)
+        A = G + reg * np.eye(G.shape[-1])
+        return np.linalg.solve(A, b[..., None])[..., 0]
+
+
+def project_rows(X, radius):
+    r"""Rows of ``X`` projected onto the L2 ball of ``radius``: :math:`x \min(1,
+    \rho / \|x\|)` (a copy, float64 norms)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+    scale = np.minimum(1.0, radius / np.maximum(norms, np.finfo(np.float64).tiny))
+    return (X * scale[:, None]).astype(X.dtype)
+
+
+def add_noise(G, b, rng, sigmas):
+    """Add the Gaussian noise of one private release in place: symmetric
+    N(0, ``sigmas["gram"]``^2) to the Gram matrices ``G`` (n, d, d), then
+    N(0, ``sigmas["rhs"]``^2) to every entry of ``b`` (n, d), drawn from ``rng``."""
+    n, d = b.shape
+    G += symmetric_noise(rng, n, d, sigmas["gram"])
+    b += rng.standard_normal((n, d)) * sigmas["rhs"]
+
+
+def symmetric_noise(rng, n, d, sigma):
+    """``n`` symmetric d x d matrices of N(0, sigma^2) entries: one ``standard_normal``
+    draw of the upper triangles (diagonal included), mirrored."""
+    upper = np.triu_indices(d)
+    draws = rng.standard_normal((n, len(upper[0]))) * sigma
+    noise = np.empty((n, d, d))
+    noise[:, upper[0], upper[1]] = draws
+    noise[:, upper[1], upper[0]] = draws
+    return noise
