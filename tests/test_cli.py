@@ -405,3 +405,19 @@ def test_model_files_follow_the_umask(tmp_path, umask):
         mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
         assert mode == 0o666 & ~umask, (name, oct(mode))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.npz", "direct.npz"]
+
+
+def test_train_a_private_model_from_the_shell(capsys, tmp_path, ratings_rows):
+    data = tmp_path / "ratings.tsv"
+    data.write_text("".join(f"{u}\t{i}\t{r}\n" for u, i, r in ratings_rows))
+    out = tmp_path / "dp.npz"
+    argv = ["train", "--data", str(data), "--algorithm", "dpals", "-p", "factors=3",
+            "-p", "epsilon=5", "--out", str(out)]
+    assert main(argv) == 2  # the rating scale must be given, never read from the data
+    assert "rating_range is None; give the rating scale" in capsys.readouterr().err
+    assert main(argv + ["-p", "rating_range=1,5"]) == 0
+    report = fastcf.load(out).privacy_report_
+    assert report["epsilon"] <= 5.0 and report["rating_range"] == [1, 5]
+    assert main(argv[:-4] + ["-p", "epsilon=inf", "-p", "rating_range=1,5", "--out",
+                             str(out)]) == 0
+    assert fastcf.load(out).privacy_report_["mechanism"] == "none"

@@ -43,7 +43,8 @@ ALGORITHMS = {"baseline": "BaselineOnly", "userknn": "UserKNN", "itemknn": "Item
               "mf": "MatrixFactorization", "mlp": "MLPRecommender", "neumf": "NeuMF",
               "popularity": "Popularity", "als": "ALS", "bpr": "BPR", "ease": "EASE",
               "coclustering": "CoClustering", "nmf": "NMF", "normal": "NormalPredictor",
-              "svdpp": "SVDpp", "slopeone": "SlopeOne"}
+              "svdpp": "SVDpp", "slopeone": "SlopeOne", "dpals": "DPALS",
+              "dpmf": "DPMatrixFactorization", "dpmlp": "DPMLPRecommender"}
 
 #: Columns of ``evaluate``'s table that count things (printed as integers).
 COUNT_COLUMNS = ("n_test", "n_users")
@@ -260,7 +261,9 @@ def _cmd_tune(args):
 # ------------------------------------------------------------------- helpers
 
 def _literal(text):
-    """A Python literal, else the string itself."""
+    """A Python literal (``inf`` too: ``-p epsilon=inf``), else the string itself."""
+    if text.strip().lower() in ("inf", "+inf", "infinity"):
+        return float("inf")
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
