@@ -124,9 +124,10 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
     sampling_rate : float in (0, 1]
         Poisson probability of each user per step. Each step draws an
         (n_items, factors + 1) normal matrix whatever the batch, so small
-        rates cost time (README: 0.72x the non-private MF's updates/s at 0.1,
-        60k users, 0.29x at 0.05 with 64 factors). At 60k users and epsilon 5,
-        0.05 was a little more accurate (RMSE 0.896 vs 0.902), 0.2 less (0.915).
+        rates cost time (60k users, 1 thread: 0.34-0.43x the non-private
+        serial MF's updates/s at 0.1, 0.59-0.67x at 1.0; README). At 60k users
+        and epsilon 5, 0.05 was a little more accurate (RMSE 0.896 vs 0.902),
+        0.2 less (0.915).
     max_ratings : int >= 1 or None
         Ratings per user used by the private training (None: all; the
         clipping bounds a user's influence either way).
