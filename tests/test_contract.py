@@ -23,9 +23,10 @@ MODELS = {
     "DPALS": lambda **kw: fastcf.DPALS(factors=4, iterations=3, rating_range=(1, 5), epsilon=5.0,
                                        seed=0, **kw),
     "DPMLPRecommender": lambda **kw: fastcf.DPMLPRecommender(
-        embedding_dim=4, hidden=(8,), epochs=2, rating_range=(1, 5), sampling_rate=0.2, **kw),
+        embedding_dim=4, hidden=(8,), epochs=2, rating_range=(1, 5), sampling_rate=0.2, seed=0,
+        **kw),
     "DPMatrixFactorization": lambda **kw: fastcf.DPMatrixFactorization(
-        factors=4, epochs=3, rating_range=(1, 5), sampling_rate=0.5, **kw),
+        factors=4, epochs=3, rating_range=(1, 5), sampling_rate=0.5, seed=0, **kw),
     "EASE": lambda **kw: fastcf.EASE(reg=10.0, **kw),
     "HybridFactorization": lambda **kw: fastcf.HybridFactorization(factors=4, epochs=3,
                                                                    schedule="serial", **kw),

@@ -125,6 +125,7 @@ def test_report_recomputes_epsilon_and_is_json():
     assert report["epsilon"] == _direct("rdp", z, 50, 0.2, 1e-4)
     assert report["noise_multiplier"] == z and report["mechanism"] == "test"
     assert report["clip_norm"] == 0.5 and report["rating_range"] == [1, 5]
+    assert report["seeded"] is False and "item catalogue" in report["assumed_public"]
     assert json.loads(json.dumps(report)) == report
 
 
@@ -220,3 +221,28 @@ def test_common_private_parameters_accepted():
     assert not model.is_private
     assert _Params().is_private
     assert model._privacy_budget(100) == (math.inf, 0.0)
+
+
+TINY = {
+    "DPALS": dict(factors=2, iterations=1),
+    "DPMatrixFactorization": dict(factors=2, epochs=1, sampling_rate=0.5),
+    "DPMLPRecommender": dict(embedding_dim=2, hidden=(3,), epochs=1, sampling_rate=0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_private_models_draw_fresh_noise_unless_seeded(name):
+    """A default seed anyone knows would let anyone redraw the noise: None is the default,
+    and a seeded fit says so in its report."""
+    import fastcf
+
+    data = fastcf.make_ratings(60, 20, 600, seed=0)
+    make = getattr(fastcf, name)
+    first, second = (make(epsilon=2.0, rating_range=(1, 5), **TINY[name]).fit(data)
+                     for _ in range(2))
+    assert make().seed is None and first.privacy_report_["seeded"] is False
+    items = data.item_ids[:5]
+    assert not np.array_equal(first.predict([data.user_ids[0]] * 5, items),
+                              second.predict([data.user_ids[0]] * 5, items))
+    seeded = make(epsilon=2.0, rating_range=(1, 5), seed=1, **TINY[name]).fit(data)
+    assert seeded.privacy_report_["seeded"] is True

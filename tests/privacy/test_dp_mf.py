@@ -53,22 +53,20 @@ def test_epsilon_inf_is_matrix_factorization_bit_for_bit(data, dtype, backend):
 
 
 # ------------------------------------------------------------------- accounting
-@pytest.mark.parametrize("unit", ["user", "rating"])
-def test_the_report_is_dp_accountings(data, unit):
+def test_the_report_is_dp_accountings(data):
     model = DPMatrixFactorization(factors=3, epochs=2, epsilon=2.0, rating_range=RANGE,
-                                  sampling_rate=0.25, unit=unit, max_ratings=30).fit(data)
+                                  sampling_rate=0.25, max_ratings=30).fit(data)
     report = model.privacy_report_
-    n_units = data.n_users if unit == "user" else len(data.by_user.data)
-    delta = n_units ** -1.1
+    delta = data.n_users ** -1.1
     assert report["steps"] == 8 and report["sampling_rate"] == 0.25
-    assert report["delta"] == delta and report["unit"] == unit
+    assert report["delta"] == delta and report["unit"] == "user"
     z = calibrate_noise(2.0, delta, steps=8, sampling_rate=0.25)
     assert report["noise_multiplier"] == z
     assert report["epsilon"] == _direct_epsilon(z, 0.25, 8, delta)
     assert report["epsilon"] <= 2.0 + 1e-9 and report["epsilon_target"] == 2.0
     assert report["clip_norm"] == 1.0 and report["max_ratings"] == 30
     assert report["rating_range"] == [1.0, 5.0] and report["n_users"] == data.n_users
-    assert unit in report["mechanism"] and json.loads(json.dumps(report)) == report
+    assert "user" in report["mechanism"] and json.loads(json.dumps(report)) == report
 
 
 def test_save_and_load_keep_the_report(data, tmp_path):
@@ -225,8 +223,9 @@ def test_bad_parameters(data, params, error, match):
 def test_a_delta_of_one_over_n_users_or_more_is_refused(data):
     with pytest.raises(ValueError, match=r"delta == 0.01, must be in \(0, 1 / n_users\)"):
         DPMatrixFactorization(rating_range=RANGE, delta=0.01).fit(data)
-    with pytest.raises(ValueError, match=r"1 / n_ratings"):
-        DPMatrixFactorization(rating_range=RANGE, delta=0.01, unit="rating").fit(data)
+    with pytest.raises(ValueError, match=r"unit == 'rating' is not offered by "
+                                         r"DPMatrixFactorization: each user's own"):
+        DPMatrixFactorization(rating_range=RANGE, unit="rating").fit(data)
 
 
 def test_implicit_data_is_refused(data):

@@ -99,14 +99,6 @@ def test_no_user_contributes_more_than_clip_norm(seed, clip_norm):
                                atol=1e-12 * clip_norm)
 
 
-def test_rating_unit_clips_every_rating():
-    users, items, ratings = _extreme_users(11)
-    model = _model_on((users, items, ratings), 25, 30, 0.1, 11, unit="rating")
-    for j in range(0, len(users), 7):
-        _, item_grad, _ = model._clipped_gradient(np.array([j]), np.array([0, 1]))
-        assert np.linalg.norm(_shared_flat(model, item_grad)) <= 0.1 * (1 + 1e-9)
-
-
 class _Recorder:
     """Stands in for the optimizers: keeps the gradients a step hands them."""
 
@@ -215,15 +207,14 @@ def test_threads_and_backends_give_the_same_model(planted, backend, monkeypatch)
                                    atol=1e-9)
 
 
-def test_max_ratings_and_unit_rating(planted):
+def test_max_ratings_and_no_unit_rating(planted):
     train = planted.train
     capped = DPMLPRecommender(max_ratings=5, sampling_rate=0.5, **SMALL).fit(train)
     assert capped.history_[-1]["samples"] < 2 * 0.5 * 5 * train.n_users * 1.3
     assert capped.privacy_report_["max_ratings"] == 5
-    rating = DPMLPRecommender(unit="rating", sampling_rate=0.05, **SMALL).fit(train)
-    report = rating.privacy_report_
-    assert report["unit"] == "rating" and report["delta"] == pytest.approx(train.nnz ** -1.1)
-    assert "rating's gradient" in report["sensitivity"]
+    with pytest.raises(ValueError, match=r"unit == 'rating' is not offered by "
+                                         r"DPMLPRecommender"):
+        DPMLPRecommender(unit="rating", sampling_rate=0.05, **SMALL).fit(train)
 
 
 def test_save_load_keeps_the_report(planted, private, tmp_path):

@@ -39,7 +39,7 @@ FAMILY = "dp_sgd"
 DP_SGD_CYTHON_BUILD = cython_build("_dp_sgd", "dp_sgd_step")
 
 # "auto" runs Cython first: one step over every user of make_ratings(60000, 8000,
-# 1740000), k=64 float32, 1 thread, M updates/s: AVX2 Cython 21-29, SSE2 Cython
+# 1740000), k=64 float32, 1 thread, load ~5, M updates/s: AVX2 Cython 21-29, SSE2 Cython
 # 19-26, Numba 11-13 (its dot products in the fixed eight-lane order do not vectorise).
 
 _registry.register(FAMILY, numba=dp_sgd_nb.dp_sgd_step,

@@ -217,15 +217,22 @@ def _json_value(name, value):
     raise TypeError(f"privacy report field {name}={value!r} is not a JSON value.")
 
 
+#: What every private model takes as public, as the literature does (stated in each report).
+ASSUMED_PUBLIC = ("the item catalogue (the item ids the model keeps) and the number of users "
+                  "(the default delta, the expected batch size)")
+
+
 def privacy_report(*, epsilon_target, delta, unit, mechanism, noise_multiplier, steps,
-                   n_users, sampling_rate=None, accountant="rdp", **bounds):
+                   n_users, sampling_rate=None, accountant="rdp", seeded=False, **bounds):
     """The ``privacy_report_`` of a fitted private model: a JSON-safe dict.
 
     ``epsilon`` is recomputed by the accountant from what was run
     (``noise_multiplier``, ``steps``, ``sampling_rate``), never copied from the
     target. ``bounds`` are the model's own parameters the guarantee depends on
     (clipping bounds, the rating range, the per-user rating cap, the
-    sensitivity formula), stored as given.
+    sensitivity formula), stored as given. ``seeded``: the noise and the
+    sampling came from a seed the caller gave; the guarantee then holds only
+    while that seed is secret (anyone who knows it can redraw the noise).
     """
     if unit not in UNITS:
         raise ValueError(f"unit == {unit!r}, must be one of {UNITS}.")
@@ -242,6 +249,8 @@ def privacy_report(*, epsilon_target, delta, unit, mechanism, noise_multiplier, 
         "steps": int(steps),
         "sampling_rate": None if sampling_rate is None else float(sampling_rate),
         "n_users": int(n_users),
+        "seeded": bool(seeded) and private,
+        "assumed_public": ASSUMED_PUBLIC,
     }
     for name, value in bounds.items():
         report[name] = _json_value(name, value)

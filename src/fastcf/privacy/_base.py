@@ -1,6 +1,7 @@
 """What every private model shares: its common parameters, its report in the model file,
 and the data-independent preparation of the ratings (range clipping, per-user cap)."""
 
+import contextlib
 import json
 from numbers import Integral, Real
 
@@ -96,6 +97,11 @@ class PrivateModel:
                                 f"{type(self.delta).__name__}.")
             if not 0.0 < float(self.delta) < 1.0:
                 raise ValueError(f"delta == {self.delta}, must be in (0, 1).")
+        if self.unit == "rating" and "rating" not in self._privacy_units:
+            raise ValueError(f"unit == 'rating' is not offered by {type(self).__name__}: each "
+                             "user's own parameters are trained on all their ratings, so "
+                             "removing one rating moves that user's other terms too and a "
+                             "per-rating bound does not hold; use unit='user'.")
         check_choice("unit", self.unit, self._privacy_units)
         check_choice("accountant", self.accountant, ACCOUNTANTS)
         if hasattr(self, "rating_range"):
@@ -109,6 +115,22 @@ class PrivateModel:
     def _privacy_budget(self, n_units):
         """``(epsilon, delta)`` of this fit on ``n_units`` users (or ratings)."""
         return check_privacy(self.epsilon, self.delta, n_units, self.unit)
+
+    @contextlib.contextmanager
+    def _seed_none_accepted(self):
+        """Run the non-private parent's parameter check, which wants an int ``seed``.
+
+        A private model's default is ``seed=None`` (fresh entropy): a seed anyone
+        knows, such as a default, would let anyone redraw the noise.
+        """
+        if self.seed is not None:
+            yield
+            return
+        self.seed = 0
+        try:
+            yield
+        finally:
+            self.seed = None
 
     @property
     def is_private(self):

@@ -89,7 +89,9 @@ class DPALS(PrivateModel, Recommender):
     costs more accuracy, see ``_RHS_WEIGHT``); :math:`z` is
     ``calibrate_noise(epsilon, delta, steps=iterations + 1)``, so the releases
     together are :math:`(\varepsilon, \delta)`-DP for the addition or
-    removal of one user (dp-accounting's RDP or PLD accountant). The user
+    removal of one user (dp-accounting's RDP or PLD accountant). Assumed
+    public, as in the literature: the item catalogue and the number of users
+    (the default delta). The user
     steps use no noise: a user's factors and bias depend on their own data
     and the released items only, and are shown to that user alone.
 
@@ -151,7 +153,9 @@ class DPALS(PrivateModel, Recommender):
     accountant : {"rdp", "pld"}
     dtype : {numpy.float32, numpy.float64}
     seed : int or None
-        Of the initial factors, the per-user sample and the noise.
+        Of the initial factors, the per-user sample and the noise. A private
+        fit with a seed is private only while the seed is secret
+        (``privacy_report_["seeded"]``); None (the default): fresh entropy.
     n_threads : int or None
         The result does not depend on it.
     backend : {"auto", "numba", "cython", "reference"}
@@ -439,7 +443,7 @@ class DPALS(PrivateModel, Recommender):
         return privacy_report(
             epsilon_target=epsilon, delta=delta, unit=self.unit, mechanism=mechanism,
             noise_multiplier=z, steps=steps, accountant=self.accountant,
-            n_users=n_users, factor_bound=float(self.factor_bound),
+            n_users=n_users, seeded=self.seed is not None, factor_bound=float(self.factor_bound),
             max_ratings=int(self.max_ratings), rating_range=[float(v) for v in
                                                              self.rating_range_],
             implicit=bool(self.implicit), alpha=float(self.alpha), sensitivity=formula,

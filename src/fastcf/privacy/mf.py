@@ -24,18 +24,10 @@ from ._base import PRIVACY_REPORT_FIELD, PrivateModel, cap_per_user, clip_rating
 
 __all__ = ["DPMatrixFactorization"]
 
-_MECHANISM = {
-    "user": ("Gaussian noise N(0, (z clip_norm)^2) on every coordinate of the sum of the "
-             "Poisson-sampled users' gradients of the item factors and biases, each user's "
-             "clipped to L2 norm clip_norm, every step"),
-    "rating": ("Gaussian noise N(0, (z clip_norm)^2) on every coordinate of the sum of the "
-               "Poisson-sampled ratings' gradients of the item factors and biases, each "
-               "rating's clipped to L2 norm clip_norm, every step"),
-}
-_SENSITIVITY = {
-    "user": "clip_norm (one user's clipped gradient of all item rows and biases together)",
-    "rating": "clip_norm (one rating's clipped gradient of its item row and bias)",
-}
+_MECHANISM = ("Gaussian noise N(0, (z clip_norm)^2) on every coordinate of the sum of the "
+              "Poisson-sampled users' gradients of the item factors and biases, each user's "
+              "clipped to L2 norm clip_norm, every step")
+_SENSITIVITY = "clip_norm (one user's clipped gradient of all item rows and biases together)"
 
 
 class DPMatrixFactorization(PrivateModel, MatrixFactorization):
@@ -81,13 +73,17 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
     row :math:`(p_u, b_u)` depends on ``u``'s own ratings and on the private
     item side only, so the rows of all other users are (epsilon, delta)-DP
     with respect to ``u``'s data. A user's own row is meant for that user
-    alone (it is computed from their ratings). ``unit="rating"`` samples each
-    rating (probability ``sampling_rate``; :math:`B` = ``sampling_rate *
-    n_ratings``) and clips each rating's gradient :math:`e_j (p_u, 1)`
-    instead: then the item side is (epsilon, delta)-DP with respect to adding
-    or removing one rating, a weaker guarantee (a user with many ratings is
-    protected only by group privacy); ``delta=None`` is then
-    ``n_ratings ** -1.1``.
+    alone (it is computed from their ratings). Only user-level privacy is
+    offered: a user's row is trained on all their ratings, so removing one
+    rating moves every other term of that user, and a per-rating bound would
+    not hold. Assumed public, as in the literature: the item catalogue (the
+    item ids the model keeps) and the number of users (the default delta, the
+    expected batch size). The noise and the batches come from ``seed``: a
+    seeded fit is private only while the seed is secret (the report says
+    ``seeded``). ``history_`` and what ``callbacks`` and ``validation`` see
+    are un-noised training figures, not covered by the guarantee; a callback
+    that stops the fit early decides on the data (the report counts the
+    planned steps, an upper bound on those run).
 
     With ``epsilon=np.inf`` there is no privacy: the model is exactly
     ``fastcf.MatrixFactorization(schedule="serial", factors, epochs, lr, reg,
@@ -116,7 +112,7 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
     epsilon : float > 0 or np.inf
     delta : float in (0, 1 / n_users) or None
         None: ``n_users ** -1.1``.
-    unit : {"user", "rating"}
+    unit : {"user"}
     rating_range : (float, float)
         Required: the rating scale, e.g. ``(1, 5)``.
     clip_norm : float > 0
@@ -139,8 +135,10 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
     n_threads : int or None
         Threads of the DP steps (the result does not depend on it) and of
         ``recommend``.
-    seed : int
+    seed : int or None
         Of the initial factors, the rating cap, the batches and the noise.
+        None (the default): fresh entropy. A private fit with a seed is private
+        only while the seed is secret (``privacy_report_["seeded"]``).
 
     Attributes
     ----------
@@ -160,7 +158,7 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
 
     _state_schema = Schema({**MatrixFactorization._state_schema.fields,
                             "privacy_report_": PRIVACY_REPORT_FIELD})
-    _privacy_units = ("user", "rating")
+    _privacy_units = ("user",)
 
     # MatrixFactorization's parameters that this model fixes (they are its
     # non-private twin's defaults, so epsilon=inf is that model exactly).
@@ -172,7 +170,7 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
                  init_std=0.1, epsilon=1.0, delta=None, unit="user", rating_range=None,
                  clip_norm=1.0, sampling_rate=0.1, max_ratings=None,
                  accountant="rdp", dtype=np.float32, verbose=False, backend="auto",
-                 n_threads=None, seed=0):
+                 n_threads=None, seed=None):
         self.factors = factors
         self.epochs = epochs
         self.lr = lr
@@ -195,7 +193,8 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
         self.seed = seed
 
     def _check_params(self):
-        super()._check_params()
+        with self._seed_none_accepted():
+            super()._check_params()
         self._check_privacy_params()
         check_float("item_lr", self.item_lr, min_value=0.0, min_inclusive=False)
         check_float("item_reg", self.item_reg, min_value=0.0)
@@ -221,8 +220,7 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
         if data.implicit:
             raise ValueError("DPMatrixFactorization needs explicit ratings; this data is "
                              "implicit.")
-        n_units = data.n_users if self.unit == "user" else len(data.by_user.data)
-        epsilon, delta = self._privacy_budget(n_units)
+        epsilon, delta = self._privacy_budget(data.n_users)
         if not self.is_private:
             super()._fit(data)
             self.privacy_report_ = self._report(epsilon, delta, 0.0, self.epochs, None,
@@ -234,10 +232,11 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
         low, high = self.rating_range
         return privacy_report(
             epsilon_target=epsilon, delta=delta, unit=self.unit,
-            mechanism=_MECHANISM[self.unit], noise_multiplier=z, steps=steps,
+            mechanism=_MECHANISM, noise_multiplier=z, steps=steps,
             sampling_rate=sampling_rate, accountant=self.accountant, n_users=n_users,
+            seeded=self.seed is not None,
             clip_norm=float(self.clip_norm), max_ratings=self.max_ratings,
-            rating_range=[float(low), float(high)], sensitivity=_SENSITIVITY[self.unit],
+            rating_range=[float(low), float(high)], sensitivity=_SENSITIVITY,
             scope="item factors and biases (user rows: joint DP, each from its own "
                   "ratings and the private item side)")
 
@@ -272,7 +271,7 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
         z = calibrate_noise(epsilon, delta, steps=steps, sampling_rate=q,
                             accountant=self.accountant)
         sample = self._sampler(kept_ptr, index, rng)
-        batch_size = q * (n_users if self.unit == "user" else len(kept_items))
+        batch_size = q * n_users
         noise = np.empty((n_items, k + 1), dtype=dtype)
         user_rates = (self.lr, self.lr, self.reg, self.reg)
         item_rates = (self.item_lr, self.item_lr, self.item_reg, self.item_reg)
@@ -287,7 +286,7 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
                 loss += run_dp_sgd_step(
                     batch_users, batch_ptr, batch_pos, kept_items, kept_ratings, 0.0,
                     self.user_bias_, self.item_bias_, self.user_factors_, self.item_factors_,
-                    user_rates, item_rates, self.clip_norm, self.unit == "rating", noise,
+                    user_rates, item_rates, self.clip_norm, False, noise,
                     z * self.clip_norm, batch_size, coef, backend=self.backend,
                     n_threads=n_threads)
                 seen += len(batch_pos)
@@ -308,19 +307,6 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
         q = float(self.sampling_rate)
         n_users = len(kept_ptr) - 1
         counts = np.diff(kept_ptr)
-        if self.unit == "rating":
-            owner = np.repeat(np.arange(n_users, dtype=index), counts)
-            n_kept = int(kept_ptr[-1])
-
-            def sample():
-                # Poisson sampling of the ratings: a Binomial count, then a uniform
-                # subset of that size (the same distribution, without n draws).
-                size = int(rng.binomial(n_kept, q))
-                pos = np.sort(rng.choice(n_kept, size, replace=False)).astype(np.int64)
-                users, starts = np.unique(owner[pos], return_index=True)
-                return users.astype(index), np.append(starts, size).astype(np.int64), pos
-            return sample
-
         def sample():
             users = np.flatnonzero(rng.random(n_users) < q).astype(index)
             lens = counts[users]

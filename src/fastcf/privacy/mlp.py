@@ -31,7 +31,7 @@ def add_gaussian_noise(grads, std, rng):
 
     ``grads`` is a list of float arrays (the summed clipped gradients of the
     shared parameter tensors); each draw is in the array's dtype (NumPy's
-    float32 ziggurat, 1.9 against 3.0 ms for the float64 draw and cast of the
+    float32 ziggurat, 1.9 against 3.0 ms, under load, for the float64 draw and cast of the
     ML-100K item table: the noise is a large part of a step), in list order,
     so every backend and thread count sees the same noise.
     """
@@ -87,9 +87,13 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
     the ``dp-accounting`` RDP (or PLD) accountant for ``steps`` compositions
     of that mechanism (``privacy_report_`` records it). As in that literature,
     the item catalogue and the number of users (delta's default) are public.
-    ``unit="rating"``:
-    ratings are Poisson-sampled and clipped one by one (a group of one
-    example), the guarantee then covers one rating.
+    Only user-level privacy is offered: a user's embedding is trained on all
+    their ratings, so removing one rating moves every other term of that
+    user, and a per-rating bound would not hold. The noise and the batches
+    come from ``seed``: a seeded fit is private only while the seed is secret
+    (the report says ``seeded``). What ``callbacks`` see is un-noised; a
+    callback that stops the fit early decides on the data (the report counts
+    the planned steps, an upper bound on those run).
 
     The output is centred data-independently: its bias starts at the midpoint
     of ``rating_range`` (MLPRecommender's starts at the training mean, which
@@ -108,23 +112,27 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
     embedding_dim, hidden, lr, weight_decay, sparse_adam, embedding_std, clip
         As :class:`fastcf.MLPRecommender` (``sparse_adam``: of the user table;
         the noisy item table's gradient is dense).
-    dtype, n_threads, verbose, backend, seed
+    dtype, n_threads, verbose, backend
         As :class:`fastcf.MLPRecommender`; ``backend`` also runs the ``dp_clip``
         kernel, ``n_threads`` its threads too (the result does not depend on
         it). A private step expected to hold fewer than
         ``_config.DP_STEP_PARALLEL_MIN_EXAMPLES`` (32,768) examples runs on one
         thread: too little work to share.
+    seed : int or None
+        Of the initial parameters, the rating cap, the batches and the noise.
+        None (the default): fresh entropy. A private fit with a seed is private
+        only while the seed is secret (``privacy_report_["seeded"]``).
     epochs : int
-        Expected passes over the users: ``steps = epochs * ceil(1 /
-        sampling_rate)``.
+        ``steps = epochs * ceil(1 / sampling_rate)``: at least ``epochs``
+        expected passes over the users (exactly when ``1 / sampling_rate`` is
+        an integer).
     batch_size : int
         Only with ``epsilon=inf`` (private batches are the sampled users).
     epsilon : float
         > 0, or ``np.inf`` (no privacy).
     delta : float, optional
-        In (0, 1 / n_users); None: ``n_users ** -1.1`` (``n_ratings`` with
-        ``unit="rating"``).
-    unit : {"user", "rating"}
+        In (0, 1 / n_users); None: ``n_users ** -1.1``.
+    unit : {"user"}
     rating_range : (float, float)
         Required: the rating scale (not read from the data, which would leak).
     clip_norm : float
@@ -144,7 +152,7 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
         on; saved in the model file.
     """
 
-    _privacy_units = ("user", "rating")
+    _privacy_units = ("user",)
 
     _state_schema = Schema({
         **{name: field for name, field in MLPRecommender._state_schema.fields.items()
@@ -156,7 +164,7 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
                  weight_decay=0.0, sparse_adam=True, embedding_std=0.1, clip=True,
                  epsilon=1.0, delta=None, unit="user", rating_range=None, clip_norm=1.0,
                  sampling_rate=0.05, max_ratings=None, accountant="rdp",
-                 dtype=np.float32, n_threads=None, verbose=False, backend="auto", seed=0):
+                 dtype=np.float32, n_threads=None, verbose=False, backend="auto", seed=None):
         self.embedding_dim = embedding_dim
         self.hidden = hidden
         self.epochs = epochs
@@ -182,7 +190,8 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
 
     # ---------------------------------------------------------------- params
     def _check_params(self):
-        _check_network_params(self)
+        with self._seed_none_accepted():
+            _check_network_params(self)
         self._check_privacy_params()
         check_float("clip_norm", self.clip_norm, min_value=0.0, min_inclusive=False)
         check_float("sampling_rate", self.sampling_rate, min_value=0.0, min_inclusive=False,
@@ -201,7 +210,7 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
         if data.implicit:
             raise ValueError("DPMLPRecommender needs explicit ratings; this data is implicit.")
         low, high = check_rating_range(self.rating_range)
-        epsilon, delta = self._privacy_budget(data.n_users if self.unit == "user" else data.nnz)
+        epsilon, delta = self._privacy_budget(data.n_users)
         bounds = {"clip_norm": float(self.clip_norm), "rating_range": [low, high],
                   "max_ratings": self.max_ratings}
         if not self.is_private:
@@ -228,23 +237,19 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
         self._examples = (users, np.asarray(by_user.indices, dtype=np.int64)[keep],
                           np.clip(by_user.data[keep], low, high).astype(self.dtype))
         self._train_private(z, sample_rng, noise_rng, self._validation_pairs())
-        what = "user's" if self.unit == "user" else "rating's"
         self.privacy_report_ = privacy_report(
             epsilon_target=epsilon, delta=delta, unit=self.unit,
             mechanism=("Gaussian noise N(0, (noise_multiplier clip_norm)^2) on every coordinate "
                        "of the summed clipped gradient of the item embeddings and dense "
                        f"layers, every step, {self.unit}s Poisson-sampled"),
             noise_multiplier=z, steps=steps, sampling_rate=float(self.sampling_rate),
-            n_users=data.n_users, accountant=self.accountant,
-            sensitivity=f"clip_norm (each {what} gradient of the shared parameters clipped "
+            n_users=data.n_users, accountant=self.accountant, seeded=self.seed is not None,
+            sensitivity="clip_norm (each user's gradient of the shared parameters clipped "
                         "to this L2 norm)", **bounds)
 
     # ------------------------------------------------------- private training
-    def _groups(self, rng, user_ptr, n_examples):
+    def _groups(self, rng, user_ptr):
         """(example positions, group pointer) of one Poisson-sampled batch."""
-        if self.unit == "rating":
-            rows = np.flatnonzero(rng.random(n_examples) < self.sampling_rate)
-            return rows, np.arange(len(rows) + 1, dtype=np.int64)
         sampled = np.flatnonzero(rng.random(len(user_ptr) - 1) < self.sampling_rate)
         counts = user_ptr[sampled + 1] - user_ptr[sampled]
         sampled, counts = sampled[counts > 0], counts[counts > 0]
@@ -311,8 +316,7 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
         users = self._examples[0]
         n_examples = len(users)
         user_ptr = np.searchsorted(users, np.arange(len(self._user_emb.weight) + 1))
-        n_units = len(user_ptr) - 1 if self.unit == "user" else n_examples
-        scale = self.sampling_rate * n_units
+        scale = self.sampling_rate * (len(user_ptr) - 1)
         sigma = z * self.clip_norm
         optimizers = (
             Adam({"item": self._item_emb.weight, "dense": self._dense_flat}, lr=self.lr,
@@ -321,11 +325,13 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
                  sparse=self.sparse_adam, backend=self.backend))
         steps_per_epoch = math.ceil(1.0 / self.sampling_rate)
         self.history_ = []
+        parallel = self.sampling_rate * n_examples >= DP_STEP_PARALLEL_MIN_EXAMPLES
+        threads = self.n_threads if parallel else 1
 
         def run_epoch(epoch):
             total, count = 0.0, 0
             for step in range(steps_per_epoch):
-                batch, ptr = self._groups(sample_rng, user_ptr, n_examples)
+                batch, ptr = self._groups(sample_rng, user_ptr)
                 loss = self._private_step(batch, ptr, sigma, scale, optimizers, noise_rng,
                                           threads)
                 if not math.isfinite(loss):
@@ -334,8 +340,6 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
             mean = total / max(count, 1)
             return Epoch(mean, self._train_metric(mean), {"samples": count})
 
-        parallel = self.sampling_rate * n_examples >= DP_STEP_PARALLEL_MIN_EXAMPLES
-        threads = self.n_threads if parallel else 1
         with blas_threads(threads), np.errstate(over="ignore", invalid="ignore"):
             train_epochs(self, self.epochs, run_epoch, params=self._named_params,
                          diverged=self._diverged, validation=validation,
