@@ -232,18 +232,17 @@ def test_explicit_at_infinity_is_exact_ridge_alternation(explicit):
         np.testing.assert_allclose(model.item_factors_[i], want, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("backend", ["numba", "cython"])
 @pytest.mark.parametrize("epsilon", [np.inf, 2.0])
 @pytest.mark.parametrize("implicit", [False, True])
-def test_backends_and_threads_fit_the_same_model(explicit, epsilon, implicit):
-    fits = {(backend, n_threads): _model(epsilon=epsilon, implicit=implicit, backend=backend,
-                                         n_threads=n_threads).fit(explicit)
-            for backend in ("numba", "cython", "reference") for n_threads in (1, 2)}
-    for backend in ("numba", "cython"):
-        one, two = fits[backend, 1], fits[backend, 2]
-        assert np.array_equal(one.item_factors_, two.item_factors_)
-        assert np.array_equal(one.user_factors_, two.user_factors_)
-        np.testing.assert_allclose(one.item_factors_, fits["reference", 1].item_factors_,
-                                   rtol=1e-7, atol=1e-9)
+def test_backends_and_threads_fit_the_same_model(explicit, epsilon, implicit, backend):
+    one, two, reference = (
+        _model(epsilon=epsilon, implicit=implicit, backend=b, n_threads=t).fit(explicit)
+        for b, t in ((backend, 1), (backend, 2), ("reference", 1)))
+    assert np.array_equal(one.item_factors_, two.item_factors_)
+    assert np.array_equal(one.user_factors_, two.user_factors_)
+    np.testing.assert_allclose(one.item_factors_, reference.item_factors_,
+                               rtol=1e-7, atol=1e-9)
 
 
 def test_privacy_costs_accuracy_but_keeps_the_model_usable(explicit):
