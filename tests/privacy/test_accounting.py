@@ -151,16 +151,17 @@ def test_cap_per_user_keeps_a_seeded_uniform_sample_of_each_row():
     lengths = rng.integers(0, 30, size=200)
     lengths[:3] = (0, 5, 29)
     indptr = np.concatenate([[0], np.cumsum(lengths)])
-    kept = cap_per_user(indptr, 5, np.random.default_rng(1))
+    kept, kept_rows = cap_per_user(indptr, 5, np.random.default_rng(1))
     assert np.all(np.diff(kept) > 0)
     rows = np.searchsorted(indptr, kept, side="right") - 1
+    assert np.array_equal(kept_rows, rows)
     assert np.array_equal(np.bincount(rows, minlength=200), np.minimum(lengths, 5))
-    assert np.array_equal(kept, cap_per_user(indptr, 5, np.random.default_rng(1)))
-    assert not np.array_equal(kept, cap_per_user(indptr, 5, np.random.default_rng(2)))
+    assert np.array_equal(kept, cap_per_user(indptr, 5, np.random.default_rng(1))[0])
+    assert not np.array_equal(kept, cap_per_user(indptr, 5, np.random.default_rng(2))[0])
     # every position of a long row is kept about equally often
     counts = np.zeros(29)
     for seed in range(400):
-        k = cap_per_user(np.array([0, 29]), 5, np.random.default_rng(seed))
+        k = cap_per_user(np.array([0, 29]), 5, np.random.default_rng(seed))[0]
         counts[k] += 1
     assert counts.min() > 0.5 * counts.mean()
 
@@ -168,8 +169,10 @@ def test_cap_per_user_keeps_a_seeded_uniform_sample_of_each_row():
 def test_cap_per_user_without_a_cap_keeps_everything():
     indptr = np.array([0, 3, 3, 9])
     everything = np.arange(9)
-    assert np.array_equal(cap_per_user(indptr, None, np.random.default_rng(0)), everything)
-    assert np.array_equal(cap_per_user(indptr, 6, np.random.default_rng(0)), everything)
+    for cap in (None, 6):
+        kept, rows = cap_per_user(indptr, cap, np.random.default_rng(0))
+        assert np.array_equal(kept, everything)
+        assert np.array_equal(rows, [0, 0, 0, 2, 2, 2, 2, 2, 2])
 
 
 def test_clip_ratings_is_centred_and_bounded():

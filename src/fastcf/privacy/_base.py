@@ -50,7 +50,7 @@ def clip_ratings(values, rating_range, dtype):
 
 
 def cap_per_user(indptr, max_ratings, rng):
-    """Positions of at most ``max_ratings`` entries of every row of a CSR, a uniform sample.
+    """At most ``max_ratings`` entries of every row of a CSR, a uniform sample, and their rows.
 
     Parameters
     ----------
@@ -62,18 +62,21 @@ def cap_per_user(indptr, max_ratings, rng):
 
     Returns
     -------
-    ndarray of int64, shape (n_kept,)
+    positions : ndarray of int64, shape (n_kept,)
         Sorted positions into the CSR's ``indices`` / ``data``: row order and,
         within a row, the stored order are kept.
+    rows : ndarray of int64, shape (n_kept,)
+        The row (user) of each kept entry.
     """
     indptr = np.asarray(indptr, dtype=np.int64)
     nnz = int(indptr[-1])
-    if max_ratings is None or nnz == 0 or int(np.diff(indptr).max()) <= max_ratings:
-        return np.arange(nnz, dtype=np.int64)
     rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    if max_ratings is None or nnz == 0 or int(np.diff(indptr).max()) <= max_ratings:
+        return np.arange(nnz, dtype=np.int64), rows
     order = np.lexsort((rng.random(nnz), rows))  # rows stay grouped, shuffled within
     rank = np.arange(nnz, dtype=np.int64) - indptr[rows]  # order[k] sits in row rows[k]
-    return np.sort(order[rank < max_ratings])
+    kept = np.sort(order[rank < max_ratings])
+    return kept, rows[kept]
 
 
 class PrivateModel:

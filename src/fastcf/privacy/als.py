@@ -508,8 +508,7 @@ def _augmented(F):
 def _by_item(indptr, users_items, values, n_items, max_ratings, rng):
     """The by-item CSR ``(indptr, users, values)`` of at most ``max_ratings`` entries per
     user (a uniform sample drawn from ``rng``; None keeps all), users ascending per item."""
-    keep = cap_per_user(indptr, max_ratings, rng)
-    users = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))[keep]
+    keep, users = cap_per_user(indptr, max_ratings, rng)
     items = np.asarray(users_items, np.int64)[keep]
     order = np.lexsort((users, items))
     item_indptr = np.zeros(n_items + 1, dtype=np.int64)

@@ -259,9 +259,8 @@ class DPMatrixFactorization(PrivateModel, MatrixFactorization):
         self.history_ = []
         indptr = np.asarray(by_user.indptr, dtype=np.int64)
         index = by_user.indices.dtype
-        keep = cap_per_user(indptr, self.max_ratings, rng)
-        counts = np.bincount(np.repeat(np.arange(n_users), np.diff(indptr))[keep],
-                             minlength=n_users)
+        keep, kept_users = cap_per_user(indptr, self.max_ratings, rng)
+        counts = np.bincount(kept_users, minlength=n_users)
         kept_ptr = np.zeros(n_users + 1, dtype=np.int64)
         np.cumsum(counts, out=kept_ptr[1:])
         kept_items = np.ascontiguousarray(by_user.indices[keep])

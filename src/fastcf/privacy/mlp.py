@@ -232,8 +232,7 @@ class DPMLPRecommender(PrivateModel, MLPRecommender):
         cap_rng, sample_rng, noise_rng = (np.random.default_rng(s) for s in
                                           np.random.SeedSequence(self.seed).spawn(3))
         by_user = data.by_user
-        keep = cap_per_user(by_user.indptr, self.max_ratings, cap_rng)
-        users = np.repeat(np.arange(data.n_users), np.diff(by_user.indptr))[keep]
+        keep, users = cap_per_user(by_user.indptr, self.max_ratings, cap_rng)
         self._examples = (users, np.asarray(by_user.indices, dtype=np.int64)[keep],
                           np.clip(by_user.data[keep], low, high).astype(self.dtype))
         self._train_private(z, sample_rng, noise_rng, self._validation_pairs())
