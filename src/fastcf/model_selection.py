@@ -103,7 +103,7 @@ def parallel_map(fn, shared, tasks, *, n_jobs=None, client=None):
     """
     tasks = list(tasks)
     if client is not None:
-        from .distributed import _executor
+        from .distributed._cluster import _executor
 
         executor = _executor(client)
 

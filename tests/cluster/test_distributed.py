@@ -9,6 +9,7 @@ import pytest
 
 import fastcf
 from fastcf import distributed
+from fastcf.distributed import _cluster
 from fastcf.split import random_split
 
 dd = pytest.importorskip("dask.dataframe")
@@ -115,18 +116,17 @@ def test_dsgd_is_reproducible_and_as_accurate_as_blocked(client, data):
 
 
 def _hold_first_call(names, gate):
-    """Wrap ``fastcf.distributed.<name>`` in this worker process (run by ``client.run``).
+    """Wrap each ``fastcf.distributed.<module>.<function>`` of ``names`` (by ``client.run``).
 
     The first call of any of them -- a task that has started executing -- writes
     ``<gate>/held-<pid>`` (this worker's address) and waits until ``<gate>/release``
     exists; every other call runs as is. A worker started later is not wrapped.
     """
+    import importlib
     import os
     import time
 
     from distributed import get_worker
-
-    from fastcf import distributed as module
 
     armed = [True]
 
@@ -145,16 +145,19 @@ def _hold_first_call(names, gate):
         return held
 
     for name in names:
-        setattr(module, name, wrap(getattr(module, name)))
+        module = importlib.import_module("fastcf.distributed." + name.split(".")[0])
+        task = name.split(".")[1]
+        setattr(module, task, wrap(getattr(module, task)))
 
 
 def _unwrap(names):
     """Undo :func:`_hold_first_call` in this worker process (if it ran here)."""
-    from fastcf import distributed as module
+    import importlib
 
     for name in names:
-        task = getattr(module, name)
-        setattr(module, name, getattr(task, "unwrapped", task))
+        module = importlib.import_module("fastcf.distributed." + name.split(".")[0])
+        task = getattr(module, name.split(".")[1])
+        setattr(module, name.split(".")[1], getattr(task, "unwrapped", task))
 
 
 def _only_copies_on(victim, dask_scheduler=None):
@@ -225,7 +228,8 @@ def _kill_a_worker_mid_job(client, job, names, gate):
         with open(os.path.join(gate, held[0])) as f:
             victim = f.read()
         running = client.processing([victim])[victim]
-        assert any(key.split("-")[0] in names for key in running), running
+        tasks = [name.split(".")[1] for name in names]
+        assert any(key.split("-")[0] in tasks for key in running), running
         # what the held task reads is needed by no other task: now only the victim has it
         assert client.run_on_scheduler(_only_copies_on, victim)
         os.kill(int(held[0].removeprefix("held-")), signal.SIGKILL)
@@ -248,7 +252,7 @@ def test_a_worker_killed_mid_job_changes_nothing(client, data, tmp_path):
     # the input) with it, which Dask computes again (or the job is run again)
     got, removed = _kill_a_worker_mid_job(client, lambda: distributed.similarity_topk(
         data, "pearson", axis="item", k=20, client=client, block_rows=20, n_threads=1),
-        ["_merge"], str(tmp_path / "similarity"))
+        ["similarity._merge"], str(tmp_path / "similarity"))
     assert_csr_identical(got, want)
     assert any(key.startswith("_merge-") for key in removed["processing-tasks"])
     assert any(key.startswith("_similarity_block-") for key in removed["lost-computed-tasks"])
@@ -260,7 +264,7 @@ def test_a_worker_killed_mid_job_changes_nothing(client, data, tmp_path):
     # held at its first step: the killed worker takes the only copy of rating cells
     # scattered before the first epoch, which no task can compute: sent again from here
     got_mf, removed = _kill_a_worker_mid_job(client, lambda: distributed.fit_mf(
-        model(), data, grid=6, client=client), ["_dsgd_cell"], str(tmp_path / "dsgd"))
+        model(), data, grid=6, client=client), ["dsgd._dsgd_cell"], str(tmp_path / "dsgd"))
     for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
         assert np.array_equal(getattr(got_mf, name), getattr(want_mf, name)), name
     assert any(key.startswith("_dsgd_cell-") for key in removed["processing-tasks"])
@@ -281,7 +285,7 @@ def test_from_dask(data):
 
 
 def test_unreachable_cluster(data, monkeypatch):
-    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT", 1)
     with pytest.raises(ConnectionError, match="cannot reach the Dask scheduler at "
                                               "'tcp://127.0.0.1:9'"):
         distributed.similarity_topk(data, k=5, client="tcp://127.0.0.1:9")
@@ -314,7 +318,7 @@ def test_bad_input(data, mf, call, error, match):
 def test_a_cancelled_job_is_run_again(client):
     from distributed.client import FutureCancelledError
 
-    executor = distributed._executor(client)
+    executor = _cluster._executor(client)
     calls = []
 
     def job():
