@@ -34,7 +34,7 @@ from ._validation import (
 from .base import Recommender
 from .data import Interactions
 from .kernels._registry import check_backend
-from .kernels.als import SOLVERS, gram, implicit_loss, run_least_squares
+from .kernels.als import SOLVERS, chunk_bounds, gram, implicit_loss, run_least_squares
 from .persist import Array, Schema
 
 __all__ = ["ALS"]
@@ -154,6 +154,10 @@ class ALS(Recommender):
         finally:
             self._callbacks = self._compute_loss = None
 
+    #: The sweeps of the next fit (None: :class:`_Sweeps`, here);
+    #: ``fastcf.distributed.fit_als`` sets its own for one fit.
+    _sweeps = None
+
     def _fit(self, data):
         _check_values(data)
         dtype = np.dtype(self.dtype)
@@ -168,10 +172,12 @@ class ALS(Recommender):
         self.history_ = []
         by_user, by_item = data.by_user, data.by_item
         n_threads = resolve_n_threads(self.n_threads)
+        sweeps = self._sweeps or _Sweeps(self, n_threads)
+        sweeps.start(by_user, by_item)
 
         def run_epoch(epoch):
-            self._sweep(by_user, self.item_factors_, self.user_factors_, self.solver, n_threads)
-            self._sweep(by_item, self.user_factors_, self.item_factors_, self.solver, n_threads)
+            sweeps.sweep("user", self.item_factors_, self.user_factors_)
+            sweeps.sweep("item", self.user_factors_, self.item_factors_)
             if not self._compute_loss:
                 return Epoch(0.0, {})
             loss = implicit_loss(by_user.indptr, by_user.indices, by_user.data,
@@ -183,10 +189,31 @@ class ALS(Recommender):
 
     def _sweep(self, csr, other, factors, solver, n_threads):
         """Solve every row of ``factors`` from the rows of ``csr`` with ``other`` frozen."""
-        YtY = gram(other, self.reg)
-        run_least_squares(csr.indptr, csr.indices, csr.data, other, YtY, factors,
+        self._solve_rows(csr, other, self._shared(other), factors, solver, n_threads)
+
+    def _shared(self, other):
+        """What every row's solve of a half-step shares, computed once: ``YtY + reg I``."""
+        return gram(other, self.reg)
+
+    def _solve_rows(self, csr, other, shared, factors, solver, n_threads):
+        """Solve the rows of ``factors`` (in place) from the rows of ``csr``, ``other`` frozen.
+
+        A row's result depends on its own entries, ``other`` and ``shared``
+        and on which rows share its chunk (:func:`split_points`), nothing else.
+        """
+        run_least_squares(csr.indptr, csr.indices, csr.data, other, shared, factors,
                           self.alpha, solver, self.cg_steps, backend=self.backend,
                           n_threads=n_threads)
+
+    def _split_points(self, indptr, n_blocks):
+        """Row boundaries cutting ``indptr``'s rows into at most ``n_blocks`` blocks of
+        about equal entries, each solved alone to the same bits (chunk boundaries)."""
+        k, itemsize = self.factors, np.dtype(self.dtype).itemsize
+        bounds = chunk_bounds(indptr, k * itemsize)
+        entries = np.asarray(indptr, dtype=np.int64)[bounds]
+        cuts = np.searchsorted(entries, np.linspace(0, entries[-1], n_blocks + 1)[1:-1])
+        return np.unique(np.concatenate([[0], bounds[np.clip(cuts, 0, len(bounds) - 1)],
+                                         [bounds[-1]]]))
 
     def _check_memory(self, n_users, n_items, dtype, factors):
         check_memory(factors * (n_users + n_items + factors) * dtype.itemsize,
@@ -347,3 +374,21 @@ class _CSR:
 
     def __init__(self, indptr, indices, data):
         self.indptr, self.indices, self.data = indptr, indices, data
+
+
+class _Sweeps:
+    """The half-steps of :meth:`ALS.fit` in this process.
+
+    ``start(by_user, by_item)`` once per fit; ``sweep(side, other, factors)``
+    solves every row of ``factors`` (``side`` "user" or "item": the rows of
+    ``by_user`` or ``by_item``) in place with ``other`` frozen.
+    """
+
+    def __init__(self, model, n_threads):
+        self.model, self.n_threads = model, n_threads
+
+    def start(self, by_user, by_item):
+        self.rows = {"user": by_user, "item": by_item}
+
+    def sweep(self, side, other, factors):
+        self.model._sweep(self.rows[side], other, factors, self.model.solver, self.n_threads)
