@@ -40,9 +40,10 @@ def _dsgd_stratum(spec, state, *inputs):
 
     ``state`` is the worker's previous output ``(user blocks, losses, item
     blocks)``; ``inputs`` are the cells (users, items, ratings: local indices),
-    then the item blocks that come from other workers. Cell ``j`` updates user
-    block ``j`` of ``state`` and the item block ``spec``'s sources name (``>= 0``:
-    a slot of ``state``'s item blocks; ``< 0``: ``~source`` of the others).
+    then tuples of item blocks sent by other workers. Cell ``j`` updates user
+    block ``j`` of ``state`` and the item block ``spec``'s source ``j`` names:
+    ``(part, slot)``, block ``slot`` of ``state``'s item blocks (``part < 0``) or
+    of the tuple ``part`` of the others.
     Returns the new ``(user blocks, losses, item blocks)``, item block ``j``
     the one cell ``j`` updated; ``losses`` gets ``(stratum, user block, loss)``
     per cell (on those of the epoch's earlier strata unless the stratum is
@@ -57,7 +58,8 @@ def _dsgd_stratum(spec, state, *inputs):
             users, items, ratings = users.copy(), items.copy(), ratings.copy()
             run_shuffle_ratings(users, items, ratings, seeds[j], backend=backend)
         p, bu = (a.copy() for a in state[0][j])
-        q, bi = (a.copy() for a in (state[2][source] if source >= 0 else others[~source]))
+        part, slot = source
+        q, bi = (a.copy() for a in (state[2] if part < 0 else others[part])[slot])
         loss = run_sgd_epoch(users, items, ratings, mu, bu, bi, p, q, lr, reg, biased,
                              backend=backend)
         user_blocks.append((p, bu))
@@ -66,9 +68,9 @@ def _dsgd_stratum(spec, state, *inputs):
     return tuple(user_blocks), losses, tuple(item_blocks)
 
 
-def _item_block(state, slot):
-    """Item block ``slot`` of a worker's state (a task: only it then moves)."""
-    return state[2][slot]
+def _item_blocks(state, slots):
+    """The item blocks ``slots`` of a worker's state (a task: only they then move)."""
+    return tuple(state[2][slot] for slot in slots)
 
 
 def _losses(state):
@@ -219,6 +221,18 @@ class _DSGD(Schedule):
         ex, g = self.executor, self.grid
         states, where = self._state
         for stratum, shift in enumerate(shifts):
+            # what each worker sends each other worker: one task per pair, submitted
+            # first so that it runs before the sender's next stratum (Dask runs the
+            # older of two ready tasks first)
+            wanted = {}
+            for w, blocks in enumerate(self.owned):
+                for b in blocks:
+                    held_by, slot = where[(b + shift) % g]
+                    if held_by != w:
+                        wanted.setdefault((held_by, w), []).append(slot)
+            sent = {pair: ex.submit(_item_blocks, states[pair[0]], tuple(slots),
+                                    worker=self.addresses[pair[0]])
+                    for pair, slots in wanted.items()}
             moved, after = [None] * g, []
             for w, (blocks, address) in enumerate(zip(self.owned, self.addresses)):
                 cells, sources, others, cell_seeds, labels = [], [], [], [], []
@@ -226,19 +240,20 @@ class _DSGD(Schedule):
                     i = (b + shift) % g
                     held_by, slot = where[i]
                     if held_by == w:
-                        sources.append(slot)
+                        sources.append((-1, slot))
                     else:
-                        others.append(ex.submit(_item_block, states[held_by], slot,
-                                                worker=self.addresses[held_by]))
-                        sources.append(~(len(others) - 1))
+                        pair = held_by, w
+                        if pair not in others:
+                            others.append(pair)
+                        sources.append((others.index(pair), wanted[pair].index(slot)))
                     cells.append(self.cells[b * g + i])
                     cell_seeds.append(int(seeds[b, i]) if self.shuffled else None)
                     labels.append((stratum, b))
                     moved[i] = (w, j)
                 spec = (tuple(sources), tuple(cell_seeds), tuple(labels), stratum == 0, mu, lr,
                         reg, biased, self.backend)
-                after.append(ex.submit(_dsgd_stratum, spec, states[w], *cells, *others,
-                                       worker=address))
+                after.append(ex.submit(_dsgd_stratum, spec, states[w], *cells,
+                                       *(sent[pair] for pair in others), worker=address))
             states, where = after, moved
         self._state = states, where
 
