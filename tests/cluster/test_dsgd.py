@@ -77,7 +77,7 @@ def test_dsgd_is_the_plain_loop_whatever_the_workers(client, data, grid, cell_or
     want = dsgd_twin(model(cell_order=cell_order), data, grid)
     assert_same_model(distributed.fit_mf(model(cell_order=cell_order), data, grid=grid), want)
     assert_same_model(distributed.fit_mf(model(cell_order=cell_order), data, grid=grid,
-                                         client=client), want)
+                                         client=client, gather_every=2), want)
 
 
 def test_dsgd_on_one_worker(client, data, monkeypatch):
@@ -153,3 +153,10 @@ def test_a_worker_killed_mid_dsgd_changes_nothing(client, data, tmp_path):
     assert_same_model(got, want)
     assert any(key.startswith("_dsgd_stratum-") for key in removed["processing-tasks"])
     assert removed["lost-scattered-tasks"]
+
+
+def test_bad_input(data):
+    with pytest.raises(ValueError, match="gather_every == 0"):
+        distributed.fit_mf(model(), data, gather_every=0)
+    with pytest.raises(TypeError, match="Interactions or a Persisted"):
+        distributed.fit_mf(model(), data.to_frame())

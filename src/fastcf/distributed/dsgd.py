@@ -8,11 +8,13 @@ the cells are scattered there once (once per :class:`~fastcf.distributed.Persist
 handle and layout), and the factors stay there from stratum to stratum and
 from epoch to epoch. An epoch runs ``grid`` strata; in stratum ``s`` user block
 ``b`` meets item block ``(b + s) mod grid``, so only item blocks move between
-workers: about ``grid * (W - 1) / W * n_items * (factors + 1) * itemsize`` bytes
-an epoch (:func:`transferred_bytes` reads Dask's own counters). Each worker
+workers: each change of stratum moves a block with odds about ``(W - 1) / W``,
+about ``(grid + 1) * (W - 1) / W * n_items * (factors + 1) * itemsize`` bytes an
+epoch (the first stratum's blocks come from the epoch before;
+:func:`transferred_bytes` reads Dask's own counters). Each worker
 runs one task a stratum (all its cells of the stratum). The factors come back
-to this process only after the last epoch, and after every epoch when a
-validation set is given (the model scores it).
+to this process only after the last epoch, after every epoch when a
+validation set is given (the model scores it), and every ``gather_every`` epochs.
 
 Same model as the single loop over the cells (``_DSGD``), bit for bit, for a
 seed and a grid, whatever the number of workers. A lost worker costs the
@@ -107,14 +109,14 @@ class _DSGD(Schedule):
     places the cells; each ``epoch`` draws the strata order (a permutation of
     the ``grid`` shifts) and a seed per cell, and runs the strata on the
     resident blocks (see the module docstring). The factors are written back
-    into the model's arrays after the fit's last epoch (``n_epochs``) and, with
-    ``every_epoch``, after each one.
+    into the model's arrays after the fit's last epoch (``n_epochs``) and
+    every ``gather_every`` epochs.
     """
 
-    def __init__(self, executor, grid, backend, shuffled, *, n_epochs, every_epoch,
+    def __init__(self, executor, grid, backend, shuffled, *, n_epochs, gather_every,
                  handle=None):
         self.executor, self.grid, self.backend, self.shuffled = executor, grid, backend, shuffled
-        self.n_epochs, self.every_epoch, self.handle = n_epochs, every_epoch, handle
+        self.n_epochs, self.gather_every, self.handle = n_epochs, gather_every, handle
 
     def start(self, users, items, ratings, n_users, n_items, rng):
         g = self.grid = max(1, min(self.grid, n_users, n_items))
@@ -158,7 +160,6 @@ class _DSGD(Schedule):
             self.cells = self.handle.layout(
                 ("dsgd-cells", g, digest, np.dtype(index_dtype).str, ratings.dtype.str,
                  tuple(self.addresses)), build)
-        self.n_ratings = len(ratings)
         self._state, self._pending, self._epochs = None, [], 0
 
     def epoch(self, mu, user_bias, item_bias, user_factors, item_factors, lr, reg, biased,
@@ -167,7 +168,7 @@ class _DSGD(Schedule):
         self._pending.append((rng.permutation(g), rng.integers(2**63, size=(g, g)), mu,
                               tuple(lr), tuple(reg), biased))
         self._epochs += 1
-        back = self.every_epoch or self._epochs >= self.n_epochs
+        back = self._epochs >= self.n_epochs or self._epochs % self.gather_every == 0
         arrays = (user_bias, item_bias, user_factors, item_factors)
         losses, states = self.executor.retrying(lambda: self._run(arrays, back))
         if back:
@@ -285,7 +286,7 @@ def transferred_bytes(client):
     return client.run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total)
 
 
-def fit_mf(model, data, *, client=None, grid=None, validation=None):
+def fit_mf(model, data, *, client=None, grid=None, validation=None, gather_every=None):
     """Fit a :class:`~fastcf.MatrixFactorization` by distributed SGD (DSGD); returns it.
 
     ``model.fit(data, validation=validation, schedule=<a DSGD schedule>)``: the
@@ -307,6 +308,10 @@ def fit_mf(model, data, *, client=None, grid=None, validation=None):
     validation : Interactions, optional
         As in ``MatrixFactorization.fit`` (per-epoch RMSE; patience): the
         factors then come back from the workers after every epoch.
+    gather_every : int > 0, optional
+        Bring the factors back every this many epochs (default: after the
+        last one only, or every epoch with ``validation``): a worker lost
+        mid-fit then costs at most that many epochs again.
     """
     if not isinstance(model, MatrixFactorization):
         raise TypeError(f"model must be a MatrixFactorization, got {type(model).__name__}.")
@@ -318,6 +323,12 @@ def fit_mf(model, data, *, client=None, grid=None, validation=None):
         grid = max(2, 2 * len(_addresses(executor)))
     else:
         grid = check_int("grid", grid, min_value=1)
+    if validation is not None:
+        gather_every = 1
+    elif gather_every is None:
+        gather_every = max(1, model.epochs)
+    else:
+        gather_every = check_int("gather_every", gather_every, min_value=1)
     schedule = _DSGD(executor, grid, model.backend, model.cell_order == "shuffled",
-                     n_epochs=model.epochs, every_epoch=validation is not None, handle=handle)
+                     n_epochs=model.epochs, gather_every=gather_every, handle=handle)
     return model.fit(data, validation=validation, schedule=schedule)
