@@ -216,7 +216,7 @@ class ALS(Recommender):
     _sweeps = None
 
     def _fit(self, data):
-        self._check_data(data)
+        check_data(data, self.implicit, "ALS(implicit=False)")
         dtype = np.dtype(self.dtype)
         self._check_memory(data.n_users, data.n_items, dtype, self.factors)
         rng = np.random.default_rng(self.seed)
@@ -252,13 +252,6 @@ class ALS(Recommender):
 
         train_epochs(self, self.iterations, run_epoch, params=self._trained_arrays,
                      diverged=self._diverged, callbacks=self._callbacks or ())
-
-    def _check_data(self, data):
-        if self.implicit:
-            _check_values(data)
-        elif data.implicit:
-            raise ValueError("ALS(implicit=False) needs explicit ratings; this data is "
-                             "implicit (use implicit=True).")
 
     def _rows(self, csr):
         """What the sweeps read of a CSR: implicit, the CSR; explicit, int64 indices and
@@ -342,7 +335,7 @@ class ALS(Recommender):
         if not isinstance(data, Interactions):
             raise TypeError(f"partial_fit expects an Interactions, got {type(data).__name__}.")
         iterations = check_int("iterations", iterations, min_value=1)
-        self._check_data(data)
+        check_data(data, self.implicit, "ALS(implicit=False)")
         dtype = self.user_factors_.dtype
         k = self.user_factors_.shape[1]
         user_index, item_index = self.user_index(data.user_ids), self.item_index(data.item_ids)
@@ -465,8 +458,15 @@ class ALS(Recommender):
         return similar_items(self, self.item_factors_, items, n)
 
 
-def _check_values(data):
-    """Refuse negative values (a confidence below 1); Interactions are never empty."""
+def check_data(data, implicit, model):
+    """Refuse, for implicit ALS, negative values (a confidence below 1); for explicit
+    ALS (``model`` names it in the message), data without ratings. Interactions are
+    never empty."""
+    if not implicit:
+        if data.implicit:
+            raise ValueError(f"{model} needs explicit ratings; this data is implicit (use "
+                             "implicit=True).")
+        return
     low = data.rating_range[0]
     if low < 0:
         raise ValueError(f"data contain the value {low}, must be >= 0: ALS's confidence "

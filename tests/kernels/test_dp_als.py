@@ -143,6 +143,19 @@ def test_solve_rows_takes_one_reg_per_row():
         solve_rows(G, b, np.zeros(5))
 
 
+@pytest.mark.parametrize("floor", [None, 0.0])
+def test_solve_rows_gives_the_same_bits_on_any_number_of_threads(floor):
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(300, 6, 6))
+    G, b = A @ np.swapaxes(A, 1, 2) - 0.5 * np.eye(6), rng.normal(size=(300, 6))
+    reg = rng.uniform(0.5, 2.0, 300)
+    one = solve_rows(G, b, reg, floor=floor)
+    for n_threads in (2, 3, 8):
+        assert np.array_equal(solve_rows(G, b, reg, floor=floor, n_threads=n_threads), one)
+    assert np.array_equal(solve_rows(G, b, 0.7, floor=floor, n_threads=2),
+                          solve_rows(G, b, 0.7, floor=floor))
+
+
 @pytest.mark.parametrize("backend", ["numba", "cython"])
 @pytest.mark.parametrize("chunk_rows", [1, 4, 1000])
 def test_solve_in_chunks_is_the_statistics_solved(problem, backend, chunk_rows, monkeypatch):

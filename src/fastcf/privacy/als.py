@@ -14,7 +14,7 @@ import numpy as np
 from .._parallel import resolve_n_threads
 from .._training import Epoch, train_epochs
 from .._validation import check_bool, check_float, check_int, check_memory, check_value_dtype
-from ..als import _check_values
+from ..als import check_data
 from ..base import Recommender
 from ..kernels._registry import check_backend
 from ..kernels.als import gram, run_least_squares
@@ -236,11 +236,7 @@ class DPALS(PrivateModel, Recommender):
 
     # ------------------------------------------------------------------- fit
     def _fit(self, data):
-        if self.implicit:
-            _check_values(data)
-        elif data.implicit:
-            raise ValueError("DPALS needs explicit ratings; this data is implicit (use "
-                             "implicit=True).")
+        check_data(data, self.implicit, "DPALS")
         epsilon, delta = self._privacy_budget(data.n_users)
         private = not math.isinf(epsilon)
         steps = self.iterations + (0 if self.implicit else 1)
