@@ -460,3 +460,22 @@ def test_arrays_that_do_not_fit_the_parameters_are_not_saved(interactions, tmp_p
                        r"\(\d+, 2\), must be \(n_users, factors\) == \(\d+, 3\)"):
         model.save(tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_file_of_the_implicit_only_als_still_loads(interactions, tmp_path):
+    """ALS files written before explicit ALS lack ``global_mean_``, ``rating_range_`` and
+    the ``implicit`` parameter: they load as the implicit model they were."""
+    model = fastcf.ALS(factors=4, iterations=2, seed=0).fit(interactions)
+    model.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files
+                  if name not in ("global_mean_", "rating_range_")}
+    header = json.loads(arrays[persist._HEADER].tobytes().decode("utf-8"))
+    del header["params"]["implicit"]
+    arrays[persist._HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    np.savez(tmp_path / "old.npz", **arrays)
+    loaded = fastcf.load(tmp_path / "old.npz")
+    assert loaded.implicit and not loaded.predicts_ratings
+    users, items = interactions.user_ids, np.resize(interactions.item_ids, interactions.n_users)
+    assert np.array_equal(loaded.predict(users, items), model.predict(users, items))
+    assert np.array_equal(loaded.recommend(users, n=3)[0], model.recommend(users, n=3)[0])

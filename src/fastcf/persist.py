@@ -118,11 +118,16 @@ class Schema:
         unfitted ``model`` with the file's parameters, the dimensions ``known``
         so far (``n_users``, ``n_items`` and the parameters named in shapes)
         and the arrays (their dtypes and dimensionality already checked).
+    defaults : dict, optional
+        Array name -> ``default(model)``: the array's value in a file written
+        before the class saved it (``model``: unfitted, with the file's
+        parameters), so such files still load.
     """
 
-    def __init__(self, fields, dims=None):
+    def __init__(self, fields, dims=None, defaults=None):
         self.fields = {**fields, "seen": CSR("n_users", "n_items")}
         self.dims = dims
+        self.defaults = dict(defaults or {})
         self.arrays = {}
         for key, field in self.fields.items():
             if isinstance(field, CSR):
@@ -367,6 +372,9 @@ def load(path):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path!r} holds invalid parameters: {exc}") from exc
     expected = (*cls._state_schema.names, *_IDS)
+    for name, default in cls._state_schema.defaults.items():
+        if name not in arrays:
+            arrays[name] = np.asarray(default(model))
     missing = [name for name in expected if name not in arrays]
     if missing:
         raise ValueError(f"{path!r} is incomplete: missing arrays {missing}.")
