@@ -290,11 +290,13 @@ def _evaluate_on_folds(folds, rest, task):
 def _persisted_folds(handle, folds, seed):
     """``(the future of the folds on the cluster, the folds)``: split and sent once per handle.
 
-    Only ``folds`` given as a count is kept (the layout of the handle's data
-    named by the count and the seed); splits given as a list are sent by
-    each search (``None`` future).
+    Only ``folds`` given as a count with an int ``seed`` is kept (the layout
+    of the handle's data named by the count and the seed); splits given as a
+    list, or drawn from fresh entropy or a Generator (another split each
+    search), are sent by each search (``None`` future).
     """
-    if not (isinstance(folds, Integral) and not isinstance(folds, bool)):
+    counted = isinstance(folds, Integral) and not isinstance(folds, bool)
+    if not (counted and isinstance(seed, Integral)):
         return None, _check_folds(folds, handle.data, seed)
     n_folds = check_int("folds", folds, min_value=2)
 

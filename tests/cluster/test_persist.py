@@ -203,6 +203,9 @@ def test_a_search_sends_the_folds_once_per_handle_and_fold_spec(client, data, sc
     pd.testing.assert_frame_equal(listed.results.drop(columns=TIMES),
                                   here.results.drop(columns=TIMES))
     assert len(handle.layouts) == 2
+    # folds from fresh entropy are another split each search: not kept either
+    grid_search(fastcf.BaselineOnly, GRID, handle, folds=2, seed=None, refit=False)
+    assert len(handle.layouts) == 2
 
 
 # ------------------------------------------------------------------ recommend
@@ -227,6 +230,12 @@ def test_recommend_sends_a_model_once_per_fitted_state(client, data, scatters):
     assert scatters == [1, 1]
     pd.testing.assert_frame_equal(recs(model).compute().reset_index(drop=True), refitted)
     assert scatters == [1, 1]
+    # partial_fit updates the arrays in place: a new state too
+    model.partial_fit(data, epochs=1)
+    updated = model.recommend_frame(users, 5)
+    pd.testing.assert_frame_equal(recs(model).compute().reset_index(drop=True), updated)
+    assert scatters == [1, 1, 1]
+    model.set_params(seed=2).fit(data)
     # only what the answers depend on changes the token
     assert recommend_module.fitted_token(model) == recommend_module.fitted_token(
         fastcf.MatrixFactorization(factors=8, epochs=3, seed=2).fit(data))

@@ -33,17 +33,20 @@ def fitted_token(model):
     """A token of everything ``model``'s answers depend on: its class, parameters, fitted arrays.
 
     The arrays are those ``save`` writes (``_get_state``, the ids) and the
-    seen CSR ``recommend`` excludes; their bytes are hashed
-    (``dask.base.tokenize``: about 2 GB/s), so two tokens are equal only
-    for the same fitted state.
+    seen CSR ``recommend`` excludes, each once; their bytes are hashed
+    (``dask.base.tokenize``: SHA-1, about 0.5 s per GB here, several times
+    faster with ``xxhash`` or ``cityhash`` installed), so two tokens are equal
+    only for the same fitted state -- also after ``partial_fit``, which
+    updates the arrays in place.
     """
     from dask.base import tokenize
 
-    arrays = {name: getattr(model, name) for name in
-              ("user_ids_", "item_ids_", "seen_indptr_", "seen_indices_")
-              if hasattr(model, name)}
+    state = dict(model._get_state())
+    for name in ("user_ids_", "item_ids_", "seen_indptr_", "seen_indices_"):
+        if name not in state and hasattr(model, name):
+            state[name] = getattr(model, name)
     return tokenize(type(model).__module__, type(model).__qualname__, model.get_params(),
-                    model._get_state(), arrays)
+                    sorted(state.items()))
 
 
 def _model_on(executor, model):
