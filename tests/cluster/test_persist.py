@@ -220,10 +220,10 @@ def test_recommend_sends_a_model_once_per_fitted_state(client, data, scatters):
     for _ in range(3):
         pd.testing.assert_frame_equal(recs(model).compute().reset_index(drop=True), want)
     assert scatters == [1]
-    token = recommend_module.fitted_token(model)
+    token = recommend_module.fitted_state(model)
     # a refit of the same object is a new state: sent again, its own answers
     model.set_params(seed=2).fit(data)
-    assert recommend_module.fitted_token(model) != token
+    assert recommend_module.fitted_state(model)[0] != token[0]
     refitted = model.recommend_frame(users, 5)
     assert not refitted.equals(want)
     pd.testing.assert_frame_equal(recs(model).compute().reset_index(drop=True), refitted)
@@ -237,8 +237,14 @@ def test_recommend_sends_a_model_once_per_fitted_state(client, data, scatters):
     assert scatters == [1, 1, 1]
     model.set_params(seed=2).fit(data)
     # only what the answers depend on changes the token
-    assert recommend_module.fitted_token(model) == recommend_module.fitted_token(
-        fastcf.MatrixFactorization(factors=8, epochs=3, seed=2).fit(data))
+    twin = fastcf.MatrixFactorization(factors=8, epochs=3, seed=2).fit(data)
+    assert recommend_module.fitted_state(model)[0] == recommend_module.fitted_state(twin)[0]
+    # its read-only arrays (the data's) by identity, the rest by their bytes
+    token, pinned = recommend_module.fitted_state(twin)
+    assert any(array is data.by_user.indices for array in pinned)
+    assert not any(array is twin.user_factors_ for array in pinned)
+    twin.user_factors_[0, 0] += 1.0
+    assert recommend_module.fitted_state(twin)[0] != token
     # the kept copy goes with the model
     assert model in recommend_module._scattered
     del model

@@ -10,7 +10,7 @@ sending it again::
     nbrs = distributed.similarity_topk(data, "pearson", k=40)      # lays out the rows, sends them
     more = distributed.similarity_topk(data, "pearson", k=80)      # reuses them: nothing sent
     model = distributed.fit_mf(fastcf.MatrixFactorization(), data)
-    search = fastcf.grid_search(fastcf.BaselineOnly, grid, data, folds=5)
+    search = model_selection.grid_search(fastcf.BaselineOnly, grid, data, folds=5)
 
 A layout is named by its job and every parameter it depends on (see
 :meth:`Persisted.layout`): a call with another value of one of them lays out
@@ -22,8 +22,9 @@ the first job that needs it. :meth:`Persisted.release` (or dropping the
 handle) frees them on the workers.
 
 A layout's copies lost with a worker are sent again from this process (the
-handle keeps what it sent), so a job on a handle survives a lost worker
-with the same answer, as one without.
+handle keeps what it sent: this process holds a copy of every layout until
+``release``), so a job on a handle survives a lost worker with the same
+answer, as one without.
 """
 
 import itertools

@@ -2,11 +2,11 @@
 
 The model is scattered to the workers once per fitted state: the copy is
 kept (per model and client, as long as the model lives) under a token of
-the model's class, parameters and fitted arrays (their bytes, hashed), and
-a later call sends nothing if the token is the same. A refit -- even of the
-same Python object, even in place -- changes the arrays, hence the token:
-the new state is scattered and the old copy freed, by construction never
-reused.
+the model's class, parameters and fitted arrays (see :func:`fitted_state`),
+and a later call sends nothing if the token is the same. A refit -- even of
+the same Python object, even in place -- changes the arrays, hence the
+token: the new state is scattered and the old copy freed, by construction
+never reused.
 """
 
 import threading
@@ -20,7 +20,8 @@ from ._cluster import _executor
 
 __all__ = ["recommend"]
 
-#: model -> {client id: (token of its fitted state, the future of its scattered copy)}
+#: model -> {client id: (token of its fitted state, the future of its scattered copy,
+#: the arrays the token names by identity)}
 _scattered = weakref.WeakKeyDictionary()
 _scattered_lock = threading.Lock()
 
@@ -29,15 +30,27 @@ def _recommend_block(model, users, n, exclude_seen):
     return model.recommend_frame(users, n, exclude_seen=exclude_seen)
 
 
-def fitted_token(model):
-    """A token of everything ``model``'s answers depend on: its class, parameters, fitted arrays.
+def _immutable(array):
+    """Whether ``array`` and every array it views are read-only (an ``Interactions``' are)."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    return array is None or isinstance(array, bytes)
 
-    The arrays are those ``save`` writes (``_get_state``, the ids) and the
-    seen CSR ``recommend`` excludes, each once; their bytes are hashed
-    (``dask.base.tokenize``: SHA-1, about 0.5 s per GB here, several times
-    faster with ``xxhash`` or ``cityhash`` installed), so two tokens are equal
-    only for the same fitted state -- also after ``partial_fit``, which
-    updates the arrays in place.
+
+def fitted_state(model):
+    """``(a token of everything model's answers depend on, the arrays it names by identity)``.
+
+    The token covers the class, the parameters and the fitted arrays: those
+    ``save`` writes (``_get_state``, the ids) and the seen CSR ``recommend``
+    excludes. A read-only array (to its root: the ids and seen CSR a fit takes
+    from its ``Interactions``) cannot change, so it is named by its identity
+    -- valid while the array lives: keep the second element as long as the
+    token -- and every other array by its bytes (``dask.base.tokenize``:
+    SHA-1 here, several times faster with ``xxhash`` installed). Two tokens
+    are equal only for the same fitted state, also after ``partial_fit``,
+    which updates arrays in place.
     """
     from dask.base import tokenize
 
@@ -45,13 +58,20 @@ def fitted_token(model):
     for name in ("user_ids_", "item_ids_", "seen_indptr_", "seen_indices_"):
         if name not in state and hasattr(model, name):
             state[name] = getattr(model, name)
-    return tokenize(type(model).__module__, type(model).__qualname__, model.get_params(),
-                    sorted(state.items()))
+    pinned, named = [], []
+    for name, value in sorted(state.items()):
+        if isinstance(value, np.ndarray) and _immutable(value):
+            pinned.append(value)
+            value = ("read-only array", id(value), value.shape, value.dtype.str)
+        named.append((name, value))
+    token = tokenize(type(model).__module__, type(model).__qualname__, model.get_params(),
+                     named)
+    return token, pinned
 
 
 def _model_on(executor, model):
     """The future of ``model`` scattered to every worker: the kept copy if its state is the same."""
-    token = fitted_token(model)
+    token, pinned = fitted_state(model)
     client = executor.client
     with _scattered_lock:
         copies = _scattered.setdefault(model, {})
@@ -60,7 +80,8 @@ def _model_on(executor, model):
         if kept is not None and kept[0] == token and kept[1].status == "finished":
             return kept[1]
         future = executor.scatter_one(model, broadcast=True)
-        copies[client.id] = (token, future)  # the previous state's copy is freed
+        # the previous state's copy is freed; the arrays the token names by identity live on
+        copies[client.id] = (token, future, pinned)
         return future
 
 
