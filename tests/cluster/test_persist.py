@@ -33,9 +33,9 @@ def scatters(monkeypatch):
     sent = []
     scatter = _cluster._Cluster.scatter
 
-    def spy(self, data, broadcast=False):
+    def spy(self, data, *args, **kwargs):
         sent.append(len(data))
-        return scatter(self, data, broadcast=broadcast)
+        return scatter(self, data, *args, **kwargs)
 
     monkeypatch.setattr(_cluster._Cluster, "scatter", spy)
     return sent
