@@ -5,6 +5,7 @@ import importlib
 import os
 import signal
 import time
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -247,10 +248,10 @@ def test_recommend_sends_a_model_once_per_fitted_state(client, data, scatters):
     assert recommend_module.fitted_state(twin)[0] != token
     # the kept copy goes with the model
     assert model in recommend_module._scattered
+    dropped, kept = weakref.ref(model), len(recommend_module._scattered)
     del model
     gc.collect()
-    assert not any(isinstance(m, fastcf.MatrixFactorization)
-                   for m in recommend_module._scattered)
+    assert dropped() is None and len(recommend_module._scattered) == kept - 1
 
 
 # ------------------------------------------------------------------ from_dask
