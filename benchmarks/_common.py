@@ -83,6 +83,17 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def size_arguments(description, argv=None):
+    """``--ratings`` (a ``fastcf benchmark`` size), ``--repeats``, ``--out`` from ``argv``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--ratings", default="10m", help="a fastcf benchmark size: 10m, 1m...")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out")
+    return parser.parse_args(argv)
+
+
 def finish(results, format_markdown, out=None):
     """Stamp ``results`` (versions, load after, command), print the table, write ``out``."""
     results.update({"versions": versions(), "load_after": load_average(),

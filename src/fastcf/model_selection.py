@@ -3,8 +3,10 @@ under them, :func:`parallel_map`.
 
 A search evaluates every (setting, fold) pair with :func:`fastcf.evaluation.evaluate`
 (a fresh model per pair), in parallel: worker processes on this machine
-(``n_jobs``), or a Dask cluster (``client``). The folds are sent to each worker
-once, when it starts, never with each task. Every fit runs on one thread unless
+(``n_jobs``), or a Dask cluster (``client``, or ``data`` a
+:class:`fastcf.distributed.Persisted`). The folds are sent to each worker
+once, when it starts (Dask: once per search, or once per handle of persisted
+data for all its searches), never with each task. Every fit runs on one thread unless
 the model's ``n_threads`` says otherwise, so the results are the same whatever
 ``n_jobs`` or ``client``.
 
@@ -105,17 +107,25 @@ def parallel_map(fn, shared, tasks, *, n_jobs=None, client=None):
     if client is not None:
         from .distributed._cluster import _executor
 
-        executor = _executor(client)
-
-        def job():
-            pair = executor.scatter_one((fn, shared), broadcast=True)
-            return executor.gather([executor.submit(_run_pair, pair, task) for task in tasks])
-
-        return list(executor.retrying(job))
+        return _map_on(_executor(client), _run_pair, (), (fn, shared), tasks)
     n_jobs = min(resolve_n_jobs(n_jobs), len(tasks))
     if n_jobs <= 1:
         return [fn(shared, task) for task in tasks]
     return _pool_map(fn, shared, tasks, n_jobs - 1)
+
+
+def _map_on(executor, fn, resident, shared, tasks):
+    """``[fn(*resident, shared, task) for task in tasks]`` as tasks of a Dask executor.
+
+    ``resident``: futures already on the workers (a persisted handle's layouts);
+    ``shared`` is scattered to every worker once per job (again if the job is
+    run again after a lost worker).
+    """
+    def job():
+        future = executor.scatter_one(shared, broadcast=True)
+        return executor.gather([executor.submit(fn, *resident, future, task) for task in tasks])
+
+    return list(executor.retrying(job))
 
 
 def _pool_map(fn, shared, tasks, n_workers):
@@ -271,21 +281,59 @@ def _evaluate_task(shared, task):
     return row.to_dict()
 
 
+def _evaluate_on_folds(folds, rest, task):
+    """:func:`_evaluate_task` with the folds apart (a persisted handle's, on the workers)."""
+    make_model, metrics, k, relevance_threshold = rest
+    return _evaluate_task((make_model, folds, metrics, k, relevance_threshold), task)
+
+
+def _persisted_folds(handle, folds, seed):
+    """``(the future of the folds on the cluster, the folds)``: split and sent once per handle.
+
+    Only ``folds`` given as a count with an int ``seed`` is kept (the layout
+    of the handle's data named by the count and the seed); splits given as a
+    list, or drawn from fresh entropy or a Generator (another split each
+    search), are sent by each search (``None`` future).
+    """
+    counted = isinstance(folds, Integral) and not isinstance(folds, bool)
+    if not (counted and isinstance(seed, Integral)):
+        return None, _check_folds(folds, handle.data, seed)
+    n_folds = check_int("folds", folds, min_value=2)
+
+    def build():
+        split = _check_folds(n_folds, handle.data, seed)
+        return handle._executor.scatter_one(split, broadcast=True), split
+
+    return handle.layout(("search-folds", n_folds, int(seed)), build)
+
+
 def _search(make_model, settings, data, folds, metrics, k, rank_by, n_jobs, client, seed,
             refit, relevance_threshold):
+    from .distributed.persist import Persisted, resolve
+
+    handle = None
+    if isinstance(data, Persisted):
+        if n_jobs is not None:
+            raise ValueError("data is a Persisted: its Dask cluster's workers run the tasks; "
+                             "leave n_jobs None.")
+        _, data, handle = resolve(data, client)
     if not isinstance(data, Interactions):
         raise TypeError(f"data must be an Interactions, got {type(data).__name__}.")
     model = _new_model(make_model)
     k = check_int("k", k, min_value=1)
-    folds = _check_folds(folds, data, seed)
+    if handle is None:
+        folds_future, folds = None, _check_folds(folds, data, seed)
+    else:
+        folds_future, folds = _persisted_folds(handle, folds, seed)
     metrics, rank_by = _check_search_metrics(metrics, rank_by, model, *folds[0])
     if client is not None and n_jobs is not None:
         raise ValueError("give n_jobs or client, not both: with client the Dask cluster's "
                          "workers run the tasks.")
-    n_jobs = None if client is not None else resolve_n_jobs(n_jobs)
+    on_dask = client is not None or handle is not None
+    n_jobs = None if on_dask else resolve_n_jobs(n_jobs)
     for params in settings:  # every bad value refused here, before any fit
         _checked_model(make_model, params)
-    if client is not None or (n_jobs > 1 and len(settings) * len(folds) > 1):
+    if on_dask or (n_jobs > 1 and len(settings) * len(folds) > 1):
         try:
             pickle.dumps((make_model, settings))
         except (pickle.PicklingError, AttributeError, TypeError) as exc:
@@ -294,7 +342,13 @@ def _search(make_model, settings, data, folds, metrics, k, rank_by, n_jobs, clie
                             f"module-level function, not a lambda; or n_jobs=1.") from None
     tasks = [(params, fold) for params in settings for fold in range(len(folds))]
     shared = (make_model, folds, metrics, k, relevance_threshold)
-    rows = parallel_map(_evaluate_task, shared, tasks, n_jobs=n_jobs, client=client)
+    if handle is None:
+        rows = parallel_map(_evaluate_task, shared, tasks, n_jobs=n_jobs, client=client)
+    elif folds_future is None:
+        rows = _map_on(handle._executor, _evaluate_task, (), shared, tasks)
+    else:  # the folds are on the workers already
+        rows = _map_on(handle._executor, _evaluate_on_folds, (folds_future,),
+                       (make_model, metrics, k, relevance_threshold), tasks)
     table = _results_table(settings, rows, len(folds), metrics, rank_by)
     best = int(np.flatnonzero(table["rank"].to_numpy() == 1)[0])
     best_model = None
@@ -340,8 +394,12 @@ def grid_search(make_model, param_grid, data, folds=5, metrics=None, *, k=10, ra
     param_grid : dict
         Parameter name (from the model's ``get_params``) -> non-empty list of
         values. Settings are the Cartesian product, the last name varying fastest.
-    data : Interactions
-        Split into ``folds``; the best setting is refitted on all of it.
+    data : Interactions or fastcf.distributed.Persisted
+        Split into ``folds``; the best setting is refitted on all of it (here).
+        A Persisted runs the search on its Dask cluster (``client`` None or
+        its own): with ``folds`` a count, the folds are split and sent to the
+        workers once per handle, count and ``seed``, and reused by the next
+        searches on the handle.
     folds : int >= 2 or list of (train, test)
         ``k``: :func:`fastcf.split.kfold` with ``seed``; or the splits themselves
         (e.g. a list of :class:`fastcf.split.TrainTest`).

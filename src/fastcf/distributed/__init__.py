@@ -5,6 +5,8 @@ install with ``pip install "fastcf[dask]"``). Every function takes
 ``client``: a ``dask.distributed.Client``, a scheduler address such as
 ``"tcp://scheduler:8786"``, or None -- then the same tasks run here, one after
 the other (``recommend``: on Dask's local threads), with the same result.
+Data given as a :class:`Persisted` (:func:`persist`) is laid out on the
+workers once and reused by every later call (see :mod:`.persist`).
 
 A job survives a lost worker with the same answer (see ``_executor``).
 """

@@ -15,7 +15,7 @@ from ..kernels.similarity import (
     topk_to_csr,
 )
 from ..similarity import AXES, _as_interactions, fitted_baselines
-from ._cluster import _executor
+from .persist import resolve
 
 __all__ = ["similarity_topk"]
 
@@ -46,17 +46,21 @@ def _merge(k, *parts):
     return merge_topk(parts, k)
 
 
-def _row_blocks(prepared, n_blocks, block_rows):
-    """Row ranges: ``block_rows`` rows each, or ``n_blocks`` of about equal pair work."""
+def _pair_work(prepared):
+    """Cumulative pair work of the rows (n + 1 floats): what splits them into even blocks."""
     n = prepared.n_q
-    if block_rows is not None:
-        return [(s, min(s + block_rows, n)) for s in range(0, n, block_rows)]
     q_indptr, q_indices = prepared.q_indptr, prepared.q_indices
     t_indptr, t_after = prepared.t_indptr, prepared.t_after
     # row q visits, for each of its entries, the rest of that transposed row
     work = np.asarray(t_indptr)[np.asarray(q_indices) + 1] - t_after - 1
     rows = np.repeat(np.arange(n), np.diff(q_indptr))
-    cumulative = np.concatenate([[0], np.cumsum(np.bincount(rows, weights=work, minlength=n))])
+    return np.concatenate([[0], np.cumsum(np.bincount(rows, weights=work, minlength=n))])
+
+
+def _row_blocks(n, cumulative, n_blocks, block_rows):
+    """Row ranges: ``block_rows`` rows each, or ``n_blocks`` of about equal pair work."""
+    if block_rows is not None:
+        return [(s, min(s + block_rows, n)) for s in range(0, n, block_rows)]
     cuts = np.searchsorted(cumulative, np.linspace(0, cumulative[-1], n_blocks + 1)[1:-1])
     edges = np.unique(np.concatenate([[0], np.clip(cuts, 0, n), [n]]))
     return list(zip(edges[:-1], edges[1:]))
@@ -75,9 +79,16 @@ def similarity_topk(x, kind="pearson", axis="item", k=40, *, client=None, block_
 
     Parameters
     ----------
-    x, kind, axis, k, min_support, shrinkage, min_sim, dtype, backend
+    x : Interactions, scipy.sparse CSR matrix or Persisted
+        As :func:`fastcf.similarity`; or a :class:`~fastcf.distributed.Persisted`,
+        whose prepared rows are computed and sent once for every call with the
+        same ``kind``, ``axis``, ``min_support``, ``shrinkage``, ``min_sim``
+        (and ``backend`` for ``pearson_baseline``), whatever its ``k``,
+        ``dtype`` or ``block_rows``.
+    kind, axis, k, min_support, shrinkage, min_sim, dtype, backend
         As :func:`fastcf.similarity` (``k`` required; backend numba or cython).
     client : dask.distributed.Client, str or None
+        None with a Persisted ``x`` (or its own client).
     block_rows : int > 0, optional
         Rows per task. Default: one task per worker, of about equal work
         (low rows visit more pairs); more blocks cost more in total.
@@ -92,37 +103,68 @@ def similarity_topk(x, kind="pearson", axis="item", k=40, *, client=None, block_
     -------
     fastcf.data.CSR, or list of str with ``out_dir``
     """
-    data = _as_interactions(x)
+    executor, data, handle = resolve(x, client)
+    data = _as_interactions(data)
     check_choice("axis", axis, AXES)
     check_choice("backend", backend, ("auto", "numba", "cython"))
     if block_rows is not None:
         block_rows = check_int("block_rows", block_rows, min_value=1)
     if k is None:
         raise ValueError("k is required: the distributed similarity is top-k only.")
-    rows, n_cols, transposed = data.orientation(axis)
-    n = rows.shape[0]
+    n = data.orientation(axis)[0].shape[0]
     k, min_support, shrinkage, min_sim, dtype = check_options(
         kind, k, n, min_support, shrinkage, min_sim, dtype, self_similarity=True)
     n_threads = resolve_n_threads(n_threads)
-    executor = _executor(client)
+
+    def lay_out(pair_work=True):
+        return _prepared(data, kind, axis, min_support, shrinkage, min_sim, backend, n_threads,
+                         pair_work)
+
+    if handle is None:  # sent by the job itself (again if a worker loses it)
+        wired, cumulative = lay_out(pair_work=block_rows is None)
+
+        def share():
+            return executor.scatter_one(wired, broadcast=True)
+    else:
+        # what the prepared rows depend on (not k, dtype, block_rows: a call with
+        # other values of those reuses them); pearson_baseline's baselines are
+        # fitted with the backend
+        key = ("similarity-prepared", kind, axis, min_support, shrinkage, min_sim,
+               backend if kind == "pearson_baseline" else None)
+
+        def build():
+            wired, cumulative = lay_out()
+            return executor.scatter_one(wired, broadcast=True), cumulative
+
+        shared, cumulative = handle.layout(key, build)
+
+        def share():
+            return shared
+
+    # one block per worker: each block restarts the kernel's candidate floors, so
+    # more blocks cost more (10M ratings: 2 blocks 6.45 s, 1 block 5.48 s)
+    blocks = _row_blocks(n, cumulative, executor.n_workers, block_rows)
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+    return executor.retrying(lambda: _similarity_job(executor, share, k, blocks, backend,
+                                                     n_threads, n, dtype, out_dir))
+
+
+def _prepared(data, kind, axis, min_support, shrinkage, min_sim, backend, n_threads,
+              pair_work):
+    """``(the prepared rows as sent to the workers, their cumulative pair work or None)``."""
+    rows, n_cols, transposed = data.orientation(axis)
     baselines = None
     if kind == "pearson_baseline":
         baselines = fitted_baselines(data, axis, backend, n_threads)
     csr = (rows.indptr, rows.indices, rows.data)
-    prepared = prepare(kind, csr, csr, n_cols, np.arange(n), min_support, shrinkage, min_sim,
-                       baselines, transposed)
-    # one block per worker: each block restarts the kernel's candidate floors, so
-    # more blocks cost more (10M ratings: 2 blocks 6.45 s, 1 block 5.48 s)
-    blocks = _row_blocks(prepared, executor.n_workers, block_rows)
-    wired = _for_the_wire(prepared)
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-    return executor.retrying(lambda: _similarity_job(executor, wired, k, blocks, backend,
-                                                     n_threads, n, dtype, out_dir))
+    prepared = prepare(kind, csr, csr, n_cols, np.arange(rows.shape[0]), min_support,
+                       shrinkage, min_sim, baselines, transposed)
+    return _for_the_wire(prepared), _pair_work(prepared) if pair_work else None
 
 
-def _similarity_job(executor, wired, k, blocks, backend, n_threads, n, dtype, out_dir):
-    shared = executor.scatter_one(wired, broadcast=True)
+def _similarity_job(executor, share, k, blocks, backend, n_threads, n, dtype, out_dir):
+    shared = share()
     parts = [executor.submit(_similarity_block, shared, k, start, stop, backend, n_threads)
              for start, stop in blocks]
     held = list(parts)  # to the end: a merge lost with a worker is recomputed from its parts
