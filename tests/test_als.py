@@ -99,7 +99,7 @@ def test_predict_is_the_dot_product_and_unknown_users_get_popularity(clicks, mod
     assert model.predict(clicks.user_ids[[0]], [-999])[0] == 0.0
     top, _ = model.recommend(["ghost"], n=3)
     assert counts[model.item_index(top[0])].tolist() == sorted(counts, reverse=True)[:3]
-    assert not ALS.predicts_ratings
+    assert not ALS().predicts_ratings and ALS(implicit=False).predicts_ratings
 
 
 def test_similar_items_are_cosines_of_the_item_factors(clicks, model):

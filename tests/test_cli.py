@@ -159,6 +159,7 @@ def test_param_values_are_literals_or_strings():
 
     assert _param("hidden=(16, 8)") == ("hidden", (16, 8))
     assert _param("schedule=blocked") == ("schedule", "blocked")
+    assert _param("implicit=false") == ("implicit", False) and _param("clip=True")[1] is True
     with pytest.raises(argparse.ArgumentTypeError, match="not name=value"):
         _param("epochs")
 

@@ -261,9 +261,13 @@ def _cmd_tune(args):
 # ------------------------------------------------------------------- helpers
 
 def _literal(text):
-    """A Python literal (``inf`` too: ``-p epsilon=inf``), else the string itself."""
-    if text.strip().lower() in ("inf", "+inf", "infinity"):
+    """A Python literal (``inf``, ``true`` and ``false`` too: ``-p epsilon=inf``,
+    ``-p implicit=false``), else the string itself."""
+    word = text.strip().lower()
+    if word in ("inf", "+inf", "infinity"):
         return float("inf")
+    if word in ("true", "false"):
+        return word == "true"
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):

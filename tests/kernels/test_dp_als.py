@@ -5,7 +5,8 @@ import pytest
 import scipy.sparse as sp
 from conftest import DTYPES, THREADS
 
-from fastcf.kernels.dp_als import row_statistics, run_row_statistics, solve_rows
+from fastcf.kernels import dp_als
+from fastcf.kernels.dp_als import row_statistics, run_row_statistics, solve_in_chunks, solve_rows
 
 BACKENDS = ["numba", "cython", "reference"]
 
@@ -124,3 +125,54 @@ def test_solve_rows_exact_and_with_floored_eigenvalues():
         solve_rows(G, b, 0.0)
     with pytest.raises(ValueError, match="floor == -1.0, must be >= 0"):
         solve_rows(G, b, 1.0, floor=-1.0)
+
+
+def test_solve_rows_takes_one_reg_per_row():
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(5, 3, 3))
+    G, b = A @ np.swapaxes(A, 1, 2), rng.normal(size=(5, 3))
+    reg = np.array([0.5, 1.0, 2.0, 4.0, 8.0])
+    for floor in (None, 0.0):
+        want = np.stack([solve_rows(G[r:r + 1], b[r:r + 1], reg[r], floor=floor)[0]
+                         for r in range(5)])
+        np.testing.assert_allclose(solve_rows(G, b, reg, floor=floor), want, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"reg has shape \(4,\) and minimum 0.5, must be "
+                                         r"\(5,\) and > 0"):
+        solve_rows(G, b, reg[:4])
+    with pytest.raises(ValueError, match="minimum 0.0, must be"):
+        solve_rows(G, b, np.zeros(5))
+
+
+@pytest.mark.parametrize("floor", [None, 0.0])
+def test_solve_rows_gives_the_same_bits_on_any_number_of_threads(floor):
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(300, 6, 6))
+    G, b = A @ np.swapaxes(A, 1, 2) - 0.5 * np.eye(6), rng.normal(size=(300, 6))
+    reg = rng.uniform(0.5, 2.0, 300)
+    one = solve_rows(G, b, reg, floor=floor)
+    for n_threads in (2, 3, 8):
+        assert np.array_equal(solve_rows(G, b, reg, floor=floor, n_threads=n_threads), one)
+    assert np.array_equal(solve_rows(G, b, 0.7, floor=floor, n_threads=2),
+                          solve_rows(G, b, 0.7, floor=floor))
+
+
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+@pytest.mark.parametrize("chunk_rows", [1, 4, 1000])
+def test_solve_in_chunks_is_the_statistics_solved(problem, backend, chunk_rows, monkeypatch):
+    p = problem
+    d = p["F"].shape[1]
+    monkeypatch.setattr(dp_als, "CHUNK_BYTES", chunk_rows * 8 * d * d)
+    gram_w = np.abs(p["gram_w"])  # positive semi-definite Gram matrices
+    G, b = row_statistics(p["indptr"], p["indices"], gram_w, p["rhs_w"], p["F"],
+                          backend="reference")
+    reg = 0.5 + np.arange(len(b)) % 3
+    want = solve_rows(G, b, reg)
+    out = np.empty((len(b), d), np.float32)
+    seen = []
+    got = solve_in_chunks(p["indptr"], p["indices"], gram_w, p["rhs_w"], p["F"], reg, out,
+                          perturb=lambda g, rhs: seen.append(len(g)), backend=backend)
+    assert got is out and sum(seen) == len(b) and max(seen) == min(chunk_rows, len(b))
+    np.testing.assert_allclose(out, want.astype(np.float32), rtol=1e-6, atol=1e-6)
+    full = solve_in_chunks(p["indptr"], p["indices"], gram_w, p["rhs_w"], p["F"], 0.7,
+                           np.empty((len(b), d)), backend=backend)
+    np.testing.assert_allclose(full, solve_rows(G, b, 0.7), rtol=1e-12)

@@ -183,3 +183,22 @@ def implicit_loss(indptr, indices, data, X, Y, reg, alpha, chunk=1 << 18):
     total += reg * (float(np.sum(X64 * X64)) + float(np.sum(Y64 * Y64)))
     cells = (len(indptr) - 1) * len(Y)
     return total / (confidence + cells - len(indices))
+
+
+def explicit_loss(by_user, by_item, X, Y, reg, chunk=1 << 18):
+    r"""The ALS-WR objective over the centred ratings of ``by_user``, divided by
+    their number, in float64:
+    :math:`(\sum (r - \mu - x_u \cdot y_i)^2 + \lambda (\sum_u n_u \|x_u\|^2
+    + \sum_i n_i \|y_i\|^2)) / n`; ``chunk`` entries are gathered at a time."""
+    indptr, indices, data = by_user.indptr, by_user.indices, by_user.data
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    total = 0.0
+    for start in range(0, len(indices), chunk):
+        stop = start + chunk
+        s = np.einsum("ij,ij->i", X[rows[start:stop]], Y[indices[start:stop]],
+                      dtype=np.float64)
+        total += float(np.sum((data[start:stop] - s) ** 2))
+    for F, csr in ((X, by_user), (Y, by_item)):
+        norms = np.einsum("ij,ij->i", F, F, dtype=np.float64)
+        total += reg * float(norms @ np.diff(csr.indptr))
+    return total / max(1, len(indices))

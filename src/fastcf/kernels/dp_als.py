@@ -19,6 +19,8 @@ caller walks the rows in chunks (``lo``, ``hi``), so the stack of
 :math:`d \times d` matrices never holds every row at once.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .._parallel import resolve_n_threads, single_blas_thread
@@ -27,6 +29,10 @@ from ..reference import dp_als as _reference
 from . import _registry, dp_als_nb
 
 FAMILY = "dp_als"
+#: Bytes of the stack of d x d Gram matrices :func:`solve_in_chunks` holds at once.
+CHUNK_BYTES = 32 * 1024 * 1024
+#: Fewest rows :func:`solve_rows` gives a thread (a thread costs about a pool's start).
+_MIN_THREAD_ROWS = 64
 _registry.register(FAMILY, numba=dp_als_nb.row_statistics,
                    cython=_registry.cython_kernel("_dp_als", "row_statistics"),
                    reference=_reference.row_statistics,
@@ -88,16 +94,17 @@ def run_row_statistics(indptr, indices, gram_w, rhs_w, F, lo, hi, G, b, *, backe
     return G, b
 
 
-def solve_rows(G, b, reg, *, floor=None):
-    r"""Solve :math:`(\tilde G_r + \lambda I)\, y_r = b_r` for a stack of rows; returns ``y``.
+def solve_rows(G, b, reg, *, floor=None, n_threads=1):
+    r"""Solve :math:`(\tilde G_r + \lambda_r I)\, y_r = b_r` for a stack of rows; returns ``y``.
 
     Parameters
     ----------
     G : ndarray of float64, shape (n, d, d)
         Symmetric (the noisy Gram matrices of DP-ALS, or exact ones).
     b : ndarray of float64, shape (n, d)
-    reg : float
-        :math:`\lambda > 0`.
+    reg : float or ndarray of float64, shape (n,)
+        :math:`\lambda > 0`, one for every row or one per row (ALS-WR's
+        :math:`\lambda n_r`).
     floor : float >= 0 or None
         None: :math:`\tilde G = G` (an LU solve; positive definite when ``G``
         is positive semi-definite). A number :math:`f`: :math:`\tilde G = V
@@ -106,6 +113,9 @@ def solve_rows(G, b, reg, *, floor=None):
         Frobenius norm), so :math:`\tilde G + \lambda I` has every eigenvalue
         :math:`\ge f + \lambda` whatever the noise; the solve is then
         :math:`V (V^T b / (\max(\Lambda, f) + \lambda))`.
+    n_threads : int
+        Python threads the rows are split over (NumPy's LAPACK loops release
+        the GIL).
 
     Returns
     -------
@@ -114,18 +124,89 @@ def solve_rows(G, b, reg, *, floor=None):
     Notes
     -----
     One LAPACK call per row on one BLAS thread: the result does not depend on
-    the thread count.
+    the thread count (nor on which rows share a call).
     """
-    reg = check_float("reg", reg, min_value=0.0, min_inclusive=False)
+    if np.ndim(reg):
+        reg = np.asarray(reg, dtype=np.float64)
+        if reg.shape != (len(G),) or not (reg > 0).all():
+            raise ValueError(f"reg has shape {reg.shape} and minimum {reg.min(initial=np.inf)}, "
+                             f"must be ({len(G)},) and > 0.")
+    else:
+        reg = check_float("reg", reg, min_value=0.0, min_inclusive=False)
+    if floor is not None:
+        floor = check_float("floor", floor, min_value=0.0)
+    parts = min(n_threads, len(G) // _MIN_THREAD_ROWS)
     with single_blas_thread():
-        if floor is not None:
-            floor = check_float("floor", floor, min_value=0.0)
-            values, vectors = np.linalg.eigh(G)
-            coefficients = np.einsum("nji,nj->ni", vectors, b)
-            coefficients /= np.maximum(values, floor) + reg
-            return np.einsum("nij,nj->ni", vectors, coefficients)
-        A = G + reg * np.eye(G.shape[-1])
-        return np.linalg.solve(A, b[..., None])[..., 0]
+        if parts <= 1:
+            return _solve_stack(G, b, reg, floor)
+        bounds = np.linspace(0, len(G), parts + 1).astype(np.int64)
+        spans = list(zip(bounds[:-1], bounds[1:]))
+        out = np.empty(b.shape)
+        with ThreadPoolExecutor(parts) as pool:
+            solved = pool.map(lambda span: _solve_stack(
+                G[span[0]:span[1]], b[span[0]:span[1]],
+                reg[span[0]:span[1]] if np.ndim(reg) else reg, floor), spans)
+            for (lo, hi), part in zip(spans, solved):
+                out[lo:hi] = part
+        return out
+
+
+def _solve_stack(G, b, reg, floor):
+    """:func:`solve_rows` of checked arguments, on the calling thread."""
+    diagonal = reg[:, None] if np.ndim(reg) else reg
+    if floor is not None:
+        values, vectors = np.linalg.eigh(G)
+        coefficients = np.einsum("nji,nj->ni", vectors, b)
+        coefficients /= np.maximum(values, floor) + diagonal
+        return np.einsum("nij,nj->ni", vectors, coefficients)
+    A = G + (reg[:, None, None] if np.ndim(reg) else reg) * np.eye(G.shape[-1])
+    return np.linalg.solve(A, b[..., None])[..., 0]
+
+
+def solve_in_chunks(indptr, indices, gram_w, rhs_w, F, reg, out, *, perturb=None, floor=None,
+                    backend="auto", n_threads=None):
+    r"""Every row's ridge solve from its statistics, walking the rows in chunks.
+
+    For each row :math:`r`: :math:`G_r, b_r` of :func:`row_statistics`, then
+    ``perturb(g, rhs)`` on the chunk's stacks (in place: DP-ALS's noise; None:
+    nothing), then :func:`solve_rows` with ``reg`` (a float, or one per row of
+    the CSR) and ``floor``; the solutions are written to ``out``. A chunk
+    holds at most ``CHUNK_BYTES`` of Gram matrices: never n_rows x d x d.
+    Without ``perturb`` every row's solution depends on its own entries only
+    (float64 sums in stored order, one LAPACK call per row), so any split of
+    the rows into calls gives the same bits.
+
+    Parameters
+    ----------
+    indptr, indices, gram_w, rhs_w, F
+        As in :func:`run_row_statistics` (converted to int64 / float64 /
+        C-contiguous here when they are not).
+    reg : float or ndarray of float64, shape (n_rows,)
+    out : ndarray, shape (n_rows, d)
+        Written in place (cast to its dtype); returned.
+    perturb : callable or None
+    floor : float or None
+        As in :func:`solve_rows`.
+    backend : {"auto", "numba", "cython", "reference"}
+    n_threads : int or None
+    """
+    n_rows, d = len(indptr) - 1, F.shape[1]
+    n_threads = resolve_n_threads(n_threads)
+    chunk = max(1, CHUNK_BYTES // (8 * d * d))
+    G, b = np.empty((min(chunk, n_rows), d, d)), np.empty((min(chunk, n_rows), d))
+    indptr, indices = np.asarray(indptr, np.int64), np.asarray(indices, np.int64)
+    gram_w, rhs_w = np.asarray(gram_w, np.float64), np.asarray(rhs_w, np.float64)
+    F = np.ascontiguousarray(F)
+    for lo in range(0, n_rows, chunk):
+        hi = min(n_rows, lo + chunk)
+        g, rhs = G[:hi - lo], b[:hi - lo]
+        run_row_statistics(indptr, indices, gram_w, rhs_w, F, lo, hi, g, rhs,
+                           backend=backend, n_threads=n_threads)
+        if perturb is not None:
+            perturb(g, rhs)
+        out[lo:hi] = solve_rows(g, rhs, reg[lo:hi] if np.ndim(reg) else reg, floor=floor,
+                                n_threads=n_threads)
+    return out
 
 
 def project_rows(X, radius):

@@ -14,15 +14,14 @@ import numpy as np
 from .._parallel import resolve_n_threads
 from .._training import Epoch, train_epochs
 from .._validation import check_bool, check_float, check_int, check_memory, check_value_dtype
-from ..als import _check_values
+from ..als import check_data
 from ..base import Recommender
 from ..kernels._registry import check_backend
 from ..kernels.als import gram, run_least_squares
 from ..kernels.dp_als import (
     add_noise,
     project_rows,
-    run_row_statistics,
-    solve_rows,
+    solve_in_chunks,
     symmetric_noise,
 )
 from ..persist import Array, Schema
@@ -37,9 +36,6 @@ from ._base import (
 
 __all__ = ["DPALS"]
 
-#: Bytes of the stack of d x d Gram matrices the item and user steps hold at once
-#: (the rows are walked in chunks of this size: never n_items x d x d).
-_CHUNK_BYTES = 32 * 1024 * 1024
 #: Explicit ratings: the item step releases (G / Delta_G, w b / Delta_b) as one Gaussian
 #: mechanism of L2 sensitivity sqrt(1 + w^2), so the right-hand sides get 1 / w of the
 #: Gram matrices' relative noise. The rhs noise costs more accuracy (60k users x 8k
@@ -240,11 +236,7 @@ class DPALS(PrivateModel, Recommender):
 
     # ------------------------------------------------------------------- fit
     def _fit(self, data):
-        if self.implicit:
-            _check_values(data)
-        elif data.implicit:
-            raise ValueError("DPALS needs explicit ratings; this data is implicit (use "
-                             "implicit=True).")
+        check_data(data, self.implicit, "DPALS")
         epsilon, delta = self._privacy_budget(data.n_users)
         private = not math.isinf(epsilon)
         steps = self.iterations + (0 if self.implicit else 1)
@@ -393,7 +385,8 @@ class DPALS(PrivateModel, Recommender):
         return indptr, users, np.ones(len(users)), targets, user_vectors, None
 
     def _solve(self, indptr, indices, gram_w, rhs_w, F, shared, noise, n_threads):
-        """Solve every row of the CSR from its statistics, in chunks of rows.
+        """Solve every row of the CSR from its statistics, in chunks of rows
+        (:func:`fastcf.kernels.dp_als.solve_in_chunks`).
 
         ``shared``: a Gram matrix added to every row's; ``noise``: ``(rng,
         sigmas)`` of a private release (the Gram matrices then made positive
@@ -407,23 +400,16 @@ class DPALS(PrivateModel, Recommender):
             edge = float(self.noise_reg) * 2.0 * sigma * math.sqrt(d)  # the noise's spectrum
             reg += edge
             floor = 0.0 if self.clip_eigenvalues else None
-        chunk = max(1, _CHUNK_BYTES // (8 * d * d))
-        G, b = np.empty((min(chunk, n_rows), d, d)), np.empty((min(chunk, n_rows), d))
-        out = np.empty((n_rows, d), dtype=F.dtype)
-        indptr, indices = np.asarray(indptr, np.int64), np.asarray(indices, np.int64)
-        gram_w, rhs_w = np.asarray(gram_w, np.float64), np.asarray(rhs_w, np.float64)
-        F = np.ascontiguousarray(F)
-        for lo in range(0, n_rows, chunk):
-            hi = min(n_rows, lo + chunk)
-            g, rhs = G[:hi - lo], b[:hi - lo]
-            run_row_statistics(indptr, indices, gram_w, rhs_w, F, lo, hi, g, rhs,
-                               backend=self.backend, n_threads=n_threads)
+
+        def perturb(g, rhs):
             if noise is not None:
                 add_noise(g, rhs, *noise)
             if shared is not None:
                 g += shared
-            out[lo:hi] = solve_rows(g, rhs, reg, floor=floor)
-        return out
+
+        return solve_in_chunks(indptr, indices, gram_w, rhs_w, F, reg,
+                               np.empty((n_rows, d), dtype=F.dtype), perturb=perturb,
+                               floor=floor, backend=self.backend, n_threads=n_threads)
 
     def _report(self, epsilon, delta, z, steps, sigmas, n_users):
         if self.implicit:
