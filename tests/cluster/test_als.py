@@ -12,7 +12,7 @@ from ._helpers import kill_a_worker_mid_job
 
 pytest.importorskip("dask.distributed")
 
-MODES = [{}]  # the keyword arguments of each ALS mode under test
+MODES = [{}, {"implicit": False}]  # implicit ALS, explicit ALS-WR
 
 
 def _model(mode, **params):
@@ -25,12 +25,13 @@ def _assert_same_factors(got, want):
         assert a.dtype == b.dtype and np.array_equal(a, b), name
 
 
-@pytest.mark.parametrize("solver", ["cg", "cholesky"])
+@pytest.mark.parametrize("mode, solver", [({}, "cg"), ({}, "cholesky"), (MODES[1], "cg")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_row_blocks_solved_alone_give_the_bits_of_the_whole_sweep(data, dtype, solver):
-    model = _model({}, dtype=dtype, solver=solver)
+def test_row_blocks_solved_alone_give_the_bits_of_the_whole_sweep(data, mode, dtype, solver):
+    model = _model(mode, dtype=dtype, solver=solver)
+    model.global_mean_ = data.global_mean  # what the explicit mode centres on
     rng = np.random.default_rng(0)
-    csr = data.by_user
+    csr = model._rows(data.by_user)
     other = rng.random((data.n_items, model.factors)).astype(dtype)
     start = rng.random((data.n_users, model.factors)).astype(dtype)
     whole = start.copy()
@@ -74,7 +75,8 @@ def test_cholesky_and_early_stop(client, data):
     assert len(got.history_) == 2
 
 
-def test_a_persisted_handle_sends_the_ratings_once(client, data):
+@pytest.mark.parametrize("mode", MODES)
+def test_a_persisted_handle_sends_the_ratings_once(client, data, mode):
     handle = distributed.persist(data, client)
     sent = []
     scatter = handle._executor.scatter
@@ -84,17 +86,17 @@ def test_a_persisted_handle_sends_the_ratings_once(client, data):
         return scatter(objects, **kwargs)
 
     handle._executor.scatter = spy
-    first = distributed.fit_als(_model({}), handle)
+    first = distributed.fit_als(_model(mode), handle)
     assert sent.count("_CSR") == 2 * handle._executor.n_workers  # each side's blocks
     layouts = dict(handle._layouts)
     sent.clear()
-    second = distributed.fit_als(_model({}, reg=0.5), handle, client=client)
+    second = distributed.fit_als(_model(mode, reg=0.5), handle, client=client)
     assert "_CSR" not in sent and sent  # factors went, ratings did not
     assert handle._layouts == layouts
-    _assert_same_factors(first, _model({}).fit(data))
-    _assert_same_factors(second, _model({}, reg=0.5).fit(data))
+    _assert_same_factors(first, _model(mode).fit(data))
+    _assert_same_factors(second, _model(mode, reg=0.5).fit(data))
     # another cut of the rows is another layout
-    distributed.fit_als(_model({}), handle, blocks=3)
+    distributed.fit_als(_model(mode), handle, blocks=3)
     assert len(handle._layouts) > len(layouts)
 
 
