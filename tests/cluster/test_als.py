@@ -54,7 +54,7 @@ def test_row_blocks_solved_alone_give_the_bits_of_the_whole_sweep(data, mode, dt
 def test_factors_are_those_of_als_fit(client, data, mode, dtype):
     want = _model(mode, dtype=dtype).fit(data, compute_loss=True)
     runs = [dict(), dict(blocks=3), dict(client=client), dict(client=client, blocks=1),
-            dict(client=client, blocks=5), dict(client=client, blocks=3, broadcast=False)]
+            dict(client=client, blocks=5), dict(client=client, blocks=3, broadcast=True)]
     for kwargs in runs:
         seen = []
         got = distributed.fit_als(_model(mode, dtype=dtype), data, compute_loss=True,

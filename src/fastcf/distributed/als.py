@@ -22,10 +22,11 @@ def _solve_block(solver_model, rows, inputs, factors, solver, n_threads):
 
 
 def _row_block(csr, lo, hi):
-    """Rows ``lo:hi`` of ``csr`` as a :class:`~fastcf.als._CSR` of its own (copies)."""
+    """Rows ``lo:hi`` of ``csr`` as a :class:`~fastcf.als._CSR` of its own (views of
+    its entries: sending a block pickles only them)."""
     start, stop = int(csr.indptr[lo]), int(csr.indptr[hi])
-    return _CSR(csr.indptr[lo:hi + 1] - csr.indptr[lo], csr.indices[start:stop].copy(),
-                csr.data[start:stop].copy())
+    return _CSR(csr.indptr[lo:hi + 1] - csr.indptr[lo], csr.indices[start:stop],
+                csr.data[start:stop])
 
 
 class _ClusterSweeps:
@@ -126,7 +127,7 @@ class _ClusterSweeps:
                     where[b] = self.addresses[b % len(self.addresses)]
 
 
-def fit_als(model, data, *, client=None, blocks=None, broadcast=True, callbacks=(),
+def fit_als(model, data, *, client=None, blocks=None, broadcast=False, callbacks=(),
             compute_loss=False):
     r"""Fit a :class:`~fastcf.ALS` with its half-steps run by row blocks on a cluster; returns it.
 
@@ -164,8 +165,11 @@ def fit_als(model, data, *, client=None, blocks=None, broadcast=True, callbacks=
         Row blocks per side (at most one per chunk of ALS's sweep). Default:
         one per worker.
     broadcast : bool
-        Send the frozen side to every worker from here (True), or to one
-        worker and let the others fetch it from there (False).
+        Send the frozen side from here to every worker (True), or to one
+        worker, the others fetching it from there (False, the default: the
+        client sends it once; on a LocalCluster, where a broadcast goes
+        through the scheduler, 40 ms instead of 170-360 ms for 70k x 64
+        float32).
     callbacks, compute_loss
         As in :meth:`fastcf.ALS.fit` (the loss is computed here).
     """
