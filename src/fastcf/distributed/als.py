@@ -37,7 +37,8 @@ class _ClusterSweeps:
     and sends each once to one worker, where it stays (block ``b`` on worker
     ``b mod W``); with a :class:`Persisted` the blocks stay across fits. Each
     ``sweep`` computes ``model._shared(other)`` here, sends ``other`` and it
-    once, runs every block's task on its worker, and gathers the solved
+    once (to every worker with ``broadcast``, else to one, the others
+    fetching it), runs every block's task on its worker, and gathers the solved
     blocks into ``factors``. A block's solved factors stay where they were
     computed as the warm start of its next half-step; they are sent from here
     only at the first half-step of a side, or when a half-step is run again.
@@ -137,14 +138,16 @@ def fit_als(model, data, *, client=None, blocks=None, broadcast=False, callbacks
     on the cluster, each as one task per block of rows. The rows are cut
     where ALS's own sweep cuts its chunks (``ALS._split_points``), so the
     factors are identical, bit for bit, to ``model.fit(data)`` on one
-    machine for the same seed, whatever the cluster and ``blocks``.
+    machine for the same seed, whatever the cluster and ``blocks``
+    (implicit ALS and explicit ALS-WR alike; the loss of ``compute_loss`` is
+    computed here).
 
     Each block of ratings (by user and by item) is sent once to one worker
     and stays there for the whole fit (and across fits with a
     :class:`~fastcf.distributed.Persisted`: a second ``fit_als`` of the same
     handle, e.g. with another ``reg``, sends no rating again). Per
-    half-step the frozen side and what its rows share (``YtY + reg I``,
-    computed once here) go to every worker, and each worker's solved rows
+    half-step the frozen side and what its rows share (implicit: ``YtY +
+    reg I``, computed once here) reach every worker, and each worker's solved rows
     come back; a block's solved rows also stay on its worker as the warm
     start of its next solve. Bytes sent per iteration:
 
@@ -171,7 +174,7 @@ def fit_als(model, data, *, client=None, blocks=None, broadcast=False, callbacks
         through the scheduler, 40 ms instead of 170-360 ms for 70k x 64
         float32).
     callbacks, compute_loss
-        As in :meth:`fastcf.ALS.fit` (the loss is computed here).
+        As in :meth:`fastcf.ALS.fit`.
     """
     if not isinstance(model, ALS):
         raise TypeError(f"model must be an ALS, got {type(model).__name__}.")
