@@ -15,13 +15,13 @@ class _Here:
     def retrying(self, job):
         return job()
 
-    def submit(self, fn, *args, workers=None, allow_other_workers=False):
+    def submit(self, fn, *args, **kwargs):
         return fn(*args)
 
-    def scatter(self, data, broadcast=False, workers=None):
+    def scatter(self, data, broadcast=False, worker=None):
         return data
 
-    def scatter_one(self, obj, broadcast=False, workers=None):
+    def scatter_one(self, obj, broadcast=False, worker=None):
         return obj
 
     def gather(self, futures):
@@ -79,28 +79,31 @@ class _Cluster:
             for entry, future in zip(lost, futures):
                 entry[0] = future
 
-    def submit(self, fn, *args, workers=None, allow_other_workers=False):
-        """``fn(*args)`` as a task (on one of ``workers`` if given, as Dask's ``submit``)."""
+    def submit(self, fn, *args, worker=None):
+        """``fn(*args)`` as a task (on the worker of address ``worker`` while it lives)."""
         args = [self.kept[arg.key][0] if isinstance(arg, self.future_type)
                 and arg.key in self.kept else arg for arg in args]
-        return self.client.submit(fn, *args, pure=False, workers=workers,
-                                  allow_other_workers=allow_other_workers)
+        if worker is None:
+            return self.client.submit(fn, *args, pure=False)
+        # a loose restriction: once that worker is lost the task runs on another
+        return self.client.submit(fn, *args, pure=False, workers=[worker],
+                                  allow_other_workers=True)
 
-    def scatter(self, data, broadcast=False, workers=None):
-        """One future per object of the list ``data`` (on every worker with ``broadcast``,
-        else on one of ``workers`` if given)."""
+    def scatter(self, data, broadcast=False, worker=None):
+        """One future per object of the list ``data`` (on every worker with
+        ``broadcast``, else on the worker of address ``worker`` if given)."""
         try:
-            futures = self.client.scatter(data, broadcast=broadcast, workers=workers,
-                                          hash=False)
-        except KeyError:  # a worker of ``workers`` is gone (a lost worker): any will do
+            futures = self.client.scatter(data, broadcast=broadcast, hash=False,
+                                          workers=None if worker is None else [worker])
+        except KeyError:  # that worker is gone (the scheduler knows it no more): any will do
             futures = self.client.scatter(data, broadcast=broadcast, hash=False)
         if not self.in_job:  # a retried job scatters its own inputs again itself
             self.kept.update((future.key, [future, obj]) for future, obj in zip(futures, data))
         return futures
 
-    def scatter_one(self, obj, broadcast=False, workers=None):
+    def scatter_one(self, obj, broadcast=False, worker=None):
         """``obj`` as one future (scatter would split a tuple or list into many)."""
-        return self.scatter([obj], broadcast=broadcast, workers=workers)[0]
+        return self.scatter([obj], broadcast=broadcast, worker=worker)[0]
 
     def gather(self, futures):
         return self.client.gather(futures)

@@ -82,8 +82,7 @@ class _ClusterSweeps:
             if not mine:
                 continue
             futures = self.executor.scatter(
-                [_row_block(csr, points[b], points[b + 1]) for b in mine],
-                workers=None if address is None else [address])
+                [_row_block(csr, points[b], points[b + 1]) for b in mine], worker=address)
             for b, future in zip(mine, futures):
                 blocks[b] = future
         return points, blocks, where
@@ -106,13 +105,11 @@ class _ClusterSweeps:
         inputs = ex.scatter_one((other, shared), broadcast=self.broadcast)
         warm = self.resident.get(side) if attempt == 0 else None
         if warm is None:  # sent from here (the first half-step of the side, or a rerun)
-            warm = [ex.scatter_one(factors[points[b]:points[b + 1]],
-                                   workers=None if where[b] is None else [where[b]])
+            warm = [ex.scatter_one(factors[points[b]:points[b + 1]], worker=where[b])
                     for b in range(len(blocks))]
         tasks = [ex.submit(_solve_block, self.solver_model, blocks[b], inputs, warm[b],
                            self.model.solver, self.n_threads.get(where[b], 1),
-                           workers=None if where[b] is None else [where[b]],
-                           allow_other_workers=where[b] is not None)
+                           worker=where[b])
                  for b in range(len(blocks))]
         solved = ex.gather(tasks)
         if is_cluster(ex):
