@@ -1,4 +1,4 @@
-"""fastcf on a Dask cluster: similarity top-k, batch recommendation and DSGD.
+"""fastcf on a Dask cluster: similarity top-k, batch recommendation, DSGD and ALS.
 
 The same kernels as on one machine, run as Dask tasks (``dask.distributed``;
 install with ``pip install "fastcf[dask]"``). Every function takes
@@ -11,10 +11,11 @@ workers once and reused by every later call (see :mod:`.persist`).
 A job survives a lost worker with the same answer (see ``_executor``).
 """
 
+from .als import fit_als
 from .dsgd import fit_mf
 from .frames import from_dask
 from .persist import Persisted, persist
 from .recommend import recommend
 from .similarity import similarity_topk
 
-__all__ = ["Persisted", "fit_mf", "from_dask", "persist", "recommend", "similarity_topk"]
+__all__ = ["Persisted", "fit_als", "fit_mf", "from_dask", "persist", "recommend", "similarity_topk"]

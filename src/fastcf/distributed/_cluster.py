@@ -92,8 +92,11 @@ class _Cluster:
     def scatter(self, data, broadcast=False, worker=None):
         """One future per object of the list ``data`` (on every worker with
         ``broadcast``, else on the worker of address ``worker`` if given)."""
-        futures = self.client.scatter(data, broadcast=broadcast, hash=False,
-                                      workers=None if worker is None else [worker])
+        try:
+            futures = self.client.scatter(data, broadcast=broadcast, hash=False,
+                                          workers=None if worker is None else [worker])
+        except KeyError:  # that worker is gone (the scheduler knows it no more): any will do
+            futures = self.client.scatter(data, broadcast=broadcast, hash=False)
         if not self.in_job:  # a retried job scatters its own inputs again itself
             self.kept.update((future.key, [future, obj]) for future, obj in zip(futures, data))
         return futures

@@ -129,7 +129,8 @@ def run_least_squares(indptr, indices, data, Y, YtY, X, alpha, solver, cg_steps,
     with single_blas_thread():
         _registry.run(kernel, name, (indptr, indices, data, alpha, Y, YtY, X, cg_steps,
                                      solver == "cholesky", bounds),
-                      resolve_n_threads(n_threads), numba_chunksize=1)
+                      resolve_n_threads(n_threads), numba_takes_threads=True,
+                      numba_chunksize=1)
     return X
 
 
