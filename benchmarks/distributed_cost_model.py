@@ -1,0 +1,668 @@
+"""A cost model of fastcf.distributed you can check: measured rates -> predicted time and bytes.
+
+1. **Measure** (``--measure-only`` stops here; ``--rates FILE`` saves them as JSON)
+   per-worker rates on this machine, each on 1 thread: SGD updates/s of the MF
+   kernel (``kernels.mf.run_sgd_epoch`` on one cell of a 2 x 2 grid); ALS
+   seconds per entry and per row of a half-step (the sweeps of
+   ``ALS(n_threads=1).fit``, implicit and, where this fastcf has it,
+   explicit) and of the shared Gram; the item-item top-k kernel's seconds per
+   unit of pair work (the pairs of co-rated items, ``sum_u d_u (d_u - 1) / 2``,
+   as ``distributed/similarity.py`` weighs its row blocks) and per row; the
+   recommend-all rate (users x items scored per second); bytes/s between two
+   worker processes on loopback (a LocalCluster of two 1-thread workers: an
+   array of X MB made on worker A, read by a task on worker B; the best time
+   of several sizes minus an empty task's round trip, fitted as latency +
+   bytes / bandwidth); the round trip of an empty task and the step of a chain
+   of dependent tasks alternating between the workers (what a DSGD stratum
+   waits at its barrier).
+2. **Predict** (``--predict-only --rates FILE`` from saved rates) each job's
+   time and bytes for W workers and R ratings:
+
+   - DSGD, user blocks resident (an epoch): ``R / (W rate)`` + per stratum (g =
+     2W of them) a barrier and the item blocks a worker receives,
+     ``n_items (k+1) itemsize / W * (W-1)/W``; bytes
+     ``g (W-1)/W n_items (k+1) itemsize``.
+   - ALS (an iteration, two half-steps): the other side and its Gram
+     broadcast, ``(a R + b rows) / W`` solving, the solved rows gathered;
+     bytes ``(n_users + n_items) k itemsize (W + 1)``.
+   - similarity top-k (the call): the prepared data broadcast, ``a pairs / W +
+     b n`` (every block keeps a list for every row), the ``n k`` partial lists
+     merged by a tree of 4-way merges and gathered.
+   - recommend-all (the call): the model broadcast, ``users items / (W rate)``,
+     the result rows gathered.
+
+   A broadcast is Dask's: the client sends one copy, then each holder serves
+   at most two more per round (``Scheduler.replicate``), ``S/B (1 + 2
+   ceil(log3 W))``. Every worker has its own link of ``--bandwidth`` bytes/s
+   and each message costs ``--latency`` s on top of the measured task
+   overheads; transfers and compute do not overlap (an upper bound).
+3. **Check**: the prediction beside the measured figures of
+   ``distributed_scaling.py`` (run here, or read from its ``--measured
+   results.json``) for 1 and 2 workers at ``--ratings`` (10m,25m).
+4. **Extrapolate** to 1B ratings on 8, 32 and 128 workers for each
+   ``--bandwidth``, and the crossover W of each job (where communication and
+   waiting take as long as the compute) and the W at which it is fastest.
+
+Shapes (users and items for R ratings), ``--shape-law``: ``presets`` (default)
+fits ``n = c R^e`` through the MovieLens-like presets of ``fastcf benchmark``
+(1m, 10m, 25m: users grow about linearly, items about as R^0.8: 1B ratings ->
+7.4M users x 0.8M items, 135 ratings a user, as Netflix-like data);
+``sqrt`` is ``synthetic_shape``'s law for other sizes (both as sqrt(R) from
+the 1m preset: constant density, 1B -> 190k users x 117k items). The pair
+work of the similarity job grows as ``R^2 / n_users`` times the skew measured
+on the rate data.
+
+    python benchmarks/distributed_cost_model.py [--ratings 10m,25m] [--out DIR]
+    python benchmarks/distributed_cost_model.py --measure-only --rates rates.json
+    python benchmarks/distributed_cost_model.py --predict-only --rates rates.json \
+        --bandwidth 1.25e9,1.25e10 --latency 1e-4
+"""
+
+import argparse
+import json
+import math
+import os
+import pickle
+import sys
+import time
+
+import numpy as np
+from _common import finish, load_average
+
+#: Bytes of a factor value (float32, the models' default) and of an index.
+ITEMSIZE, INDEX_BYTES = 4, 4
+#: The presets the ``presets`` shape law is fitted through: (n_ratings, n_users, n_items).
+PRESETS = ((1e6, 6_000, 3_700), (1e7, 70_000, 10_700), (2.5e7, 162_000, 59_000))
+BIG_RATINGS, BIG_WORKERS = 1e9, (8, 32, 128)
+#: ``distributed.recommend``'s default users per task.
+RECOMMEND_BLOCK_USERS = 10_000
+JOBS = ("dsgd", "als", "similarity", "recommend")
+JOB_NAMES = {"dsgd": "DSGD epoch", "als": "ALS iteration", "similarity": "similarity top-40",
+             "recommend": "recommend-all"}
+
+
+# ----------------------------------------------------------------------------- shapes
+def shape_of(n_ratings, law="presets"):
+    """(n_users, n_items) for ``n_ratings`` under a shape law (see the module docstring)."""
+    if law == "sqrt":
+        from fastcf.bench.load import synthetic_shape
+
+        n_users, n_items, _ = synthetic_shape(f"synthetic:{int(n_ratings)}")
+        return n_users, n_items
+    if law != "presets":
+        raise ValueError(f"shape law == {law!r}, must be 'presets' or 'sqrt'.")
+    log_r = np.log([p[0] for p in PRESETS])
+    out = []
+    for column in (1, 2):
+        slope, intercept = np.polyfit(log_r, np.log([p[column] for p in PRESETS]), 1)
+        out.append(int(round(math.exp(intercept + slope * math.log(n_ratings)))))
+    return tuple(out)
+
+
+def dsgd_grid(workers):
+    """``fit_mf``'s default grid: two blocks per worker, at least 2."""
+    return max(2, 2 * workers)
+
+
+def dsgd_epoch_bytes(n_items, k, workers, grid=None, itemsize=ITEMSIZE):
+    """Bytes the workers send per DSGD epoch with resident user blocks.
+
+    Each of the ``grid`` strata sends every item block (factors and bias) to
+    the worker of the user block it meets, another worker for (W-1)/W of them.
+    """
+    grid = dsgd_grid(workers) if grid is None else grid
+    return grid * (workers - 1) / workers * n_items * (k + 1) * itemsize
+
+
+# ------------------------------------------------------------------------- the model
+class Network:
+    """Per-link bandwidth (bytes/s), per-message latency (s), the measured task overheads.
+
+    The measured latency and overheads are Dask's software costs on loopback;
+    ``latency`` (a real network's, per message) is added to them.
+    """
+
+    def __init__(self, rates, bandwidth=None, latency=None):
+        net, tasks, extra = rates["network"], rates["tasks"], latency or 0.0
+        self.bandwidth = bandwidth or net["bytes_per_s"]
+        self.latency = net["latency_s"] + extra
+        self.round_trip = tasks["round_trip_s"] + 2 * extra
+        # a step of dependent tasks: the scheduler's message, the input's transfer
+        self.step = tasks["chain_step_s"] + 2 * extra
+        self.step_alone = tasks["chain_step_one_worker_s"] + extra
+        #: what the scheduler spends on each task, one task after another
+        self.per_task = tasks["per_task_s"]
+
+    def send(self, nbytes):
+        return self.latency + nbytes / self.bandwidth
+
+    def broadcast(self, nbytes, workers):
+        """Seconds to get ``nbytes`` from the client onto ``workers`` workers (Dask's tree)."""
+        rounds = math.ceil(math.log(workers, 3) - 1e-9) if workers > 1 else 0
+        return self.send(nbytes) + rounds * (self.latency + 2 * nbytes / self.bandwidth)
+
+
+def _row(compute, waiting, net_bytes, worker_bytes, memory):
+    return {"compute_s": compute, "comm_s": waiting, "total_s": compute + waiting,
+            "net_bytes": net_bytes, "worker_bytes": worker_bytes, "memory_bytes": memory}
+
+
+def predict_dsgd(rates, net, n_users, n_items, n_ratings, workers, k):
+    g = dsgd_grid(workers)
+    compute = n_ratings * rates["sgd"]["s_per_update"] / workers
+    received = n_items * (k + 1) * ITEMSIZE / workers * (workers - 1) / workers
+    step = net.step if workers > 1 else net.step_alone
+    # g strata of g cells: g^2 tasks an epoch through the one scheduler
+    waiting = g * (step + (received / net.bandwidth if workers > 1 else 0.0)) \
+        + g * g * net.per_task
+    sent = dsgd_epoch_bytes(n_items, k, workers, g)
+    memory = (n_ratings * (2 * INDEX_BYTES + ITEMSIZE) + (n_users + 2 * n_items)
+              * (k + 1) * ITEMSIZE) / workers
+    return _row(compute, waiting, sent, sent, memory)
+
+
+def predict_als(rates, net, n_users, n_items, n_ratings, workers, k, mode="implicit"):
+    als = rates["als"][mode]
+    compute = waiting = net_bytes = worker_bytes = 0.0
+    for rows, other in ((n_users, n_items), (n_items, n_users)):
+        shared = other * k * ITEMSIZE + k * k * 8
+        solved = rows * k * ITEMSIZE
+        compute += (als["s_per_entry"] * n_ratings + als["s_per_row"] * rows) / workers
+        waiting += (rates["gram"]["s_per_row_k2"] * other * k * k  # on the client
+                    + net.broadcast(shared, workers) + net.send(solved) + net.round_trip)
+        net_bytes += workers * shared + solved
+        worker_bytes += (workers - 1) * shared + solved
+    memory = 2 * n_ratings * (INDEX_BYTES + ITEMSIZE) / workers + (n_users + n_items) * k \
+        * ITEMSIZE
+    return _row(compute, waiting, net_bytes, worker_bytes, memory)
+
+
+def predict_similarity(rates, net, n_users, n_items, n_ratings, workers, k):
+    sim = rates["similarity"]
+    n = n_items
+    pairs = sim["skew"] * n_ratings ** 2 / n_users / 2
+    data = sim["wire_bytes_per_rating"] * n_ratings
+    part = n * (k * 16 + 8)  # a partial top-k: int64 indices, float64 values, counts
+    # the pairs split over the blocks; every block keeps (and merges) a list for every row
+    compute = (sim["s_per_pair"] * pairs + sim["s_per_distinct_pair"]
+               * distinct_pairs(n, pairs)) / workers + sim["s_per_row"] * n
+    levels = math.ceil(math.log(workers, 4) - 1e-9) if workers > 1 else 0
+    waiting = (sim["prepare_s_per_rating"] * n_ratings + net.broadcast(data, workers)
+               + levels * (3 * part / net.bandwidth + sim["merge_s_per_value"] * 4 * n * k
+                           + net.round_trip)
+               + net.send(part) + net.round_trip)
+    moved = (workers - 1) * part + part
+    return _row(compute, waiting, workers * data + moved, (workers - 1) * data + moved,
+                data + 2 * part)
+
+
+def predict_recommend(rates, net, n_users, n_items, n_ratings, workers, n=10):
+    rec = rates["recommend"]
+    model = rec["model_bytes_per_factor_row"] * (n_users + n_items) \
+        + rec["model_bytes_per_rating"] * n_ratings
+    result = n_users * n * rec["result_bytes_per_row"]
+    compute = n_users * n_items * rec["s_per_score"] / workers
+    blocks = math.ceil(n_users / RECOMMEND_BLOCK_USERS)
+    waiting = (net.broadcast(model, workers) + net.send(result) + net.round_trip
+               + blocks * net.per_task)
+    return _row(compute, waiting, workers * model + result, (workers - 1) * model + result,
+                model + result / workers)
+
+
+def predict(rates, job, n_users, n_items, n_ratings, workers, net, mode="implicit"):
+    """One job's prediction for a shape and a number of workers (see the module docstring)."""
+    k = rates["factors"]
+    if job == "dsgd":
+        return predict_dsgd(rates, net, n_users, n_items, n_ratings, workers, k["mf"])
+    if job == "als":
+        return predict_als(rates, net, n_users, n_items, n_ratings, workers, k["als"], mode)
+    if job == "similarity":
+        return predict_similarity(rates, net, n_users, n_items, n_ratings, workers, k["topk"])
+    if job == "recommend":
+        return predict_recommend(rates, net, n_users, n_items, n_ratings, workers,
+                                 k["recommend_n"])
+    raise ValueError(f"job == {job!r}, must be one of {JOBS}.")
+
+
+def scaling_limits(rates, job, shape, net, mode="implicit", max_workers=4096):
+    """(crossover W: the fewest workers at which waiting >= compute, the fastest W)."""
+    crossover, fastest = None, (math.inf, None)
+    for workers in range(1, max_workers + 1):
+        row = predict(rates, job, *shape, workers, net, mode)
+        if crossover is None and row["comm_s"] >= row["compute_s"]:
+            crossover = workers
+        if row["total_s"] < fastest[0]:
+            fastest = (row["total_s"], workers)
+    return crossover, fastest[1]
+
+
+# -------------------------------------------------------------------------- measuring
+def _best(fn, repeats=3):
+    """(best seconds of ``repeats`` calls of ``fn``, its last result)."""
+    best, out = math.inf, None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def measure_sgd(data, k, repeats):
+    """Seconds per SGD update of the MF kernel on one cell of a 2 x 2 grid."""
+    from fastcf.kernels.mf import run_sgd_epoch
+
+    rng = np.random.default_rng(0)
+    users, items, ratings = data.entry_users(), data.by_user.indices, data.by_user.data
+    cell = (rng.random(data.n_users) < 0.5)[users] & (rng.random(data.n_items) < 0.5)[items]
+    users, items = users[cell].astype(np.int32), items[cell].astype(np.int32)
+    ratings = ratings[cell].astype(np.float32)
+    p = (rng.standard_normal((data.n_users, k)) * 0.1).astype(np.float32)
+    q = (rng.standard_normal((data.n_items, k)) * 0.1).astype(np.float32)
+    bu, bi = np.zeros(data.n_users, np.float32), np.zeros(data.n_items, np.float32)
+    mu = float(ratings.mean())
+
+    def epoch():
+        return run_sgd_epoch(users, items, ratings, mu, bu, bi, p, q, (0.005,) * 4,
+                             (0.02,) * 4, True)
+
+    epoch()  # JIT / cache load
+    seconds, _ = _best(epoch, repeats)
+    return {"k": k, "cell_ratings": int(cell.sum()), "s_per_update": seconds / cell.sum(),
+            "updates_per_s": cell.sum() / seconds}
+
+
+def measure_als(data, k, mode, repeats):
+    """ALS half-step costs, seconds per entry and per row, and the Gram's per row x k^2.
+
+    Timed sweeps (best of ``repeats`` iterations, the Gram's time taken off)
+    of fits on the data and on every other user's ratings: four half-steps,
+    each reading all its entries and solving its rows, fitted (non-negative
+    least squares) as ``a entries + b rows``.
+    """
+    from scipy.optimize import nnls
+    from threadpoolctl import threadpool_limits
+
+    from fastcf import ALS
+    from fastcf.als import _Sweeps
+
+    class TimedSweeps(_Sweeps):
+        def __init__(self, model):
+            super().__init__(model, 1)
+            self.seconds = {"user": math.inf, "item": math.inf}
+
+        def sweep(self, side, other, factors):
+            start = time.perf_counter()
+            super().sweep(side, other, factors)
+            self.seconds[side] = min(self.seconds[side], time.perf_counter() - start)
+
+    params = {} if mode == "implicit" else {"implicit": False}
+    half = data.take(np.flatnonzero(data.entry_users() % 2 == 0), compact=False)
+    equations, times, gram = [], [], []
+    for d in (data, half):
+        model = ALS(factors=k, iterations=repeats, n_threads=1, seed=0, **params)
+        sweeps = model._sweeps = TimedSweeps(model)
+        with threadpool_limits(1):
+            model.fit(d)
+            gram_item, _ = _best(lambda m=model: m._shared(m.item_factors_), repeats)
+            gram_user, _ = _best(lambda m=model: m._shared(m.user_factors_), repeats)
+        gram.append((gram_item + gram_user) / ((d.n_users + d.n_items) * k * k))
+        equations += [(d.nnz, d.n_users), (d.nnz, d.n_items)]
+        times += [sweeps.seconds["user"] - gram_item, sweeps.seconds["item"] - gram_user]
+    (per_entry, per_row), _ = nnls(np.array(equations, dtype=float), np.array(times))
+    return {"k": k, "points": [(*e, t) for e, t in zip(equations, times)],
+            "s_per_entry": per_entry, "s_per_row": per_row, "gram_s_per_row_k2": min(gram)}
+
+
+def has_explicit_als():
+    from fastcf import ALS
+
+    return "implicit" in ALS().get_params()
+
+
+def pair_work(data):
+    """Item-item pair work of the top-k kernel: sum over users of d (d - 1) / 2."""
+    d = np.diff(data.by_user.indptr).astype(np.float64)
+    return float((d * (d - 1) / 2).sum())
+
+
+def distinct_pairs(n_items, pairs):
+    """Expected distinct co-rated item pairs among ``pairs`` pair visits (uniform items).
+
+    The kernel finalises each distinct pair of a row once (its similarity,
+    an offer to both rows' lists); with pairs visits spread over the
+    n (n - 1) / 2 possible pairs: ``N2 (1 - exp(-pairs / N2))``.
+    """
+    n2 = n_items * (n_items - 1) / 2
+    return n2 * -math.expm1(-pairs / n2) if n2 else 0.0
+
+
+def _similarity_point(data, k, repeats):
+    """(kernel seconds, pairs, distinct pairs, rows, prepare seconds, prepared, partial)."""
+    from fastcf.kernels.similarity import check_options, prepare, topk_partial
+
+    rows, n_cols, transposed = data.orientation("item")
+    csr = (rows.indptr, rows.indices, rows.data)
+    opts = check_options("pearson", k, rows.shape[0], 1, None, None, np.float64, True)
+    prepare_s, prepared = _best(lambda: prepare(
+        "pearson", csr, csr, n_cols, np.arange(rows.shape[0]), opts.min_support,
+        opts.shrinkage, opts.min_sim, None, transposed), repeats)
+    topk_partial(prepared, k, n_threads=1)  # JIT / cache load
+    seconds, part = _best(lambda: topk_partial(prepared, k, n_threads=1), repeats)
+    pairs = pair_work(data)
+    return seconds, pairs, distinct_pairs(data.n_items, pairs), data.n_items, prepare_s, \
+        prepared, part
+
+
+def measure_similarity(data, k, repeats):
+    """Item-item pearson top-k: seconds per pair visit, per distinct pair, per row and block.
+
+    Three runs of the kernel on one block of every row -- the data, every
+    other user (half the pair visits), every other item (a quarter of the
+    visits and distinct pairs, half the rows) -- fitted (non-negative least
+    squares) as ``a pairs + c distinct + b rows``.
+    """
+    from scipy.optimize import nnls
+
+    from fastcf.distributed import similarity as dsim
+    from fastcf.kernels.similarity import merge_topk
+
+    users, items = data.entry_users(), data.by_user.indices
+    subsets = [data, data.take(np.flatnonzero(users % 2 == 0), compact=False),
+               data.take(np.flatnonzero(items % 2 == 0))]
+    points = [_similarity_point(d, k, repeats) for d in subsets]
+    (per_pair, per_distinct, per_row), _ = nnls(np.array([p[1:4] for p in points]),
+                                               np.array([p[0] for p in points]))
+    seconds, pairs, distinct, _, prepare_s, prepared, part = points[0]
+    merge_s, _ = _best(lambda: merge_topk([part, part], k), repeats)
+    wire = getattr(dsim, "_for_the_wire", lambda x: x)(prepared)
+    d = np.diff(data.by_user.indptr).astype(np.float64)
+    return {"k": k, "kernel_s": seconds, "pairs": pairs, "distinct_pairs": distinct,
+            "points": [p[:4] for p in points], "s_per_pair": per_pair,
+            "s_per_distinct_pair": per_distinct, "s_per_row": per_row,
+            "prepare_s_per_rating": prepare_s / data.nnz,
+            "merge_s_per_value": merge_s / (2 * data.n_items * k),
+            "wire_bytes_per_rating": len(pickle.dumps(wire, protocol=5)) / data.nnz,
+            # sum d (d - 1) relative to n_users (R / n_users)^2: how skewed the degrees are
+            "skew": float((d * (d - 1)).sum() / (data.nnz ** 2 / data.n_users))}
+
+
+def measure_recommend(data, k, n, repeats):
+    """Recommend-all: seconds per (user, item) score, the model's and a result row's bytes."""
+    import fastcf
+
+    model = fastcf.MatrixFactorization(factors=k, epochs=1, n_threads=1).fit(data)
+    users = model.user_ids_[: min(len(model.user_ids_), 5_000)]
+    model.recommend_frame(users[:10], n)
+    seconds, frame = _best(lambda: model.recommend_frame(users, n), repeats)
+    model_bytes = len(pickle.dumps(model, protocol=5))
+    per_factor_row = (k + 1) * ITEMSIZE
+    return {"k": k, "n": n, "s_per_score": seconds / (len(users) * data.n_items),
+            "scores_per_s": len(users) * data.n_items / seconds,
+            "model_bytes": model_bytes, "model_bytes_per_factor_row": per_factor_row,
+            "model_bytes_per_rating": max(model_bytes - per_factor_row
+                                          * (data.n_users + data.n_items), 0) / data.nnz,
+            "result_bytes_per_row": len(pickle.dumps(frame, protocol=5)) / len(frame)}
+
+
+def measure_network(repeats, sizes_mb=(1, 4, 16, 64)):
+    """Loopback between two 1-thread worker processes: bandwidth, latency, task overheads."""
+    from dask.distributed import Client, LocalCluster, wait
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        a, b = sorted(client.scheduler_info()["workers"])
+
+        def round_trip(where):
+            return _best(lambda: client.submit(int, 0, workers=[where], pure=False).result(),
+                         max(repeats, 20))[0]
+
+        round_trip(b)
+        empty = round_trip(b)
+        points = []
+        for mb in sizes_mb:
+            best = math.inf
+            for _ in range(repeats):
+                made = client.submit(np.ones, mb * 2**20 // 8, workers=[a], pure=False)
+                wait(made)
+                start = time.perf_counter()
+                client.submit(len, made, workers=[b], allow_other_workers=False,
+                              pure=False).result()
+                best = min(best, time.perf_counter() - start - empty)
+                del made
+            points.append((mb * 2**20, best))
+        slope, intercept = np.polyfit([p[0] for p in points], [p[1] for p in points], 1)
+
+        def chain(places, steps=40):
+            start = time.perf_counter()
+            x = client.submit(int, 0, workers=[places[0]], pure=False)
+            for i in range(steps):
+                x = client.submit(max, x, i, workers=[places[(i + 1) % len(places)]],
+                                  allow_other_workers=False, pure=False)
+            x.result()
+            return (time.perf_counter() - start) / (steps + 1)
+
+        chain([a, b])
+        step = min(chain([a, b]) for _ in range(repeats))
+        step_alone = min(chain([a]) for _ in range(repeats))
+
+        def many(n=400):  # independent empty tasks at once: the scheduler's cost of a task
+            start = time.perf_counter()
+            wait(client.map(int, range(n), pure=False))
+            return (time.perf_counter() - start) / n
+
+        many()
+        per_task = min(many() for _ in range(repeats))
+    return ({"bytes_per_s": 1 / slope if slope > 0 else math.inf,
+             "latency_s": max(intercept, 0.0), "points": points},
+            {"round_trip_s": empty, "chain_step_s": step, "chain_step_one_worker_s": step_alone,
+             "per_task_s": per_task})
+
+
+def measure(size, repeats, log=sys.stderr):
+    """Every rate, on ``make_ratings`` at a ``fastcf benchmark`` size."""
+    import distributed_scaling as scaling
+
+    import fastcf
+    from fastcf.bench.load import synthetic_shape
+
+    n_users, n_items, n_ratings = synthetic_shape(f"synthetic:{size}")
+    data = fastcf.make_ratings(n_users, n_items, n_ratings, seed=0)
+    _ = data.by_item
+    rates = {"data": {"size": size, "n_users": data.n_users, "n_items": data.n_items,
+                      "n_ratings": data.nnz},
+             "cpus": os.cpu_count(), "load_before": load_average(),
+             "factors": {"mf": scaling.MF_FACTORS, "als": scaling.ALS_FACTORS,
+                         "topk": scaling.K, "recommend": 100, "recommend_n": scaling.N}}
+    rates["sgd"] = measure_sgd(data, scaling.MF_FACTORS, repeats)
+    print(f"SGD: {rates['sgd']['updates_per_s']:.3g} updates/s", file=log)
+    rates["als"] = {"implicit": measure_als(data, scaling.ALS_FACTORS, "implicit", repeats)}
+    if has_explicit_als():
+        rates["als"]["explicit"] = measure_als(data, scaling.ALS_FACTORS, "explicit", repeats)
+    rates["gram"] = {"s_per_row_k2": rates["als"]["implicit"]["gram_s_per_row_k2"]}
+    print(f"ALS: {rates['als']}", file=log)
+    rates["similarity"] = measure_similarity(data, scaling.K, repeats)
+    print(f"similarity: {rates['similarity']}", file=log)
+    rates["recommend"] = measure_recommend(data, 100, scaling.N, repeats)
+    print(f"recommend: {rates['recommend']}", file=log)
+    rates["network"], rates["tasks"] = measure_network(repeats)
+    print(f"network: {rates['network']}, tasks: {rates['tasks']}", file=log)
+    rates["load_after"] = load_average()
+    return rates
+
+
+# ------------------------------------------------------------------------ the report
+def measured_figures(row):
+    """(seconds, worker bytes) of a distributed_scaling row, per epoch / iteration for fits."""
+    import distributed_scaling as scaling
+
+    if row["job"] == scaling.DSGD_JOB:
+        return row["dask_epoch_s"], row.get("bytes_per_epoch")
+    if row["job"] == scaling.ALS_JOB:
+        return row["dask_epoch_s"], row["bytes_sent"] / scaling.ALS_ITERATIONS
+    return row["dask_s"], row["bytes_sent"]
+
+
+def job_of(name):
+    import distributed_scaling as scaling
+
+    return {scaling.DSGD_JOB: "dsgd", scaling.ALS_JOB: "als", scaling.SIMILARITY_JOB:
+            "similarity", scaling.RECOMMEND_JOB: "recommend"}[name]
+
+
+def check_rows(rates, measured):
+    """Predicted beside measured, for every measured (ratings, job, workers)."""
+    net = Network(rates)
+    shapes = {d["size"]: d for d in measured["data"]}
+    out = []
+    for row in measured["rows"]:
+        shape = shapes[row["ratings"]]
+        job = job_of(row["job"])
+        # the fits train on the training split (80 %)
+        n_ratings = shape["train_ratings"] if job in ("dsgd", "als") else shape["n_ratings"]
+        guess = predict(rates, job, shape["n_users"], shape["n_items"], n_ratings,
+                        row["workers"], net)
+        seconds, sent = measured_figures(row)
+        out.append({"ratings": row["ratings"], "job": job, "workers": row["workers"],
+                    "predicted_s": guess["total_s"], "measured_s": seconds,
+                    "predicted_bytes": guess["worker_bytes"], "measured_bytes": sent})
+    return out
+
+
+def big_rows(rates, bandwidths, latency, law, n_ratings=BIG_RATINGS, workers=BIG_WORKERS):
+    """The predictions at ``n_ratings`` for each bandwidth and worker count, and the limits."""
+    shape = (*shape_of(n_ratings, law), n_ratings)
+    modes = ["implicit"] + (["explicit"] if "explicit" in rates["als"] else [])
+    rows, limits = [], []
+    for bandwidth in bandwidths:
+        net = Network(rates, bandwidth, latency)
+        for job in JOBS:
+            for mode in (modes if job == "als" else ["implicit"]):
+                name = JOB_NAMES[job] + (f" ({mode})" if job == "als" else "")
+                single = predict(rates, job, *shape, 1, net, mode)["compute_s"]
+                for w in workers:
+                    row = predict(rates, job, *shape, w, net, mode)
+                    rows.append({"bandwidth": bandwidth, "job": name, "workers": w,
+                                 "single_s": single, **row})
+                crossover, fastest = scaling_limits(rates, job, shape, net, mode)
+                limits.append({"bandwidth": bandwidth, "job": name, "crossover": crossover,
+                               "fastest": fastest})
+    return shape, rows, limits
+
+
+def _mb(x):
+    return "-" if x is None else f"{x / 1e6:,.1f}"
+
+
+def _s(x):
+    return "-" if x is None else f"{x:,.3g}"
+
+
+def format_markdown(results):
+    rates = results["rates"]
+    lines = [f"Rates measured on {rates['data']['size']} ratings "
+             f"({rates['data']['n_users']:,} users x {rates['data']['n_items']:,} items), "
+             f"1 thread, {rates['cpus']} CPUs, load {rates['load_before']} / "
+             f"{rates['load_after']}:", ""]
+    als, sim = rates["als"], rates["similarity"]
+    lines += [
+        f"- SGD (k={rates['sgd']['k']}): {rates['sgd']['updates_per_s']:.3g} updates/s",
+        *(f"- ALS {mode} (k={a['k']}): {a['s_per_entry'] * 1e9:.0f} ns per entry + "
+          f"{a['s_per_row'] * 1e6:.2f} us per row" for mode, a in als.items()),
+        f"- Gram: {rates['gram']['s_per_row_k2'] * 1e12:.0f} ps per row x k^2",
+        f"- similarity top-{sim['k']}: {sim['s_per_pair'] * 1e9:.2f} ns per pair visit + "
+        f"{sim['s_per_distinct_pair'] * 1e9:.2f} ns per distinct pair + "
+        f"{sim['s_per_row'] * 1e6:.2f} us per row per block; "
+        f"{sim['wire_bytes_per_rating']:.1f} bytes a rating sent; degree skew {sim['skew']:.2f}",
+        f"- recommend-all: {rates['recommend']['scores_per_s']:.3g} scores/s; model "
+        f"{rates['recommend']['model_bytes_per_rating']:.1f} bytes a rating + factors",
+        f"- loopback: {rates['network']['bytes_per_s'] / 1e9:.2f} GB/s, latency "
+        f"{rates['network']['latency_s'] * 1e3:.2f} ms; empty task round trip "
+        f"{rates['tasks']['round_trip_s'] * 1e3:.2f} ms; dependent-task step "
+        f"{rates['tasks']['chain_step_s'] * 1e3:.2f} ms across workers, "
+        f"{rates['tasks']['chain_step_one_worker_s'] * 1e3:.2f} ms on one; "
+        f"{rates['tasks']['per_task_s'] * 1e3:.2f} ms of the scheduler's a task", ""]
+    if results.get("check"):
+        lines += ["Predicted vs measured (DSGD: an epoch, ALS: an iteration, else the call; "
+                  "bytes the workers sent, Dask's counters):", "",
+                  "| ratings | job | workers | predicted s | measured s | predicted MB | "
+                  "measured MB |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['ratings']} | {r['job']} | {r['workers']} | {_s(r['predicted_s'])} | "
+                  f"{_s(r['measured_s'])} | {_mb(r['predicted_bytes'])} | "
+                  f"{_mb(r['measured_bytes'])} |" for r in results["check"]]
+        lines.append("")
+    n_users, n_items, n_ratings = results["big_shape"]
+    lines += [f"Predicted at {n_ratings:.3g} ratings ({results['shape_law']} shape law: "
+              f"{n_users:,} users x {n_items:,} items), latency {results['latency']} s a "
+              "message; every worker 1 thread with its own link:", "",
+              "| Gbit/s | job | workers | compute s | comm + wait s | total s | speedup | "
+              "GB on the network | GB a worker holds |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results["big"]:
+        lines.append(f"| {r['bandwidth'] * 8 / 1e9:g} | {r['job']} | {r['workers']} | "
+                     f"{_s(r['compute_s'])} | {_s(r['comm_s'])} | {_s(r['total_s'])} | "
+                     f"{r['single_s'] / r['total_s']:.1f}x | {r['net_bytes'] / 1e9:,.2f} | "
+                     f"{r['memory_bytes'] / 1e9:,.2f} |")
+    lines += ["", "Where each job stops scaling (crossover: the fewest workers at which "
+              "communication and waiting take as long as compute; fastest: the W of the "
+              "least total time, up to 4096):", "",
+              "| Gbit/s | job | crossover W | fastest W |", "|---|---|---|---|"]
+    lines += [f"| {r['bandwidth'] * 8 / 1e9:g} | {r['job']} | {r['crossover'] or '> 4096'} | "
+              f"{r['fastest']} |" for r in results["limits"]]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ratings", default="10m,25m",
+                        help="sizes measured and predicted for 1 and 2 workers")
+    parser.add_argument("--rate-size", help="the size the rates are measured on "
+                        "(default: the first of --ratings)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--measure-only", action="store_true")
+    parser.add_argument("--predict-only", action="store_true",
+                        help="predict from --rates, measure nothing")
+    parser.add_argument("--rates", help="rates JSON: written after measuring, read with "
+                        "--predict-only")
+    parser.add_argument("--measured", help="a distributed_scaling.py results.json to check "
+                        "against (default: run it, unless --predict-only)")
+    parser.add_argument("--bandwidth", default="1.25e9,1.25e10",
+                        help="bytes/s of a worker's link for the 1B prediction, comma-separated")
+    parser.add_argument("--latency", type=float, default=1e-4, help="seconds a message")
+    parser.add_argument("--shape-law", default="presets", choices=("presets", "sqrt"))
+    parser.add_argument("--out")
+    args = parser.parse_args(argv)
+    if args.predict_only and args.measure_only:
+        parser.error("--predict-only and --measure-only exclude each other")
+    if args.predict_only and not args.rates:
+        parser.error("--predict-only needs --rates FILE")
+    sizes = args.ratings.split(",")
+    if args.predict_only:
+        with open(args.rates) as fh:
+            rates = json.load(fh)
+    else:
+        rates = measure(args.rate_size or sizes[0], args.repeats)
+        if args.rates:
+            with open(args.rates, "w") as fh:
+                json.dump(rates, fh, indent=2, default=float)
+    results = {"rates": rates, "load_before": rates["load_before"], "check": None}
+    if args.measured:
+        with open(args.measured) as fh:
+            results["check"] = check_rows(rates, json.load(fh))
+    elif not args.predict_only and not args.measure_only:
+        import distributed_scaling as scaling
+
+        measured = {"data": [], "rows": []}
+        for size in sizes:
+            shape, rows = scaling.measure(size, args.repeats)
+            measured["data"].append(shape)
+            measured["rows"] += rows
+        results["measured"] = measured
+        results["check"] = check_rows(rates, measured)
+    bandwidths = [float(b) for b in args.bandwidth.split(",")]
+    results.update(latency=args.latency, shape_law=args.shape_law)
+    results["big_shape"], results["big"], results["limits"] = big_rows(
+        rates, bandwidths, args.latency, args.shape_law)
+    finish(results, format_markdown, args.out)
+
+
+if __name__ == "__main__":
+    main()
