@@ -14,14 +14,15 @@
    of several sizes minus an empty task's round trip, fitted as latency +
    bytes / bandwidth); the round trip of an empty task and the step of a chain
    of dependent tasks alternating between the workers (what a DSGD stratum
-   waits at its barrier).
+   waits at its barrier); the scheduler's time per task (400 independent
+   empty tasks at once).
 2. **Predict** (``--predict-only --rates FILE`` from saved rates) each job's
    time and bytes for W workers and R ratings:
 
    - DSGD, user blocks resident (an epoch): ``R / (W rate)`` + per stratum (g =
      2W of them) a barrier and the item blocks a worker receives,
-     ``n_items (k+1) itemsize / W * (W-1)/W``; bytes
-     ``g (W-1)/W n_items (k+1) itemsize``.
+     ``n_items (k+1) itemsize / W * (W-1)/W``, and g^2 tasks (a cell each)
+     through the scheduler; bytes ``g (W-1)/W n_items (k+1) itemsize``.
    - ALS (an iteration, two half-steps): the other side and its Gram
      broadcast, ``(a R + b rows) / W`` solving, the solved rows gathered;
      bytes ``(n_users + n_items) k itemsize (W + 1)``.
@@ -29,7 +30,7 @@
      b n`` (every block keeps a list for every row), the ``n k`` partial lists
      merged by a tree of 4-way merges and gathered.
    - recommend-all (the call): the model broadcast, ``users items / (W rate)``,
-     the result rows gathered.
+     the result rows gathered, a task per 10,000 users.
 
    A broadcast is Dask's: the client sends one copy, then each holder serves
    at most two more per round (``Scheduler.replicate``), ``S/B (1 + 2
@@ -104,6 +105,12 @@ def dsgd_grid(workers):
     return max(2, 2 * workers)
 
 
+def dsgd_tasks_per_epoch(workers, grid=None):
+    """Tasks the scheduler runs per DSGD epoch: one per grid cell, g strata of g cells."""
+    grid = dsgd_grid(workers) if grid is None else grid
+    return grid * grid
+
+
 def dsgd_epoch_bytes(n_items, k, workers, grid=None, itemsize=ITEMSIZE):
     """Bytes the workers send per DSGD epoch with resident user blocks.
 
@@ -142,39 +149,45 @@ class Network:
         return self.send(nbytes) + rounds * (self.latency + 2 * nbytes / self.bandwidth)
 
 
-def _row(compute, waiting, net_bytes, worker_bytes, memory):
+def _row(compute, parts, net_bytes, worker_bytes, memory):
+    """A prediction: compute, the waiting by cause (``parts``), bytes, memory per worker."""
+    waiting = sum(parts.values())
     return {"compute_s": compute, "comm_s": waiting, "total_s": compute + waiting,
-            "net_bytes": net_bytes, "worker_bytes": worker_bytes, "memory_bytes": memory}
+            "parts": parts, "net_bytes": net_bytes, "worker_bytes": worker_bytes,
+            "memory_bytes": memory}
 
 
 def predict_dsgd(rates, net, n_users, n_items, n_ratings, workers, k):
     g = dsgd_grid(workers)
     compute = n_ratings * rates["sgd"]["s_per_update"] / workers
     received = n_items * (k + 1) * ITEMSIZE / workers * (workers - 1) / workers
-    step = net.step if workers > 1 else net.step_alone
-    # g strata of g cells: g^2 tasks an epoch through the one scheduler
-    waiting = g * (step + (received / net.bandwidth if workers > 1 else 0.0)) \
-        + g * g * net.per_task
+    parts = {"barriers": g * (net.step if workers > 1 else net.step_alone),
+             "item blocks": g * received / net.bandwidth,
+             # ~W^2 tasks an epoch, every one through the one scheduler
+             "scheduler": dsgd_tasks_per_epoch(workers, g) * net.per_task}
     sent = dsgd_epoch_bytes(n_items, k, workers, g)
     memory = (n_ratings * (2 * INDEX_BYTES + ITEMSIZE) + (n_users + 2 * n_items)
               * (k + 1) * ITEMSIZE) / workers
-    return _row(compute, waiting, sent, sent, memory)
+    return _row(compute, parts, sent, sent, memory)
 
 
 def predict_als(rates, net, n_users, n_items, n_ratings, workers, k, mode="implicit"):
     als = rates["als"][mode]
-    compute = waiting = net_bytes = worker_bytes = 0.0
+    compute = net_bytes = worker_bytes = 0.0
+    parts = dict.fromkeys(("Gram", "broadcast", "gather", "tasks"), 0.0)
     for rows, other in ((n_users, n_items), (n_items, n_users)):
         shared = other * k * ITEMSIZE + k * k * 8
         solved = rows * k * ITEMSIZE
         compute += (als["s_per_entry"] * n_ratings + als["s_per_row"] * rows) / workers
-        waiting += (rates["gram"]["s_per_row_k2"] * other * k * k  # on the client
-                    + net.broadcast(shared, workers) + net.send(solved) + net.round_trip)
+        parts["Gram"] += rates["gram"]["s_per_row_k2"] * other * k * k  # on the client
+        parts["broadcast"] += net.broadcast(shared, workers)
+        parts["gather"] += net.send(solved)  # through the client's link
+        parts["tasks"] += net.round_trip
         net_bytes += workers * shared + solved
         worker_bytes += (workers - 1) * shared + solved
     memory = 2 * n_ratings * (INDEX_BYTES + ITEMSIZE) / workers + (n_users + n_items) * k \
         * ITEMSIZE
-    return _row(compute, waiting, net_bytes, worker_bytes, memory)
+    return _row(compute, parts, net_bytes, worker_bytes, memory)
 
 
 def predict_similarity(rates, net, n_users, n_items, n_ratings, workers, k):
@@ -187,12 +200,13 @@ def predict_similarity(rates, net, n_users, n_items, n_ratings, workers, k):
     compute = (sim["s_per_pair"] * pairs + sim["s_per_distinct_pair"]
                * distinct_pairs(n, pairs)) / workers + sim["s_per_row"] * n
     levels = math.ceil(math.log(workers, 4) - 1e-9) if workers > 1 else 0
-    waiting = (sim["prepare_s_per_rating"] * n_ratings + net.broadcast(data, workers)
-               + levels * (3 * part / net.bandwidth + sim["merge_s_per_value"] * 4 * n * k
-                           + net.round_trip)
-               + net.send(part) + net.round_trip)
+    parts = {"prepare": sim["prepare_s_per_rating"] * n_ratings,  # on the client
+             "broadcast": net.broadcast(data, workers),
+             "merge": levels * (3 * part / net.bandwidth + sim["merge_s_per_value"] * 4 * n * k
+                                + net.round_trip),
+             "gather": net.send(part) + net.round_trip}
     moved = (workers - 1) * part + part
-    return _row(compute, waiting, workers * data + moved, (workers - 1) * data + moved,
+    return _row(compute, parts, workers * data + moved, (workers - 1) * data + moved,
                 data + 2 * part)
 
 
@@ -202,10 +216,10 @@ def predict_recommend(rates, net, n_users, n_items, n_ratings, workers, n=10):
         + rec["model_bytes_per_rating"] * n_ratings
     result = n_users * n * rec["result_bytes_per_row"]
     compute = n_users * n_items * rec["s_per_score"] / workers
-    blocks = math.ceil(n_users / RECOMMEND_BLOCK_USERS)
-    waiting = (net.broadcast(model, workers) + net.send(result) + net.round_trip
-               + blocks * net.per_task)
-    return _row(compute, waiting, workers * model + result, (workers - 1) * model + result,
+    parts = {"broadcast": net.broadcast(model, workers),
+             "gather": net.send(result),  # through the client's link
+             "tasks": net.round_trip + math.ceil(n_users / RECOMMEND_BLOCK_USERS) * net.per_task}
+    return _row(compute, parts, workers * model + result, (workers - 1) * model + result,
                 model + result / workers)
 
 
@@ -225,15 +239,17 @@ def predict(rates, job, n_users, n_items, n_ratings, workers, net, mode="implici
 
 
 def scaling_limits(rates, job, shape, net, mode="implicit", max_workers=4096):
-    """(crossover W: the fewest workers at which waiting >= compute, the fastest W)."""
-    crossover, fastest = None, (math.inf, None)
+    """(crossover W: the fewest workers at which waiting >= compute, the fastest W, the
+    largest part of the waiting there)."""
+    crossover, fastest, why = None, (math.inf, None), None
     for workers in range(1, max_workers + 1):
         row = predict(rates, job, *shape, workers, net, mode)
         if crossover is None and row["comm_s"] >= row["compute_s"]:
             crossover = workers
+            why = max(row["parts"], key=row["parts"].get)
         if row["total_s"] < fastest[0]:
             fastest = (row["total_s"], workers)
-    return crossover, fastest[1]
+    return crossover, fastest[1], why
 
 
 # -------------------------------------------------------------------------- measuring
@@ -254,11 +270,14 @@ def measure_sgd(data, k, repeats):
     rng = np.random.default_rng(0)
     users, items, ratings = data.entry_users(), data.by_user.indices, data.by_user.data
     cell = (rng.random(data.n_users) < 0.5)[users] & (rng.random(data.n_items) < 0.5)[items]
-    users, items = users[cell].astype(np.int32), items[cell].astype(np.int32)
+    # a DSGD task's arrays: the cell's ratings by user, indices local to its blocks
+    user_ids, users = np.unique(users[cell], return_inverse=True)
+    item_ids, items = np.unique(items[cell], return_inverse=True)
+    users, items = users.astype(np.int32), items.astype(np.int32)
     ratings = ratings[cell].astype(np.float32)
-    p = (rng.standard_normal((data.n_users, k)) * 0.1).astype(np.float32)
-    q = (rng.standard_normal((data.n_items, k)) * 0.1).astype(np.float32)
-    bu, bi = np.zeros(data.n_users, np.float32), np.zeros(data.n_items, np.float32)
+    p = (rng.standard_normal((len(user_ids), k)) * 0.1).astype(np.float32)
+    q = (rng.standard_normal((len(item_ids), k)) * 0.1).astype(np.float32)
+    bu, bi = np.zeros(len(user_ids), np.float32), np.zeros(len(item_ids), np.float32)
     mu = float(ratings.mean())
 
     def epoch():
@@ -543,9 +562,9 @@ def big_rows(rates, bandwidths, latency, law, n_ratings=BIG_RATINGS, workers=BIG
                     row = predict(rates, job, *shape, w, net, mode)
                     rows.append({"bandwidth": bandwidth, "job": name, "workers": w,
                                  "single_s": single, **row})
-                crossover, fastest = scaling_limits(rates, job, shape, net, mode)
+                crossover, fastest, why = scaling_limits(rates, job, shape, net, mode)
                 limits.append({"bandwidth": bandwidth, "job": name, "crossover": crossover,
-                               "fastest": fastest})
+                               "fastest": fastest, "why": why})
     return shape, rows, limits
 
 
@@ -589,24 +608,29 @@ def format_markdown(results):
         lines += [f"| {r['ratings']} | {r['job']} | {r['workers']} | {_s(r['predicted_s'])} | "
                   f"{_s(r['measured_s'])} | {_mb(r['predicted_bytes'])} | "
                   f"{_mb(r['measured_bytes'])} |" for r in results["check"]]
-        lines.append("")
+        lines += ["", "(Dask counts the bytes of what ``dask.sizeof`` sizes: arrays exactly, a "
+                  "model object as a few bytes -- recommend's broadcast model is not in its "
+                  "counter. DSGD as measured is the fastcf run, resident blocks or not.)", ""]
     n_users, n_items, n_ratings = results["big_shape"]
     lines += [f"Predicted at {n_ratings:.3g} ratings ({results['shape_law']} shape law: "
               f"{n_users:,} users x {n_items:,} items), latency {results['latency']} s a "
               "message; every worker 1 thread with its own link:", "",
-              "| Gbit/s | job | workers | compute s | comm + wait s | total s | speedup | "
-              "GB on the network | GB a worker holds |", "|---|---|---|---|---|---|---|---|---|"]
+              "| Gbit/s | job | workers | compute s | comm + wait s (of which) | total s | "
+              "speedup | GB on the network | GB a worker holds |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in results["big"]:
+        parts = ", ".join(f"{name} {_s(v)}" for name, v in r["parts"].items() if v > 0)
         lines.append(f"| {r['bandwidth'] * 8 / 1e9:g} | {r['job']} | {r['workers']} | "
-                     f"{_s(r['compute_s'])} | {_s(r['comm_s'])} | {_s(r['total_s'])} | "
+                     f"{_s(r['compute_s'])} | {_s(r['comm_s'])} ({parts}) | {_s(r['total_s'])} | "
                      f"{r['single_s'] / r['total_s']:.1f}x | {r['net_bytes'] / 1e9:,.2f} | "
                      f"{r['memory_bytes'] / 1e9:,.2f} |")
     lines += ["", "Where each job stops scaling (crossover: the fewest workers at which "
               "communication and waiting take as long as compute; fastest: the W of the "
               "least total time, up to 4096):", "",
-              "| Gbit/s | job | crossover W | fastest W |", "|---|---|---|---|"]
+              "| Gbit/s | job | crossover W | most of the waiting there | fastest W |",
+              "|---|---|---|---|---|"]
     lines += [f"| {r['bandwidth'] * 8 / 1e9:g} | {r['job']} | {r['crossover'] or '> 4096'} | "
-              f"{r['fastest']} |" for r in results["limits"]]
+              f"{r['why'] or '-'} | {r['fastest']} |" for r in results["limits"]]
     return "\n".join(lines)
 
 
@@ -646,7 +670,9 @@ def main(argv=None):
     results = {"rates": rates, "load_before": rates["load_before"], "check": None}
     if args.measured:
         with open(args.measured) as fh:
-            results["check"] = check_rows(rates, json.load(fh))
+            measured = json.load(fh)
+        # distributed_scaling's results.json, or this script's (which holds one)
+        results["check"] = check_rows(rates, measured.get("measured", measured))
     elif not args.predict_only and not args.measure_only:
         import distributed_scaling as scaling
 

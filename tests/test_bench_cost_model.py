@@ -76,10 +76,13 @@ def test_the_crossover_is_where_waiting_first_reaches_compute(model):
     shape = (*model.shape_of(1e9), 1e9)
     net = model.Network(RATES, 1.25e9, 1e-4)
     for job in model.JOBS:
-        crossover, fastest = model.scaling_limits(RATES, job, shape, net, max_workers=512)
+        crossover, fastest, why = model.scaling_limits(RATES, job, shape, net,
+                                                       max_workers=512)
         assert crossover is not None and 1 <= fastest <= 512
         at = model.predict(RATES, job, *shape, crossover, net)
         assert at["comm_s"] >= at["compute_s"]
+        assert at["comm_s"] == pytest.approx(sum(at["parts"].values()))
+        assert at["parts"][why] == max(at["parts"].values())
         if crossover > 1:
             before = model.predict(RATES, job, *shape, crossover - 1, net)
             assert before["comm_s"] < before["compute_s"]
