@@ -21,8 +21,9 @@
 
    - DSGD, user blocks resident (an epoch): ``R / (W rate)`` + per stratum (g =
      2W of them) a barrier and the item blocks a worker receives,
-     ``n_items (k+1) itemsize / W * (W-1)/W``, and g^2 tasks (a cell each)
-     through the scheduler; bytes ``g (W-1)/W n_items (k+1) itemsize``.
+     ``n_items (k+1) itemsize / W * (W-1)/W``, and its tasks (one per worker
+     and one per item block that moves: ~6 W^2 an epoch) through the
+     scheduler; bytes ``g (W-1)/W n_items (k+1) itemsize``.
    - ALS (an iteration, two half-steps): the other side and its Gram
      broadcast, ``(a R + b rows) / W`` solving, the solved rows gathered;
      bytes ``(n_users + n_items) k itemsize (W + 1)``.
@@ -106,9 +107,10 @@ def dsgd_grid(workers):
 
 
 def dsgd_tasks_per_epoch(workers, grid=None):
-    """Tasks the scheduler runs per DSGD epoch: one per grid cell, g strata of g cells."""
+    """Tasks the scheduler runs per DSGD epoch (resident blocks): in each of the g
+    strata one per worker and one per item block that changes worker."""
     grid = dsgd_grid(workers) if grid is None else grid
-    return grid * grid
+    return grid * (workers + grid * (workers - 1) / workers)
 
 
 def dsgd_epoch_bytes(n_items, k, workers, grid=None, itemsize=ITEMSIZE):
@@ -163,7 +165,7 @@ def predict_dsgd(rates, net, n_users, n_items, n_ratings, workers, k):
     received = n_items * (k + 1) * ITEMSIZE / workers * (workers - 1) / workers
     parts = {"barriers": g * (net.step if workers > 1 else net.step_alone),
              "item blocks": g * received / net.bandwidth,
-             # ~W^2 tasks an epoch, every one through the one scheduler
+             # ~6 W^2 tasks an epoch, every one through the one scheduler
              "scheduler": dsgd_tasks_per_epoch(workers, g) * net.per_task}
     sent = dsgd_epoch_bytes(n_items, k, workers, g)
     memory = (n_ratings * (2 * INDEX_BYTES + ITEMSIZE) + (n_users + 2 * n_items)
