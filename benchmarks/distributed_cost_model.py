@@ -23,7 +23,7 @@
      2W of them) a barrier and the item blocks a worker receives,
      ``n_items (k+1) itemsize / W * (W-1)/W``, and its tasks (one per worker
      and one per item block that moves: ~6 W^2 an epoch) through the
-     scheduler; bytes ``g (W-1)/W n_items (k+1) itemsize``.
+     scheduler; bytes ``(g+1) (W-1)/W n_items (k+1) itemsize``.
    - ALS (an iteration, two half-steps): the other side and its Gram
      broadcast, ``(a R + b rows) / W`` solving, the solved rows gathered;
      bytes ``(n_users + n_items) k itemsize (W + 1)``.
@@ -116,11 +116,13 @@ def dsgd_tasks_per_epoch(workers, grid=None):
 def dsgd_epoch_bytes(n_items, k, workers, grid=None, itemsize=ITEMSIZE):
     """Bytes the workers send per DSGD epoch with resident user blocks.
 
-    Each of the ``grid`` strata sends every item block (factors and bias) to
-    the worker of the user block it meets, another worker for (W-1)/W of them.
+    Each change of stratum sends every item block (factors and bias) to the
+    worker of the user block it meets next, another worker for (W-1)/W of
+    them: ``grid + 1`` changes an epoch, counting the one from the epoch
+    before (as ``fit_mf``'s docstring counts them, and Dask's counters show).
     """
     grid = dsgd_grid(workers) if grid is None else grid
-    return grid * (workers - 1) / workers * n_items * (k + 1) * itemsize
+    return (grid + 1) * (workers - 1) / workers * n_items * (k + 1) * itemsize
 
 
 # ------------------------------------------------------------------------- the model
@@ -164,7 +166,7 @@ def predict_dsgd(rates, net, n_users, n_items, n_ratings, workers, k):
     compute = n_ratings * rates["sgd"]["s_per_update"] / workers
     received = n_items * (k + 1) * ITEMSIZE / workers * (workers - 1) / workers
     parts = {"barriers": g * (net.step if workers > 1 else net.step_alone),
-             "item blocks": g * received / net.bandwidth,
+             "item blocks": (g + 1) * received / net.bandwidth,
              # ~6 W^2 tasks an epoch, every one through the one scheduler
              "scheduler": dsgd_tasks_per_epoch(workers, g) * net.per_task}
     sent = dsgd_epoch_bytes(n_items, k, workers, g)
@@ -612,7 +614,7 @@ def format_markdown(results):
                   f"{_mb(r['measured_bytes'])} |" for r in results["check"]]
         lines += ["", "(Dask counts the bytes of what ``dask.sizeof`` sizes: arrays exactly, a "
                   "model object as a few bytes -- recommend's broadcast model is not in its "
-                  "counter. DSGD as measured is the fastcf run, resident blocks or not.)", ""]
+                  "counter; the model's bytes are pickled bytes.)", ""]
     n_users, n_items, n_ratings = results["big_shape"]
     lines += [f"Predicted at {n_ratings:.3g} ratings ({results['shape_law']} shape law: "
               f"{n_users:,} users x {n_items:,} items), latency {results['latency']} s a "

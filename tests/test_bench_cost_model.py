@@ -43,8 +43,9 @@ def model(monkeypatch):
 def test_dsgd_bytes_are_the_item_blocks_that_change_worker(model):
     n_items, k = 10_700, 50
     assert model.dsgd_epoch_bytes(n_items, k, 1) == 0  # one worker: nothing moves
-    # 2 workers, grid 4: 4 strata, half of the item blocks change worker each
-    assert model.dsgd_epoch_bytes(n_items, k, 2) == 4 * 0.5 * n_items * 51 * 4
+    # 2 workers, grid 4: 4 strata and the change from the epoch before, half of the
+    # item blocks change worker each time
+    assert model.dsgd_epoch_bytes(n_items, k, 2) == 5 * 0.5 * n_items * 51 * 4
     net = model.Network(RATES)
     row = model.predict(RATES, "dsgd", 70_000, n_items, 10_000_000, 2, net)
     assert row["worker_bytes"] == model.dsgd_epoch_bytes(n_items, k, 2)
