@@ -108,7 +108,8 @@ def dsgd_grid(workers):
 
 def dsgd_tasks_per_epoch(workers, grid=None):
     """Tasks the scheduler runs per DSGD epoch (resident blocks): in each of the g
-    strata one per worker and one per item block that changes worker."""
+    strata one per worker and one per (sender, receiver) pair of workers moving
+    item blocks, counted as one per item block that changes worker (at most)."""
     grid = dsgd_grid(workers) if grid is None else grid
     return grid * (workers + grid * (workers - 1) / workers)
 
