@@ -19,6 +19,11 @@ def _model(mode, **params):
     return fastcf.ALS(**{"factors": 12, "iterations": 3, "seed": 5, **mode, **params})
 
 
+@pytest.fixture(params=["numba", "cython"])
+def backend(request):
+    return request.param
+
+
 def _assert_same_factors(got, want):
     for name in ("user_factors_", "item_factors_"):
         a, b = getattr(got, name), getattr(want, name)
@@ -27,8 +32,9 @@ def _assert_same_factors(got, want):
 
 @pytest.mark.parametrize("mode, solver", [({}, "cg"), ({}, "cholesky"), (MODES[1], "cg")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_row_blocks_solved_alone_give_the_bits_of_the_whole_sweep(data, mode, dtype, solver):
-    model = _model(mode, dtype=dtype, solver=solver)
+def test_row_blocks_solved_alone_give_the_bits_of_the_whole_sweep(data, mode, dtype, solver,
+                                                                  backend):
+    model = _model(mode, dtype=dtype, solver=solver, backend=backend)
     model.global_mean_ = data.global_mean  # what the explicit mode centres on
     rng = np.random.default_rng(0)
     csr = model._rows(data.by_user)
@@ -51,13 +57,14 @@ def test_row_blocks_solved_alone_give_the_bits_of_the_whole_sweep(data, mode, dt
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_factors_are_those_of_als_fit(client, data, mode, dtype):
-    want = _model(mode, dtype=dtype).fit(data, compute_loss=True)
+def test_factors_are_those_of_als_fit(client, data, mode, dtype, backend):
+    want = _model(mode, dtype=dtype, backend=backend).fit(data, compute_loss=True)
     runs = [dict(), dict(blocks=3), dict(client=client), dict(client=client, blocks=1),
             dict(client=client, blocks=5), dict(client=client, blocks=3, broadcast=True)]
     for kwargs in runs:
         seen = []
-        got = distributed.fit_als(_model(mode, dtype=dtype), data, compute_loss=True,
+        got = distributed.fit_als(_model(mode, dtype=dtype, backend=backend), data,
+                                  compute_loss=True,
                                   callbacks=[seen.append], **kwargs)
         _assert_same_factors(got, want)
         assert [h["loss"] for h in got.history_] == [h["loss"] for h in want.history_]
@@ -67,16 +74,17 @@ def test_factors_are_those_of_als_fit(client, data, mode, dtype):
     _assert_same_factors(got.fit(data), want)
 
 
-def test_cholesky_and_early_stop(client, data):
-    want = _model({}, solver="cholesky", iterations=2).fit(data)
-    got = distributed.fit_als(_model({}, solver="cholesky"), data, client=client,
+def test_cholesky_and_early_stop(client, data, backend):
+    want = _model({}, solver="cholesky", iterations=2, backend=backend).fit(data)
+    got = distributed.fit_als(_model({}, solver="cholesky", backend=backend), data,
+                              client=client,
                               callbacks=[lambda entry: entry["epoch"] >= 1])
     _assert_same_factors(got, want)
     assert len(got.history_) == 2
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_persisted_handle_sends_the_ratings_once(client, data, mode):
+def test_a_persisted_handle_sends_the_ratings_once(client, data, mode, backend):
     handle = distributed.persist(data, client)
     sent = []
     scatter = handle._executor.scatter
@@ -86,26 +94,26 @@ def test_a_persisted_handle_sends_the_ratings_once(client, data, mode):
         return scatter(objects, **kwargs)
 
     handle._executor.scatter = spy
-    first = distributed.fit_als(_model(mode), handle)
+    first = distributed.fit_als(_model(mode, backend=backend), handle)
     assert sent.count("_CSR") == 2 * handle._executor.n_workers  # each side's blocks
     layouts = dict(handle._layouts)
     sent.clear()
-    second = distributed.fit_als(_model(mode, reg=0.5), handle, client=client)
+    second = distributed.fit_als(_model(mode, reg=0.5, backend=backend), handle, client=client)
     assert "_CSR" not in sent and sent  # factors went, ratings did not
     assert handle._layouts == layouts
-    _assert_same_factors(first, _model(mode).fit(data))
-    _assert_same_factors(second, _model(mode, reg=0.5).fit(data))
+    _assert_same_factors(first, _model(mode, backend=backend).fit(data))
+    _assert_same_factors(second, _model(mode, reg=0.5, backend=backend).fit(data))
     # another cut of the rows is another layout
     distributed.fit_als(_model(mode), handle, blocks=3)
     assert len(handle._layouts) > len(layouts)
 
 
-def test_a_worker_killed_mid_als_changes_nothing(client, data, tmp_path):
-    want = _model({}).fit(data)
+def test_a_worker_killed_mid_als_changes_nothing(client, data, tmp_path, backend):
+    want = _model({}, backend=backend).fit(data)
     # held at its first block: the killed worker takes the only copy of its rating
     # blocks (scattered before the first half-step): sent again from here
     got, removed = kill_a_worker_mid_job(client, lambda: distributed.fit_als(
-        _model({}), data, client=client, blocks=4), ["als._solve_block"],
+        _model({}, backend=backend), data, client=client, blocks=4), ["als._solve_block"],
         str(tmp_path / "als"))
     _assert_same_factors(got, want)
     assert any(key.startswith("_solve_block-") for key in removed["processing-tasks"])

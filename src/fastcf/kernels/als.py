@@ -33,12 +33,15 @@ SOLVERS = ("cg", "cholesky")
 _CHUNK_ROWS = 256
 #: Bytes of ``Y`` rows a chunk reads, at most (past its first row).
 _CHUNK_BYTES = 2 * 1024 * 1024
-# "auto" keeps the default order (Numba first): 60k x 8k, 1.74M interactions, 1 thread,
-# 128 factors, CG: user sweep Numba 0.51 s vs Cython 0.87 s, item sweep 0.75 vs 1.89 s
-# (the Cython build has no AVX2 variant; gcc's SSE2 loops lose to LLVM's AVX2 ones).
+# "auto" tries Cython first. The Numba kernel's sums are in a fixed order (see
+# als_nb._dot): with "reassoc" the kernel compiled in one process and the same kernel
+# loaded from Numba's cache in another summed differently, and a seed gave other factors
+# in another process or on a Dask worker. In that order it is no faster than Cython:
+# 70k x 10.7k, 2M ratings, one CG iteration, 1 thread: 64 factors Cython 0.30 s, Numba
+# 0.48 s (0.24 s with "reassoc"); 128 factors 0.96 s both (0.51 s with "reassoc").
 _registry.register(FAMILY, numba=als_nb.least_squares,
                    cython=_registry.cython_kernel("_als", "least_squares"),
-                   reference=_reference.least_squares)
+                   reference=_reference.least_squares, auto=("cython", "numba", "reference"))
 
 
 def gram(Y, reg):

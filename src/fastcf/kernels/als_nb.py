@@ -9,14 +9,39 @@ depend on the thread count. Arithmetic is in the factors' dtype.
 import numba
 import numpy as np
 
-from .._config import NUMBA_JIT, NUMBA_PARALLEL_JIT
+from .._config import NUMBA_ORDERED_JIT, NUMBA_PARALLEL_JIT
 from .prefetch_nb import prefetch_row
 
 #: Entries ahead whose rows of Y the first pass over a row asks the CPU to fetch.
 _PREFETCH_DISTANCE = 8
 
 
-@numba.njit(**NUMBA_JIT)
+@numba.njit(**NUMBA_ORDERED_JIT)
+def _dot(x, y, k):
+    """``x[:k] . y[:k]`` as 8 interleaved partial sums, then the 8 in a fixed tree.
+
+    Written out because ``_cg_chunk`` may not reassociate: with "reassoc" its
+    sums came out differently from the kernel compiled in a process and the same
+    kernel loaded from Numba's cache in another (a Dask worker), last-bit
+    differences that conjugate gradient's stopping test grew to 0.1 in a factor.
+    """
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = x.dtype.type(0)
+    k8 = k - k % 8
+    for a in range(0, k8, 8):
+        s0 += x[a] * y[a]
+        s1 += x[a + 1] * y[a + 1]
+        s2 += x[a + 2] * y[a + 2]
+        s3 += x[a + 3] * y[a + 3]
+        s4 += x[a + 4] * y[a + 4]
+        s5 += x[a + 5] * y[a + 5]
+        s6 += x[a + 6] * y[a + 6]
+        s7 += x[a + 7] * y[a + 7]
+    for a in range(k8, k):
+        s0 += x[a] * y[a]
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@numba.njit(**NUMBA_ORDERED_JIT)
 def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, AP, rsold,
               active, B, W):
     """Conjugate gradient for rows lo..hi-1 in lock-step: the products with YtY of the
@@ -28,7 +53,6 @@ def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, A
     k = X.shape[1]
     n = hi - lo
     one = X.dtype.type(1)
-    zero = X.dtype.type(0)
     base = indptr[lo]
     np.dot(X[lo:hi], YtY, AP[:n])
     for r in range(n):
@@ -47,18 +71,15 @@ def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, A
             t = j - base
             w = alpha * X.dtype.type(data[j])
             W[t] = w
-            d = zero
             for a in range(k):
-                y = Y[i, a]
-                B[t, a] = y
-                d += y * X[u, a]
+                B[t, a] = Y[i, a]
+            d = _dot(B[t], X[u], k)
             coef = one + w - w * d
             for a in range(k):
                 R[r, a] += coef * B[t, a]
-        rs = zero
         for a in range(k):
             P[r, a] = R[r, a]
-            rs += R[r, a] * R[r, a]
+        rs = _dot(R[r], R[r], k)
         rsold[r] = rs
         active[r] = rs >= 1e-20
     for _ in range(cg_steps):
@@ -69,21 +90,15 @@ def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, A
             u = lo + r
             p = P[r]
             for t in range(indptr[u] - base, indptr[u + 1] - base):
-                d = zero
-                for a in range(k):
-                    d += B[t, a] * p[a]
-                coef = W[t] * d
+                coef = W[t] * _dot(B[t], p, k)
                 for a in range(k):
                     AP[r, a] += coef * B[t, a]
-            pAp = zero
-            for a in range(k):
-                pAp += p[a] * AP[r, a]
+            pAp = _dot(p, AP[r], k)
             step = rsold[r] / pAp
-            rsnew = zero
             for a in range(k):
                 X[u, a] += step * p[a]
                 R[r, a] -= step * AP[r, a]
-                rsnew += R[r, a] * R[r, a]
+            rsnew = _dot(R[r], R[r], k)
             if rsnew < 1e-20:
                 active[r] = False
                 continue
@@ -93,7 +108,7 @@ def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, A
             rsold[r] = rsnew
 
 
-@numba.njit(**NUMBA_JIT)
+@numba.njit(**NUMBA_ORDERED_JIT)
 def _exact_row(indptr, indices, data, alpha, Y, YtY, X, u, A, b):
     """Build A = YtY + Y_u^T (C_u - I) Y_u and b = Y_u^T C_u 1, solve A x = b by Cholesky."""
     k = X.shape[1]
