@@ -251,7 +251,8 @@ def test_recommend_sends_a_model_once_per_fitted_state(client, data, scatters):
     dropped, kept = weakref.ref(model), len(recommend_module._scattered)
     del model
     gc.collect()
-    assert dropped() is None and len(recommend_module._scattered) == kept - 1
+    # (other tests' models may go in the same collection: at most kept - 1 are left)
+    assert dropped() is None and len(recommend_module._scattered) <= kept - 1
 
 
 # ------------------------------------------------------------------ from_dask
