@@ -10,35 +10,11 @@ import numba
 import numpy as np
 
 from .._config import NUMBA_ORDERED_JIT, NUMBA_PARALLEL_JIT
+from .dot_nb import ordered_dot
 from .prefetch_nb import prefetch_row
 
 #: Entries ahead whose rows of Y the first pass over a row asks the CPU to fetch.
 _PREFETCH_DISTANCE = 8
-
-
-@numba.njit(**NUMBA_ORDERED_JIT)
-def _dot(x, y, k):
-    """``x[:k] . y[:k]`` as 8 interleaved partial sums, then the 8 in a fixed tree.
-
-    Written out because ``_cg_chunk`` may not reassociate: with "reassoc" its
-    sums came out differently from the kernel compiled in a process and the same
-    kernel loaded from Numba's cache in another (a Dask worker), last-bit
-    differences that conjugate gradient's stopping test grew to 0.1 in a factor.
-    """
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = x.dtype.type(0)
-    k8 = k - k % 8
-    for a in range(0, k8, 8):
-        s0 += x[a] * y[a]
-        s1 += x[a + 1] * y[a + 1]
-        s2 += x[a + 2] * y[a + 2]
-        s3 += x[a + 3] * y[a + 3]
-        s4 += x[a + 4] * y[a + 4]
-        s5 += x[a + 5] * y[a + 5]
-        s6 += x[a + 6] * y[a + 6]
-        s7 += x[a + 7] * y[a + 7]
-    for a in range(k8, k):
-        s0 += x[a] * y[a]
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
 @numba.njit(**NUMBA_ORDERED_JIT)
@@ -73,13 +49,13 @@ def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, A
             W[t] = w
             for a in range(k):
                 B[t, a] = Y[i, a]
-            d = _dot(B[t], X[u], k)
+            d = ordered_dot(B[t], X[u])
             coef = one + w - w * d
             for a in range(k):
                 R[r, a] += coef * B[t, a]
         for a in range(k):
             P[r, a] = R[r, a]
-        rs = _dot(R[r], R[r], k)
+        rs = ordered_dot(R[r], R[r])
         rsold[r] = rs
         active[r] = rs >= 1e-20
     for _ in range(cg_steps):
@@ -90,15 +66,15 @@ def _cg_chunk(indptr, indices, data, alpha, Y, YtY, X, lo, hi, cg_steps, R, P, A
             u = lo + r
             p = P[r]
             for t in range(indptr[u] - base, indptr[u + 1] - base):
-                coef = W[t] * _dot(B[t], p, k)
+                coef = W[t] * ordered_dot(B[t], p)
                 for a in range(k):
                     AP[r, a] += coef * B[t, a]
-            pAp = _dot(p, AP[r], k)
+            pAp = ordered_dot(p, AP[r])
             step = rsold[r] / pAp
             for a in range(k):
                 X[u, a] += step * p[a]
                 R[r, a] -= step * AP[r, a]
-            rsnew = _dot(R[r], R[r], k)
+            rsnew = ordered_dot(R[r], R[r])
             if rsnew < 1e-20:
                 active[r] = False
                 continue
