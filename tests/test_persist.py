@@ -479,3 +479,13 @@ def test_a_file_of_the_implicit_only_als_still_loads(interactions, tmp_path):
     users, items = interactions.user_ids, np.resize(interactions.item_ids, interactions.n_users)
     assert np.array_equal(loaded.predict(users, items), model.predict(users, items))
     assert np.array_equal(loaded.recommend(users, n=3)[0], model.recommend(users, n=3)[0])
+
+
+def test_an_explicit_als_file_without_its_mean_is_incomplete(interactions, tmp_path):
+    model = fastcf.ALS(factors=4, iterations=2, seed=0, implicit=False).fit(interactions)
+    model.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files if name != "global_mean_"}
+    np.savez(tmp_path / "cut.npz", **arrays)
+    with pytest.raises(ValueError, match="incomplete: missing arrays \\['global_mean_'\\]"):
+        fastcf.load(tmp_path / "cut.npz")

@@ -146,9 +146,9 @@ class ALS(Recommender):
         "global_mean_": Array("f"),
         "rating_range_": Array("f", (2,)),
         "partial_fits_": Array("i"),
-    }, defaults={  # files of the implicit-only ALS, which never read either
-        "global_mean_": lambda model: np.float64(0.0),
-        "rating_range_": lambda model: np.zeros(2),
+    }, defaults={  # files of the implicit-only ALS (never read there); explicit needs both
+        "global_mean_": lambda model: np.float64(0.0) if model.implicit else None,
+        "rating_range_": lambda model: np.zeros(2) if model.implicit else None,
     })
 
     def __init__(self, factors=100, reg=0.01, alpha=1.0, iterations=15, solver="cg",

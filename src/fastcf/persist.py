@@ -121,7 +121,8 @@ class Schema:
     defaults : dict, optional
         Array name -> ``default(model)``: the array's value in a file written
         before the class saved it (``model``: unfitted, with the file's
-        parameters), so such files still load.
+        parameters), so such files still load; None where the file's
+        parameters need the array (then it is missing).
     """
 
     def __init__(self, fields, dims=None, defaults=None):
@@ -373,8 +374,9 @@ def load(path):
         raise ValueError(f"{path!r} holds invalid parameters: {exc}") from exc
     expected = (*cls._state_schema.names, *_IDS)
     for name, default in cls._state_schema.defaults.items():
-        if name not in arrays:
-            arrays[name] = np.asarray(default(model))
+        value = default(model) if name not in arrays else None
+        if value is not None:
+            arrays[name] = np.asarray(value)
     missing = [name for name in expected if name not in arrays]
     if missing:
         raise ValueError(f"{path!r} is incomplete: missing arrays {missing}.")

@@ -130,3 +130,13 @@ def test_bad_input(data):
         distributed.fit_als(_model({}), data, blocks=0)
     with pytest.raises(ValueError, match="factors == 0, must be >= 1"):
         distributed.fit_als(_model({}, factors=0), data)
+
+
+def test_a_cluster_without_workers_is_a_clear_error(data, monkeypatch):
+    from dask.distributed import Client, LocalCluster
+
+    monkeypatch.setattr(distributed.als, "WAIT_FOR_WORKERS", 0.5)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as empty:
+        with pytest.raises(RuntimeError, match="the Dask cluster has no worker"):
+            distributed.fit_als(_model({}), data, client=empty)

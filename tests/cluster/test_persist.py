@@ -96,6 +96,15 @@ def test_a_layout_is_built_once_and_a_failed_build_leaves_nothing(client, data):
     with pytest.raises(RuntimeError, match="no room"):
         handle.layout(("x", 1), fails)
     assert handle.layouts == []
+
+    def fails_half_sent():
+        handle._executor.scatter([np.arange(3)])
+        raise RuntimeError("no room")
+
+    kept = dict(handle._executor.kept)
+    with pytest.raises(RuntimeError, match="no room"):
+        handle.layout(("x", 1), fails_half_sent)
+    assert handle._executor.kept == kept  # what it sent is not kept to be sent again
     assert handle.layout(("x", 1), lambda: built.append(1) or "laid out") == "laid out"
     assert handle.layout(("x", 1), fails) == "laid out"
     assert built == [1] and handle.layouts == [("x", 1)]
@@ -156,10 +165,13 @@ def test_a_layout_lost_with_its_worker_is_sent_again(client, data):
     handle = distributed.persist(data, client)
     want = fastcf.similarity(data, "pearson", axis="item", k=20)
     distributed.similarity_topk(handle, "pearson", k=20)
-    key = handle.layout(handle.layouts[0], None)[0].key
+    future = handle.layout(handle.layouts[0], None)[0]
+    key = future.key
     # between two calls, the layout's only copy is left on one worker, then killed
     client.wait_for_workers(2, timeout=60)
-    victim, pid = next(iter(client.run(os.getpid).items()))
+    # a worker holding a copy (Dask's memory manager may have dropped the others)
+    victim = sorted(client.who_has([future])[key])[0]
+    pid = client.run(os.getpid, workers=[victim])[victim]
     assert key in client.run_on_scheduler(_only_copies_on, victim)
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 60
@@ -267,3 +279,25 @@ def test_from_dask_with_a_client_is_a_handle(client, data, scatters):
         assert_csr_identical(distributed.similarity_topk(handle, "cosine", k=k),
                              fastcf.similarity(plain, "cosine", axis="item", k=k))
     assert scatters == [1]
+
+
+def test_what_a_thread_scatters_outside_a_job_is_kept_while_another_runs_one(client):
+    import threading
+
+    executor = _cluster._executor(client)
+    inside, done = threading.Event(), threading.Event()
+
+    def job():
+        inside.set()
+        done.wait(60)
+        return "answer"
+
+    thread = threading.Thread(target=lambda: executor.retrying(job))
+    thread.start()
+    try:
+        assert inside.wait(60)
+        (future,) = executor.scatter([np.arange(4)])  # this thread is in no job
+        assert future.key in executor.kept
+    finally:
+        done.set()
+        thread.join(60)

@@ -7,6 +7,9 @@ answer. An input lost with it (scattered data has no recipe) is scattered
 again from this process and the job run again, with the same answer.
 """
 
+import threading
+
+
 class _Here:
     """The no-cluster executor: runs each task at once, in this process."""
 
@@ -51,9 +54,18 @@ class _Cluster:
         self.n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         self.cancelled = (CancelledError, FutureCancelledError)
         self.future_type = Future
-        self.in_job = False
+        self._local = threading.local()  # in_job: per thread, as jobs may run in several
         #: key of an input scattered outside a job -> [its current future, the object]
         self.kept = {}
+
+    @property
+    def in_job(self):
+        """True inside :meth:`retrying` in this thread: what it scatters is not kept."""
+        return getattr(self._local, "in_job", False)
+
+    @in_job.setter
+    def in_job(self, value):
+        self._local.in_job = value
 
     def retrying(self, job):
         """``job()``, run again (pure: the same answer) if Dask cancelled its futures."""

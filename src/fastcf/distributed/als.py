@@ -11,6 +11,9 @@ from .persist import Persisted, is_cluster, resolve
 
 __all__ = ["fit_als"]
 
+#: Seconds fit_als waits for a worker when the cluster has none.
+WAIT_FOR_WORKERS = 60
+
 
 def _solve_block(solver_model, rows, inputs, factors, solver, n_threads):
     """One row block of an ALS half-step (a task; inputs untouched): the block's
@@ -58,8 +61,14 @@ class _ClusterSweeps:
 
     def _see_workers(self):
         """The workers there are now (asked of the scheduler: the client's view lags)."""
-        self.n_threads = {address: max(1, int(n))
-                          for address, n in self.executor.client.nthreads().items()}
+        client = self.executor.client
+        if not client.nthreads():  # e.g. lost them all, or an adaptive cluster at zero
+            try:
+                client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+            except TimeoutError:
+                raise RuntimeError(f"the Dask cluster has no worker (none joined within "
+                                   f"{WAIT_FOR_WORKERS} s): fit_als needs at least one.") from None
+        self.n_threads = {address: max(1, int(n)) for address, n in client.nthreads().items()}
         self.addresses = sorted(self.n_threads)
 
     def start(self, by_user, by_item):

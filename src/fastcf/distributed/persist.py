@@ -77,7 +77,14 @@ class Persisted:
         """
         with self._lock:
             if key not in self._layouts:
-                self._layouts[key] = build()
+                kept = getattr(self._executor, "kept", {})
+                before = set(kept)
+                try:
+                    self._layouts[key] = build()
+                except BaseException:
+                    for name in set(kept) - before:  # what it had sent before it failed
+                        del kept[name]
+                    raise
             return self._layouts[key]
 
     def release(self):

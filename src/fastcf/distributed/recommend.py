@@ -106,7 +106,7 @@ def recommend(model, users=None, n=10, *, client=None, block_users=10_000, exclu
     client : dask.distributed.Client, str or None
         None: Dask's default (local threads) scheduler. The model's copy is
         kept per Client object (a scheduler address connects a new client
-        each call, which sends the model each time).
+        each call, which sends the model each time and keeps nothing).
     block_users : int > 0
     exclude_seen : bool
     """
@@ -122,7 +122,9 @@ def recommend(model, users=None, n=10, *, client=None, block_users=10_000, exclu
     if users.ndim != 1 or len(users) == 0:
         raise ValueError("users must be a non-empty 1-d array of user ids.")
     meta = _recommend_block(model, users[:1], n, exclude_seen).iloc[:0]
-    if client is not None:
+    if isinstance(client, str):  # a client of this call only: nothing to keep the copy for
+        model = _executor(client).scatter_one(model, broadcast=True)
+    elif client is not None:
         model = _model_on(_executor(client), model)
     blocks = [users[s:s + block_users] for s in range(0, len(users), block_users)]
     parts = [dask.delayed(_recommend_block, pure=True)(model, block, n, exclude_seen)
