@@ -146,3 +146,6 @@ def _executor(client):
     return _Cluster(client)
 
 
+def is_cluster(executor):
+    """True for a Dask cluster's executor (False: the tasks run in this process)."""
+    return isinstance(executor, _Cluster)

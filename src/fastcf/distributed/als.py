@@ -7,7 +7,8 @@ from .._parallel import resolve_n_threads
 from .._validation import check_int
 from ..als import _CSR, ALS
 from ..data import Interactions
-from .persist import Persisted, is_cluster, resolve
+from ._cluster import is_cluster
+from .persist import Persisted, resolve
 
 __all__ = ["fit_als"]
 

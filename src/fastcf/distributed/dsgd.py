@@ -32,7 +32,8 @@ from ..data import Interactions, index_dtype_for
 from ..kernels.mf import run_sgd_epoch, run_shuffle_ratings
 from ..mf import MatrixFactorization
 from ..schedules import Schedule
-from .persist import is_cluster, resolve
+from ._cluster import is_cluster
+from .persist import resolve
 
 __all__ = ["fit_mf", "transferred_bytes"]
 

@@ -31,7 +31,7 @@ import itertools
 import threading
 
 from ..data import Interactions
-from ._cluster import _Cluster, _executor
+from ._cluster import _executor
 
 __all__ = ["Persisted", "persist"]
 
@@ -149,7 +149,3 @@ def resolve(data, client):
         return data._executor, data.data, data
     return _executor(client), data, None
 
-
-def is_cluster(executor):
-    """True for a Dask cluster's executor (False: the tasks run in this process)."""
-    return isinstance(executor, _Cluster)
